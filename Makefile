@@ -1,0 +1,37 @@
+# `make help` lists the targets. `make run` and `make test` set up .venv on first use.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+
+.DEFAULT_GOAL := help
+.PHONY: help setup run test test-fast lab bench fuzz canon clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+setup: $(STAMP) ## create .venv and install the package with its dev tools
+
+run: $(STAMP) ## run every notebook headless into build/executed/ and print the summary
+	$(PY) tools/run_notebooks.py
+
+test: $(STAMP) ## run the unit, CLI and notebook tests (nbval + papermill)
+	$(PY) -m pytest
+
+test-fast: $(STAMP) ## the tests without the slow real-architecture ones and the notebooks
+	$(PY) -m pytest tests -m "not slow"
+
+lab: $(STAMP) ## open JupyterLab on the notebooks
+	$(VENV)/bin/jupyter lab notebooks/
+
+canon: $(STAMP) ## strip outputs and normalise every notebook (run before committing one)
+	$(PY) tools/nbtool.py canon notebooks/*.ipynb
+
+clean: ## remove build/, artifacts/ and caches (keeps .venv)
+	rm -rf build artifacts .pytest_cache .hypothesis

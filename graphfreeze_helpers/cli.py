@@ -1,0 +1,177 @@
+"""The ``graphfreeze`` command: a thin layer of argument handling over the helpers.
+
+Arguments and files are checked before TensorFlow is imported, so a mistake is answered
+at once with one line: ``graphfreeze: error: …``. Exit codes: 0 success, 2 bad input or
+usage, 3 refusal (verification failed, unsafe graph).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
+
+from . import __version__
+from .errors import GraphFreezeError, InputError
+
+PROG = "graphfreeze"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line on stderr and exit 2."""
+
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        raise InputError(f"{message} (see '{self.prog} --help')")
+
+
+def _emit(payload: Any) -> None:
+    print(json.dumps(payload, indent=None, default=str))
+
+
+def _human_bytes(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
+def _require_file(path: str, what: str) -> Path:
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{what} {path!r} does not exist")
+    return p
+
+
+# --- subcommands -------------------------------------------------------------------------
+
+
+def cmd_freeze(args: argparse.Namespace) -> int:
+    from . import _io
+
+    model = _require_file(args.model, "model")
+    out = Path(args.output)
+    from .freeze import sidecar_path
+
+    _io.check_writable([out, sidecar_path(out)], force=args.force)
+    inputs = [_load_npy(args.input)] if args.input else None
+    from .freeze import freeze
+
+    frozen = freeze(model, inputs=inputs, tolerance=args.tolerance)
+    frozen.save(out, force=args.force)
+    size = out.stat().st_size
+    diff = frozen.verification.max_abs_diff if frozen.verification else None
+    if args.json:
+        _emit(
+            {
+                "output": str(out),
+                "inputs": [t.to_dict() for t in frozen.inputs],
+                "outputs": [t.to_dict() for t in frozen.outputs],
+                "nodes": frozen.nodes,
+                "bytes": size,
+                "max_abs_diff": diff,
+            }
+        )
+    else:
+        print(f"wrote {out} and {sidecar_path(out)}")
+        for t in frozen.inputs:
+            print(f"  input   {t}")
+        for t in frozen.outputs:
+            print(f"  output  {t}")
+        print(f"  nodes   {frozen.nodes}")
+        print(f"  size    {_human_bytes(size)}")
+        print(f"  max |frozen - original| = {diff:.3g} (tolerance {args.tolerance:g})")
+    return 0
+
+
+def _load_npy(path: str) -> Any:
+    import numpy as np
+
+    _require_file(path, "input file")
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read {path!r} as a .npy array ({str(exc).splitlines()[0]})") from None
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import io
+
+    import numpy as np
+
+    from . import _io, graphfile
+
+    graph = _require_file(args.graph, "graph")
+    out = Path(args.output)
+    _io.check_writable([out], force=args.force)
+    x = _load_npy(args.input)
+    graphfile.read_graph_def(graph)  # fail on a bad file before TensorFlow starts
+    from .load import load_frozen
+
+    fn = load_frozen(graph, inputs=args.inputs, outputs=args.outputs)
+    y = fn(x)
+    buffer = io.BytesIO()
+    if isinstance(y, list):
+        if out.suffix != ".npz":
+            raise InputError(f"graph has {len(y)} outputs; give an output file ending in .npz")
+        np.savez(buffer, **{f"output_{i}": a for i, a in enumerate(y)})
+    else:
+        np.save(buffer, y)
+    _io.write_files_atomically({out: buffer.getvalue()}, force=args.force)
+    shapes = [a.shape for a in (y if isinstance(y, list) else [y])]
+    print(f"wrote {out}: " + ", ".join(f"{tuple(s)}" for s in shapes), file=sys.stderr if args.quiet else sys.stdout)
+    return 0
+
+
+# --- wiring ------------------------------------------------------------------------------
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="Freeze TensorFlow 2 models into one verified GraphDef (.pb).")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("freeze", help="freeze a .keras/.h5 model or a SavedModel directory into OUT.pb")
+    p.add_argument("model", help="a .keras or .h5 file, or a SavedModel directory")
+    p.add_argument("-o", "--output", required=True, help="the .pb to write (a sidecar OUT.json is written too)")
+    p.add_argument("--input", help="a .npy of real inputs to verify on (default: seeded random data)")
+    p.add_argument("--tolerance", type=float, default=1e-5, help="largest allowed |frozen - original| (default 1e-5)")
+    p.add_argument("--force", action="store_true", help="overwrite OUT.pb and OUT.json if they exist")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    p.set_defaults(func=cmd_freeze)
+
+    p = sub.add_parser("run", help="run a frozen graph on a .npy input and save the output")
+    p.add_argument("graph", help="the frozen .pb")
+    p.add_argument("--input", required=True, help="a .npy array for the graph's input")
+    p.add_argument("-o", "--output", required=True, help="the .npy (or .npz for several outputs) to write")
+    p.add_argument("--inputs", nargs="+", metavar="NAME", help="input tensor name(s), if there is no sidecar")
+    p.add_argument("--outputs", nargs="+", metavar="NAME", help="output tensor name(s), if there is no sidecar")
+    p.add_argument("--force", action="store_true", help="overwrite the output if it exists")
+    p.add_argument("--quiet", action="store_true", help="report on stderr instead of stdout")
+    p.set_defaults(func=cmd_run)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 2
+        return args.func(args)
+    except GraphFreezeError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"{PROG}: error: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

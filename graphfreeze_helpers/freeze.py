@@ -1,0 +1,272 @@
+"""Freeze a model: turn its variables into constants, in one GraphDef with its signature.
+
+The recipe is TensorFlow's own:
+
+1. trace the model in inference mode to a concrete function with a dynamic batch size;
+2. ``convert_variables_to_constants_v2`` (importable only from
+   ``tensorflow.python.framework.convert_to_constants``) replaces every variable read with
+   a ``Const`` holding the value;
+3. the function's graph, serialized, is the frozen ``.pb``.
+
+Then we check the result: no variable op may survive, and its outputs must match the
+original model's on the same inputs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+
+from . import _io
+from .runtime import import_tensorflow
+from .errors import ModelLoadError, NotFrozenError
+from .tensors import TensorInfo
+from .verify import DEFAULT_TOLERANCE, Verification, as_output_list, verify
+
+SIDECAR_FORMAT = "graphfreeze-sidecar/1"
+# Ops that mean state or Python survived freezing; such a graph cannot run on its own.
+STATEFUL_OPS = frozenset(
+    {"ReadVariableOp", "VarHandleOp", "VariableV2", "Variable", "AssignVariableOp", "AssignAddVariableOp",
+     "AssignSubVariableOp", "Assign", "AssignAdd", "AssignSub", "ResourceGather", "EagerPyFunc", "PyFunc",
+     "PyFuncStateless"}
+)
+_OP_NAME = re.compile(r"[^A-Za-z0-9_.\-/]")
+
+
+@dataclass
+class FrozenGraph:
+    """A frozen GraphDef with the names, dtypes and shapes of its inputs and outputs."""
+
+    graph_def: Any = field(repr=False)
+    inputs: list[TensorInfo]
+    outputs: list[TensorInfo]
+    source: str = ""
+    verification: Optional[Verification] = None
+    function: Any = field(default=None, repr=False, compare=False)  # the frozen ConcreteFunction
+
+    @property
+    def nodes(self) -> int:
+        return len(self.graph_def.node)
+
+    @property
+    def bytes(self) -> int:
+        return self.graph_def.ByteSize()
+
+    def serialize(self) -> bytes:
+        return self.graph_def.SerializeToString()
+
+    def sidecar(self, data: Optional[bytes] = None) -> dict[str, Any]:
+        """The JSON record saved next to the ``.pb``: signature, versions and sha256."""
+        tf = import_tensorflow()
+        import keras
+
+        data = self.serialize() if data is None else data
+        record: dict[str, Any] = {
+            "format": SIDECAR_FORMAT,
+            "inputs": [t.to_dict() for t in self.inputs],
+            "outputs": [t.to_dict() for t in self.outputs],
+            "nodes": self.nodes,
+            "bytes": len(data),
+            "sha256": _io.sha256_bytes(data),
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+            "source": self.source,
+        }
+        if self.verification is not None:
+            record["max_abs_diff"] = self.verification.max_abs_diff
+            record["tolerance"] = self.verification.tolerance
+        return record
+
+    def save(self, path: str | Path, *, force: bool = False) -> Path:
+        """Write ``path`` and its sidecar (same name, ``.json``) atomically; return ``path``."""
+        path = Path(path)
+        data = self.serialize()
+        sidecar = json.dumps(self.sidecar(data), indent=2).encode() + b"\n"
+        _io.write_files_atomically({path: data, sidecar_path(path): sidecar}, force=force)
+        return path
+
+    def __repr__(self) -> str:
+        ins = ", ".join(map(str, self.inputs))
+        outs = ", ".join(map(str, self.outputs))
+        check = f", {self.verification!r}" if self.verification else ""
+        return f"FrozenGraph(nodes={self.nodes}, bytes={self.bytes:,}, inputs=[{ins}], outputs=[{outs}]{check})"
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td>{kind}</td><td><code>{t.name}</code></td><td>{t.dtype}</td><td>{t.shape}</td></tr>"
+            for kind, group in (("input", self.inputs), ("output", self.outputs))
+            for t in group
+        )
+        check = f"<p>{self.verification!r}</p>" if self.verification else ""
+        return (
+            f"<p><b>FrozenGraph</b>: {self.nodes} nodes, {self.bytes:,} bytes</p>"
+            f"<table><tr><th></th><th>tensor</th><th>dtype</th><th>shape</th></tr>{rows}</table>{check}"
+        )
+
+
+def sidecar_path(pb_path: str | Path) -> Path:
+    """``model.pb`` → ``model.json``."""
+    return Path(pb_path).with_suffix(".json")
+
+
+@dataclass
+class _Traced:
+    function: Any  # a ConcreteFunction with a dynamic batch dimension
+    reference: Callable[..., Any]  # numpy arrays in, outputs out, in the frozen output order
+    specs: list[Any]
+    source: str
+
+
+def load_model(path: str | Path) -> Any:
+    """Load a ``.keras``/``.h5`` file with Keras, or a SavedModel directory with TensorFlow.
+
+    Keras 3's ``load_model`` no longer reads SavedModel directories; for those we use
+    ``tf.saved_model.load`` and freeze a signature instead.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ModelLoadError(f"model {str(path)!r} does not exist")
+    if path.is_dir():
+        if not (path / "saved_model.pb").is_file():
+            raise ModelLoadError(f"directory {str(path)!r} is not a SavedModel: it has no saved_model.pb")
+        tf = import_tensorflow()
+        try:
+            return tf.saved_model.load(str(path))
+        except Exception as exc:  # TensorFlow raises many types for a damaged SavedModel
+            raise ModelLoadError(f"cannot load SavedModel {str(path)!r}: {_first_line(exc)}") from None
+    if path.suffix not in {".keras", ".h5", ".hdf5"}:
+        raise ModelLoadError(
+            f"model {str(path)!r} is not a .keras or .h5 file nor a SavedModel directory"
+            + ("; a .pb is already a graph: use it directly" if path.suffix == ".pb" else "")
+        )
+    import_tensorflow()
+    import keras
+
+    try:
+        return keras.models.load_model(str(path), compile=False)
+    except Exception as exc:
+        raise ModelLoadError(f"cannot load Keras model {str(path)!r}: {_first_line(exc)}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _trace(model: Any, signature: str) -> _Traced:
+    tf = import_tensorflow()
+    import keras
+
+    if isinstance(model, (str, Path)):
+        source = str(model)
+        model = load_model(model)
+    else:
+        source = getattr(model, "name", type(model).__name__)
+    if isinstance(model, keras.Model):
+        if not model.inputs:
+            raise ModelLoadError("the Keras model has no defined inputs; build it with keras.Input or call it once")
+        specs = [
+            tf.TensorSpec((None, *tuple(t.shape)[1:]), t.dtype, name=_OP_NAME.sub("_", t.name) or f"input_{i}")
+            for i, t in enumerate(model.inputs)
+        ]
+        single = len(specs) == 1
+
+        def serve(*args: Any) -> Any:
+            return model(args[0] if single else list(args), training=False)
+
+        function = tf.function(serve, input_signature=specs).get_concrete_function()
+        return _Traced(function, lambda *xs: model(xs[0] if single else list(xs), training=False), specs, source)
+    signatures = getattr(model, "signatures", None)
+    if signatures is not None:
+        if signature not in signatures:
+            raise ModelLoadError(f"SavedModel has no signature {signature!r}; it has {sorted(signatures)}")
+        function = signatures[signature]
+        _, kwargs = function.structured_input_signature
+        keys = sorted(kwargs)
+        specs = [kwargs[key] for key in keys]
+
+        def reference(*xs: Any) -> Any:
+            return function(**{key: tf.constant(x) for key, x in zip(keys, xs)})
+
+        return _Traced(function, reference, specs, source)
+    raise ModelLoadError(f"cannot freeze a {type(model).__name__}: pass a keras.Model, a .keras/.h5 path or a SavedModel")
+
+
+def sample_inputs(specs: Sequence[TensorInfo], *, batch: int = 4, seed: int = 0) -> list[np.ndarray]:
+    """Seeded random inputs that fit ``specs``: unknown dimensions become ``batch`` (first) or 5."""
+    rng = np.random.default_rng(seed)
+    arrays = []
+    for spec in specs:
+        dims = spec.shape if spec.shape is not None else (None,)
+        shape = tuple((batch if i == 0 else 5) if d is None else d for i, d in enumerate(dims))
+        dtype = np.dtype(spec.dtype)
+        if dtype.kind in "iu":
+            arrays.append(rng.integers(0, 10, size=shape).astype(dtype))
+        elif dtype.kind == "b":
+            arrays.append(rng.integers(0, 2, size=shape).astype(bool))
+        else:
+            arrays.append(rng.random(shape).astype(dtype))
+    return arrays
+
+
+def stateful_nodes(graph_def: Any) -> list[tuple[str, str]]:
+    """``(node, op)`` for every variable read/handle/assign or Python call left in a graph."""
+    found = [(n.name, n.op) for n in graph_def.node if n.op in STATEFUL_OPS]
+    found += [
+        (n.name, "Placeholder(resource)")
+        for n in graph_def.node
+        if n.op == "Placeholder" and n.attr["dtype"].type == 20  # DT_RESOURCE
+    ]
+    for function in graph_def.library.function:
+        found += [(f"{function.signature.name}/{n.name}", n.op) for n in function.node_def if n.op in STATEFUL_OPS]
+    return found
+
+
+def freeze(
+    model: Any,
+    *,
+    inputs: Optional[Sequence[np.ndarray]] = None,
+    tolerance: float = DEFAULT_TOLERANCE,
+    signature: str = "serving_default",
+    check: bool = True,
+) -> FrozenGraph:
+    """Freeze a ``keras.Model``, a ``.keras``/``.h5`` path or a SavedModel (path or object).
+
+    With ``check`` (the default) the result is verified: no variable op may remain
+    (:class:`NotFrozenError`) and outputs on ``inputs`` (seeded random data if not given)
+    must match the original within ``tolerance`` (:class:`VerificationError`).
+    """
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+    traced = _trace(model, signature)
+    frozen_function = convert_variables_to_constants_v2(traced.function)
+    graph_def = frozen_function.graph.as_graph_def()
+    frozen = FrozenGraph(
+        graph_def=graph_def,
+        inputs=[TensorInfo.from_tensor(t) for t in frozen_function.inputs],
+        outputs=[TensorInfo.from_tensor(t) for t in frozen_function.outputs],
+        source=traced.source,
+        function=frozen_function,
+    )
+    if not check:
+        return frozen
+    leftovers = stateful_nodes(graph_def)
+    if leftovers:
+        listed = ", ".join(f"{node} ({op})" for node, op in leftovers[:5])
+        raise NotFrozenError(
+            f"freezing left {len(leftovers)} stateful op(s): {listed}; usual causes are a lookup table, "
+            "a layer called in training mode, or tf.py_function"
+        )
+    arrays = list(inputs) if inputs is not None else sample_inputs(frozen.inputs)
+    from .load import FrozenFunction
+
+    candidate = FrozenFunction(frozen.graph_def, frozen.inputs, frozen.outputs)
+    frozen.verification = verify(
+        lambda *xs: as_output_list(traced.reference(*xs)), candidate, arrays, tolerance=tolerance
+    ).raise_if_failed()
+    return frozen

@@ -1,0 +1,150 @@
+"""Read a frozen ``.pb`` from disk without importing TensorFlow.
+
+TensorBoard ships TensorFlow's protos compiled on their own, so ``GraphDef`` parses in
+about a tenth of a second. This module also tells what a file *is* when it is not a
+GraphDef, and checks a ``.pb`` against the sha256 in its sidecar.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Optional
+
+from . import _io
+from .errors import GraphFormatError, IntegrityError
+from .tensors import TensorInfo
+
+_DT_RESOURCE = 20
+
+
+def _graph_pb2() -> Any:
+    from tensorboard.compat.proto import graph_pb2
+
+    return graph_pb2
+
+
+def describe_file(path: Path, data: Optional[bytes] = None) -> Optional[str]:
+    """Name the kind of a file that is not a binary GraphDef, or ``None`` if it may be one."""
+    if path.is_dir():
+        if (path / "saved_model.pb").is_file():
+            return "a SavedModel directory; freeze it first: graphfreeze freeze DIR -o OUT.pb"
+        return "a directory, not a .pb file"
+    data = path.read_bytes() if data is None else data
+    if not data:
+        return "an empty file"
+    if data[:4] == b"PK\x03\x04":
+        return "a zip archive (a .keras model?); freeze it first: graphfreeze freeze MODEL.keras -o OUT.pb"
+    if data[:8] == b"\x89HDF\r\n\x1a\n":
+        return "an HDF5 file (a .h5 Keras model?); freeze it first: graphfreeze freeze MODEL.h5 -o OUT.pb"
+    if data[4:8] == b"TFL3":
+        return "a TFLite/LiteRT flatbuffer (.tflite), not a GraphDef"
+    if data[:1] == b"\x08" and b"onnx" in data[:256].lower():
+        return "an ONNX model, not a GraphDef"
+    if b"saved_model_schema_version" in data[:64] or (data[:1] == b"\x08" and b"meta_graphs" in data[:4096]):
+        return "a SavedModel's saved_model.pb; freeze its directory first"
+    return None
+
+
+def looks_like_text(data: bytes) -> bool:
+    head = data[:4096]
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return "node" in text and "{" in text and "\x00" not in text
+
+
+def parse_graph_def(data: bytes, *, name: str = "input", graph_def: Any = None) -> Any:
+    """Parse binary (or text ``pbtxt``) GraphDef bytes; raise :class:`GraphFormatError` if they are not one."""
+    target = graph_def if graph_def is not None else _graph_pb2().GraphDef()
+    if not data:
+        raise GraphFormatError(f"{name} is an empty file, not a GraphDef")
+    if looks_like_text(data):
+        from google.protobuf import text_format
+
+        try:
+            text_format.Parse(data.decode("utf-8"), target)
+        except text_format.ParseError as exc:
+            raise GraphFormatError(f"{name} looks like a text .pbtxt but does not parse as a GraphDef: {exc}") from None
+    else:
+        try:
+            target.ParseFromString(data)
+        except Exception:  # protobuf's DecodeError, or RuntimeError from some backends
+            raise GraphFormatError(f"{name} is truncated or not a GraphDef ({len(data):,} bytes do not parse)") from None
+    if not target.node and not target.library.function:
+        raise GraphFormatError(f"{name} parses but holds no nodes; it is not a frozen GraphDef")
+    return target
+
+
+def read_graph_def(path: str | Path, *, check_sidecar: bool = True, graph_def: Any = None) -> Any:
+    """Read ``path`` as a GraphDef (pass ``graph_def`` to fill TensorFlow's own proto class)."""
+    path = Path(path)
+    if not path.exists():
+        raise GraphFormatError(f"graph file {str(path)!r} does not exist")
+    kind = describe_file(path)
+    if kind is not None:
+        raise GraphFormatError(f"{str(path)!r} is {kind}")
+    data = path.read_bytes()
+    if check_sidecar:
+        check_integrity(path, data)
+    return parse_graph_def(data, name=repr(str(path)), graph_def=graph_def)
+
+
+def read_sidecar(path: str | Path) -> Optional[dict[str, Any]]:
+    """The sidecar next to a ``.pb`` (``model.pb`` → ``model.json``), or ``None``."""
+    sidecar = Path(path).with_suffix(".json")
+    if not sidecar.is_file() or sidecar == Path(path):
+        return None
+    try:
+        record = json.loads(sidecar.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise GraphFormatError(f"sidecar {str(sidecar)!r} is not valid JSON ({exc}); fix or delete it") from None
+    if not isinstance(record, dict) or "inputs" not in record or "outputs" not in record:
+        raise GraphFormatError(f"sidecar {str(sidecar)!r} lacks 'inputs'/'outputs'; fix or delete it")
+    return record
+
+
+def check_integrity(path: Path, data: bytes) -> None:
+    record = read_sidecar(path)
+    if record and record.get("sha256") and record["sha256"] != _io.sha256_bytes(data):
+        raise IntegrityError(
+            f"{str(path)!r} does not match the sha256 in {str(path.with_suffix('.json'))!r}; "
+            "the file was changed or damaged since it was saved"
+        )
+
+
+def sidecar_signature(path: str | Path) -> Optional[tuple[list[TensorInfo], list[TensorInfo]]]:
+    record = read_sidecar(path)
+    if record is None:
+        return None
+    return [TensorInfo.from_dict(t) for t in record["inputs"]], [TensorInfo.from_dict(t) for t in record["outputs"]]
+
+
+def placeholder_inputs(graph_def: Any) -> list[TensorInfo]:
+    """Every non-resource ``Placeholder`` as a :class:`TensorInfo`."""
+    from tensorboard.compat.proto import types_pb2
+
+    found = []
+    for node in graph_def.node:
+        if node.op != "Placeholder" or node.attr["dtype"].type == _DT_RESOURCE:
+            continue
+        dtype = types_pb2.DataType.Name(node.attr["dtype"].type).removeprefix("DT_").lower()
+        dtype = {"float": "float32", "double": "float64", "half": "float16"}.get(dtype, dtype)
+        shape_attr = node.attr["shape"].shape if "shape" in node.attr else None
+        if shape_attr is None or shape_attr.unknown_rank:
+            shape = None
+        else:
+            shape = tuple(None if d.size < 0 else int(d.size) for d in shape_attr.dim)
+        found.append(TensorInfo(f"{node.name}:0", dtype, shape))
+    return found
+
+
+def sink_outputs(graph_def: Any) -> list[str]:
+    """Names (``op:0``) of nodes whose outputs nothing consumes: the likely graph outputs."""
+    consumed = set()
+    for node in graph_def.node:
+        for edge in node.input:
+            consumed.add(edge.lstrip("^").split(":")[0])
+    skip = {"NoOp", "Placeholder", "Const", "Assert", "SaveV2", "RestoreV2"}
+    return [f"{n.name}:0" for n in graph_def.node if n.name not in consumed and n.op not in skip]

@@ -1,0 +1,170 @@
+"""Load a frozen ``.pb`` back into a fast Python callable.
+
+``tf.saved_model.load`` cannot read a GraphDef (it wants a SavedModel directory), so a
+frozen graph is imported with ``import_graph_def``. We do that *inside* a ``tf.function``
+whose arguments are mapped onto the graph's placeholders (``input_map``): the result is a
+single concrete function, which TensorFlow optimizes like any other, so its constants fold
+and a call costs no more than the original model's own ``tf.function``.
+
+The commonly copied loader (``tf.compat.v1.wrap_function`` + ``prune``) is here too, as
+``method="prune"``, for comparison: called bare it pays a much larger overhead per call.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from . import graphfile
+from .runtime import import_tensorflow
+from .errors import ShapeError, TensorNameError
+from .tensors import TensorInfo, tensor_name
+
+METHODS = ("import", "prune", "prune_tf_function")
+
+
+class FrozenFunction:
+    """A frozen GraphDef as a callable: NumPy arrays in, NumPy array(s) out."""
+
+    def __init__(
+        self,
+        graph_def: Any,
+        inputs: Sequence[TensorInfo],
+        outputs: Sequence[TensorInfo],
+        *,
+        method: str = "import",
+    ) -> None:
+        if method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+        self.tf = tf = import_tensorflow()
+        if not isinstance(graph_def, tf.compat.v1.GraphDef):  # a TensorBoard proto: re-read it
+            graph_def = tf.compat.v1.GraphDef.FromString(graph_def.SerializeToString())
+        self.graph_def = graph_def
+        self.inputs = list(inputs)
+        self.outputs = list(outputs)
+        self.method = method
+        _check_names(graph_def, self.inputs, self.outputs)
+        specs = [tf.TensorSpec(t.shape, t.dtype) for t in self.inputs]
+        in_names = [t.name for t in self.inputs]
+        out_names = [t.name for t in self.outputs]
+        if method == "import":
+
+            def imported(*args: Any) -> Any:
+                return tf.graph_util.import_graph_def(
+                    graph_def, input_map=dict(zip(in_names, args)), return_elements=out_names, name="frozen"
+                )
+
+            self.function = tf.function(imported, input_signature=specs).get_concrete_function()
+        else:
+            # The recipe people copy; tf.compat.v1 is the only way TF2 offers to wrap a GraphDef.
+            wrapped = tf.compat.v1.wrap_function(lambda: tf.compat.v1.import_graph_def(graph_def, name=""), [])
+            graph = wrapped.graph
+            self.function = wrapped.prune(
+                [graph.as_graph_element(n) for n in in_names], [graph.as_graph_element(n) for n in out_names]
+            )
+            if method == "prune_tf_function":
+                self.function = tf.function(self.function, input_signature=specs)
+        # Fill in dtypes and shapes that a graph without a sidecar did not declare.
+        concrete = self.function if method != "prune_tf_function" else self.function.get_concrete_function()
+        self.outputs = [
+            TensorInfo(t.name, out.dtype.name, tuple(out.shape.as_list()) if out.shape.rank is not None else None)
+            for t, out in zip(self.outputs, concrete.outputs)
+        ]
+
+    def check_inputs(self, arrays: Sequence[Any]) -> list[np.ndarray]:
+        """Return ``arrays`` as NumPy arrays of the graph's dtypes, or raise :class:`ShapeError`."""
+        if len(arrays) != len(self.inputs):
+            names = [t.name for t in self.inputs]
+            raise ShapeError(f"graph takes {len(self.inputs)} input(s) {names}, got {len(arrays)}")
+        checked = []
+        for spec, raw in zip(self.inputs, arrays):
+            array = np.asarray(raw)
+            want = np.dtype(spec.dtype)
+            if array.dtype != want:
+                same_kind = array.dtype.kind == want.kind or (array.dtype.kind in "iub" and want.kind in "iu")
+                if not same_kind:
+                    raise ShapeError(f"input {spec.name!r} wants dtype {want.name}, got {array.dtype.name}")
+                array = array.astype(want)
+            if spec.shape is not None:
+                fits = array.ndim == len(spec.shape) and all(
+                    d is None or d == a for d, a in zip(spec.shape, array.shape)
+                )
+                if not fits:
+                    expected = tuple("None" if d is None else d for d in spec.shape)
+                    raise ShapeError(
+                        f"input {spec.name!r} wants shape {expected} (None = any), got {tuple(array.shape)}"
+                    )
+            checked.append(array)
+        return checked
+
+    def __call__(self, *arrays: Any) -> Any:
+        """Run the graph; one output comes back as an array, several as a list."""
+        checked = self.check_inputs(arrays)
+        results = self.function(*[self.tf.constant(a) for a in checked])
+        if not isinstance(results, (list, tuple)):
+            results = [results]
+        out = [r.numpy() for r in results]
+        return out[0] if len(out) == 1 else out
+
+    def __repr__(self) -> str:
+        ins = ", ".join(map(str, self.inputs))
+        outs = ", ".join(map(str, self.outputs))
+        return f"FrozenFunction(method={self.method!r}, inputs=[{ins}], outputs=[{outs}])"
+
+
+def _check_names(graph_def: Any, inputs: Sequence[TensorInfo], outputs: Sequence[TensorInfo]) -> None:
+    nodes = {node.name for node in graph_def.node}
+    for kind, tensors in (("input", inputs), ("output", outputs)):
+        for t in tensors:
+            if t.op_name not in nodes:
+                raise TensorNameError(_unknown_name_message(kind, t.name, graph_def))
+
+
+def _unknown_name_message(kind: str, name: str, graph_def: Any) -> str:
+    if kind == "input":
+        known = [t.name for t in graphfile.placeholder_inputs(graph_def)]
+    else:
+        known = graphfile.sink_outputs(graph_def)
+    everything = [f"{n.name}:0" for n in graph_def.node]
+    close = difflib.get_close_matches(name, known + everything, n=1, cutoff=0.5)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"no {kind} tensor {name!r} in graph; {kind}s are {known}{hint}"
+
+
+def load_frozen(
+    path: str | Path,
+    *,
+    inputs: Optional[Sequence[str]] = None,
+    outputs: Optional[Sequence[str]] = None,
+    method: str = "import",
+) -> FrozenFunction:
+    """Load a frozen ``.pb`` as a :class:`FrozenFunction`.
+
+    Tensor names come from ``inputs``/``outputs`` if given, else from the sidecar
+    (``model.json``) if there is one, else the placeholders and the graph's sinks.
+    """
+    tf = import_tensorflow()
+    graph_def = graphfile.read_graph_def(path, graph_def=tf.compat.v1.GraphDef())
+    signature = graphfile.sidecar_signature(path)
+    placeholders = {t.name: t for t in graphfile.placeholder_inputs(graph_def)}
+    if inputs is not None:
+        in_infos = []
+        for raw in inputs:
+            name = tensor_name(raw)
+            if name not in placeholders:
+                raise TensorNameError(_unknown_name_message("input", name, graph_def))
+            in_infos.append(placeholders[name])
+    elif signature is not None:
+        in_infos = signature[0]
+    else:
+        in_infos = list(placeholders.values())
+    if outputs is not None:
+        out_infos = [TensorInfo(tensor_name(n), "", None) for n in outputs]
+    elif signature is not None:
+        out_infos = signature[1]
+    else:
+        out_infos = [TensorInfo(n, "", None) for n in graphfile.sink_outputs(graph_def)]
+    return FrozenFunction(graph_def, in_infos, out_infos, method=method)

@@ -1,0 +1,84 @@
+"""The tutorial's small model: a CNN with BatchNorm and Dropout, trained with fixed seeds.
+
+BatchNorm and Dropout behave differently in training and in inference, which is exactly
+what freezing has to get right: the frozen graph must hold the inference behaviour only.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .runtime import import_tensorflow
+from .data import Digits
+from .errors import InputError
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What training produced: per-epoch history, test accuracy and wall time."""
+
+    test_accuracy: float
+    epochs: int
+    seconds: float
+    history: dict[str, list[float]] = field(repr=False)
+
+    def __repr__(self) -> str:
+        return f"TrainResult(test_accuracy={self.test_accuracy:.4f}, epochs={self.epochs}, seconds={self.seconds:.1f})"
+
+
+def build_model(
+    input_shape: tuple[int, ...] = (8, 8, 1),
+    num_classes: int = 10,
+    *,
+    width: int = 16,
+    depth: int = 2,
+    dropout: float = 0.25,
+    seed: int = 0,
+) -> Any:
+    """A Keras functional CNN: ``depth`` blocks of Conv2D → BatchNorm → ReLU, then pooling,
+    Dropout and a softmax classifier. ``width`` is the first block's filter count."""
+    if width < 1 or depth < 1:
+        raise InputError(f"width and depth must be at least 1, got width={width}, depth={depth}")
+    if not 0.0 <= dropout < 1.0:
+        raise InputError(f"dropout must be in [0, 1), got {dropout}")
+    import_tensorflow()
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input(shape=input_shape, name="image")
+    x = inputs
+    for block in range(depth):
+        x = keras.layers.Conv2D(width * 2**block, 3, padding="same", use_bias=False, name=f"conv{block}")(x)
+        x = keras.layers.BatchNormalization(momentum=0.9, name=f"bn{block}")(x)
+        x = keras.layers.ReLU(name=f"relu{block}")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+    x = keras.layers.Dropout(dropout, name="dropout")(x)
+    outputs = keras.layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name="digits_cnn")
+
+
+def train(model: Any, data: Digits, *, epochs: int = 10, batch_size: int = 32, seed: int = 0) -> TrainResult:
+    """Compile and fit ``model`` on ``data``; return the history and the test accuracy."""
+    if epochs < 1:
+        raise InputError(f"epochs must be at least 1, got {epochs}")
+    if batch_size < 1:
+        raise InputError(f"batch_size must be at least 1, got {batch_size}")
+    import_tensorflow()
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    start = time.perf_counter()
+    fit = model.fit(data.x_train, data.y_train, epochs=epochs, batch_size=batch_size, verbose=0, shuffle=True)
+    seconds = time.perf_counter() - start
+    _, accuracy = model.evaluate(data.x_test, data.y_test, verbose=0)
+    history = {key: [float(v) for v in values] for key, values in fit.history.items()}
+    return TrainResult(float(accuracy), epochs, seconds, history)
+
+
+def predict_classes(probabilities: np.ndarray) -> np.ndarray:
+    return np.asarray(probabilities).argmax(axis=-1)
