@@ -6,15 +6,17 @@ what freezing has to get right: the frozen graph must hold the inference behavio
 
 from __future__ import annotations
 
+import tempfile
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .runtime import import_tensorflow
 from .data import Digits
-from .errors import InputError
+from .errors import InputError, OutputExistsError
 
 
 @dataclass(frozen=True)
@@ -82,3 +84,40 @@ def train(model: Any, data: Digits, *, epochs: int = 10, batch_size: int = 32, s
 
 def predict_classes(probabilities: np.ndarray) -> np.ndarray:
     return np.asarray(probabilities).argmax(axis=-1)
+
+
+TUTORIAL_MODEL = "digits_cnn.keras"
+
+
+def ensure_tutorial_model(
+    artifacts_dir: str | Path,
+    *,
+    epochs: int = 5,
+    width: int = 16,
+    depth: int = 2,
+    batch_size: int = 32,
+    seed: int = 0,
+) -> Path:
+    """Return ``{artifacts_dir}/digits_cnn.keras``, training and saving it first if it is missing.
+
+    Notebooks after 01 call this so that each one also runs on its own. An existing file is
+    never replaced; the new one is written atomically (temporary file, then a link).
+    """
+    from ._io import write_files_atomically
+    from .data import load_digits
+
+    folder = Path(artifacts_dir)
+    target = folder / TUTORIAL_MODEL
+    if target.is_file():
+        return target
+    folder.mkdir(parents=True, exist_ok=True)
+    model = build_model(width=width, depth=depth, seed=seed)
+    train(model, load_digits(), epochs=epochs, batch_size=batch_size, seed=seed)
+    with tempfile.TemporaryDirectory(dir=folder, prefix=".tutorial-model.") as scratch:
+        staged = Path(scratch) / TUTORIAL_MODEL
+        model.save(staged)
+        try:
+            write_files_atomically({target: staged.read_bytes()})
+        except OutputExistsError:  # written meanwhile by another process: keep theirs
+            pass
+    return target
