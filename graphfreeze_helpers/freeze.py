@@ -24,7 +24,7 @@ import numpy as np
 
 from . import _io
 from .runtime import import_tensorflow
-from .errors import ModelLoadError, NotFrozenError
+from .errors import ModelLoadError, NotFrozenError, TooLargeError
 from .tensors import TensorInfo
 from .verify import DEFAULT_TOLERANCE, Verification, as_output_list, verify
 
@@ -33,8 +33,21 @@ SIDECAR_FORMAT = "graphfreeze-sidecar/1"
 STATEFUL_OPS = frozenset(
     {"ReadVariableOp", "VarHandleOp", "VariableV2", "Variable", "AssignVariableOp", "AssignAddVariableOp",
      "AssignSubVariableOp", "Assign", "AssignAdd", "AssignSub", "ResourceGather", "EagerPyFunc", "PyFunc",
-     "PyFuncStateless"}
+     "PyFuncStateless",
+     # lookup tables: the table lives in a resource outside the graph (Keras StringLookup,
+     # IntegerLookup, tf.lookup.StaticHashTable); freezing leaves a resource placeholder
+     "HashTable", "HashTableV2", "MutableHashTable", "MutableHashTableV2", "MutableHashTableOfTensors",
+     "MutableHashTableOfTensorsV2", "MutableDenseHashTable", "MutableDenseHashTableV2", "AnonymousHashTable",
+     "AnonymousMutableHashTable", "AnonymousMutableHashTableOfTensors", "AnonymousMutableDenseHashTable",
+     "LookupTableFind", "LookupTableFindV2", "LookupTableInsert", "LookupTableInsertV2", "LookupTableImport",
+     "LookupTableImportV2", "LookupTableExport", "LookupTableExportV2", "LookupTableSize", "LookupTableSizeV2",
+     "LookupTableRemoveV2", "InitializeTable", "InitializeTableV2", "InitializeTableFromTextFile",
+     "InitializeTableFromTextFileV2", "InitializeTableFromDataset"}
 )
+# Op-name prefixes that also mean a variable is written (ResourceApplyAdam, ResourceScatterAdd, ...).
+STATEFUL_PREFIXES = ("Assign", "ResourceApply", "ResourceSparseApply", "ResourceScatter", "ResourceStrided")
+# Protobuf refuses to serialize or parse one message of 2 GiB or more, and a GraphDef is one message.
+MAX_GRAPH_BYTES = 2**31 - 1
 _OP_NAME = re.compile(r"[^A-Za-z0-9_.\-/]")
 
 
@@ -85,6 +98,7 @@ class FrozenGraph:
     def save(self, path: str | Path, *, force: bool = False) -> Path:
         """Write ``path`` and its sidecar (same name, ``.json``) atomically; return ``path``."""
         path = Path(path)
+        check_graph_size(self.graph_def)
         data = self.serialize()
         sidecar = json.dumps(self.sidecar(data), indent=2).encode() + b"\n"
         _io.write_files_atomically({path: data, sidecar_path(path): sidecar}, force=force)
@@ -120,6 +134,7 @@ class _Traced:
     reference: Callable[..., Any]  # numpy arrays in, outputs out, in the frozen output order
     specs: list[Any]
     source: str
+    keepalive: Any = None  # a loaded SavedModel owns the variables its signature reads
 
 
 def load_model(path: str | Path) -> Any:
@@ -167,6 +182,7 @@ def _trace(model: Any, signature: str) -> _Traced:
         model = load_model(model)
     else:
         source = getattr(model, "name", type(model).__name__)
+    check_estimated_size(model)  # before tracing anything
     if isinstance(model, keras.Model):
         if not model.inputs:
             raise ModelLoadError("the Keras model has no defined inputs; build it with keras.Input or call it once")
@@ -193,7 +209,7 @@ def _trace(model: Any, signature: str) -> _Traced:
         def reference(*xs: Any) -> Any:
             return function(**{key: tf.constant(x) for key, x in zip(keys, xs)})
 
-        return _Traced(function, reference, specs, source)
+        return _Traced(function, reference, specs, source, keepalive=model)
     raise ModelLoadError(f"cannot freeze a {type(model).__name__}: pass a keras.Model, a .keras/.h5 path or a SavedModel")
 
 
@@ -214,17 +230,110 @@ def sample_inputs(specs: Sequence[TensorInfo], *, batch: int = 4, seed: int = 0)
     return arrays
 
 
+def is_stateful_op(op: str) -> bool:
+    """True for ops that read or write a variable or table, or call Python."""
+    return op in STATEFUL_OPS or op.startswith(STATEFUL_PREFIXES)
+
+
 def stateful_nodes(graph_def: Any) -> list[tuple[str, str]]:
-    """``(node, op)`` for every variable read/handle/assign or Python call left in a graph."""
-    found = [(n.name, n.op) for n in graph_def.node if n.op in STATEFUL_OPS]
+    """``(node, op)`` for every variable read/handle/assign, lookup table or Python call left in a graph."""
+    found = [(n.name, n.op) for n in graph_def.node if is_stateful_op(n.op)]
     found += [
         (n.name, "Placeholder(resource)")
         for n in graph_def.node
         if n.op == "Placeholder" and n.attr["dtype"].type == 20  # DT_RESOURCE
     ]
     for function in graph_def.library.function:
-        found += [(f"{function.signature.name}/{n.name}", n.op) for n in function.node_def if n.op in STATEFUL_OPS]
+        found += [(f"{function.signature.name}/{n.name}", n.op) for n in function.node_def if is_stateful_op(n.op)]
     return found
+
+
+def not_frozen_reason(leftovers: Sequence[tuple[str, str]], graph_def: Any = None) -> str:
+    """One sentence naming the leftover ops and their likely cause, for :class:`NotFrozenError`."""
+    ops = {op for _, op in leftovers}
+    listed = ", ".join(f"{node} ({op})" for node, op in leftovers[:5])
+    more = f" and {len(leftovers) - 5} more" if len(leftovers) > 5 else ""
+    table_ops = {n.op for n in graph_def.node} if graph_def is not None else set()
+    causes = []
+    if any("Table" in op for op in ops | table_ops):
+        causes.append(
+            "a lookup table (Keras StringLookup/IntegerLookup/TextVectorization or tf.lookup.StaticHashTable): "
+            "its contents live in a resource that a GraphDef cannot hold, so do the lookup before the model "
+            "or keep a SavedModel"
+        )
+    if ops & {"EagerPyFunc", "PyFunc", "PyFuncStateless"}:
+        causes.append("tf.py_function/tf.numpy_function: Python code cannot live in a GraphDef; rewrite it in TF ops")
+    if any(op.startswith(STATEFUL_PREFIXES) for op in ops):
+        causes.append(
+            "training-mode ops that update variables (a layer called with training=True, BatchNormalization "
+            "moving statistics, a metric or optimizer step): trace the model with training=False"
+        )
+    if not causes:
+        causes.append(
+            "usual causes are a lookup table, a layer called in training mode, or tf.py_function; a resource "
+            "placeholder means a variable or table the freezer could not turn into a constant"
+        )
+    return f"freezing left {len(leftovers)} stateful op(s): {listed}{more}; " + "; ".join(causes)
+
+
+def _conversion_failed(exc: BaseException) -> str:
+    message = _first_line(exc)
+    if "Assign" in message or "resource" in message:
+        cause = not_frozen_reason([("?", "AssignVariableOp")]).split("; ", 1)[1]
+    else:
+        cause = "usual causes are a lookup table, a layer called in training mode, or tf.py_function"
+    return f"TensorFlow could not turn the variables into constants ({message}); {cause}"
+
+
+def estimate_variable_bytes(variables: Any) -> int:
+    """Bytes the variables will take as constants, from their shapes and dtypes alone (nothing is read)."""
+    total = 0
+    seen: set[int] = set()
+    for variable in variables or ():
+        if id(variable) in seen:
+            continue
+        seen.add(id(variable))
+        dtype = getattr(variable, "dtype", "float32")
+        dtype = getattr(dtype, "as_numpy_dtype", dtype)
+        try:
+            itemsize = np.dtype(dtype).itemsize
+        except TypeError:
+            itemsize = 4
+        shape = getattr(variable, "shape", ())
+        if hasattr(shape, "as_list"):  # a tf.TensorShape
+            dims = shape.as_list() if shape.rank is not None else [0]
+        else:
+            dims = list(shape)
+        count = 1
+        for dim in dims:
+            count *= int(dim or 0)  # an unknown dimension counts as 0: the estimate stays a lower bound
+        total += count * itemsize
+    return total
+
+
+def check_estimated_size(model: Any, limit: Optional[int] = None) -> int:
+    """Estimate the frozen size from the model's variables; raise :class:`TooLargeError` above ``limit``."""
+    limit = MAX_GRAPH_BYTES if limit is None else limit
+    estimate = estimate_variable_bytes(getattr(model, "variables", ()))
+    if estimate > limit:
+        raise TooLargeError(
+            f"the model's variables alone take {estimate / 2**30:.2f} GiB, but one GraphDef cannot exceed "
+            f"{limit / 2**30:.2f} GiB (protobuf's limit); keep it as a SavedModel (tf.saved_model.save), "
+            "convert it to TFLite, or freeze smaller sub-models"
+        )
+    return estimate
+
+
+def check_graph_size(graph_def: Any, limit: Optional[int] = None) -> int:
+    """``graph_def.ByteSize()``; raise :class:`TooLargeError` above ``limit`` (before anything is written)."""
+    limit = MAX_GRAPH_BYTES if limit is None else limit
+    size = graph_def.ByteSize()
+    if size > limit:
+        raise TooLargeError(
+            f"the frozen graph takes {size / 2**30:.2f} GiB, above the {limit / 2**30:.2f} GiB a GraphDef can hold "
+            "(protobuf's limit); keep it as a SavedModel (tf.saved_model.save) or convert it to TFLite"
+        )
+    return size
 
 
 def freeze(
@@ -244,8 +353,14 @@ def freeze(
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
     traced = _trace(model, signature)
-    frozen_function = convert_variables_to_constants_v2(traced.function)
+    # Keep control flow functional (If/While with a function library): lowering it to v1
+    # Switch/Merge frames breaks models with several loops (stacked LSTMs) once re-imported.
+    try:
+        frozen_function = convert_variables_to_constants_v2(traced.function, lower_control_flow=False)
+    except (ValueError, TypeError, KeyError) as exc:  # e.g. an assign whose variable just became a Const
+        raise NotFrozenError(_conversion_failed(exc)) from None
     graph_def = frozen_function.graph.as_graph_def()
+    check_graph_size(graph_def)
     frozen = FrozenGraph(
         graph_def=graph_def,
         inputs=[TensorInfo.from_tensor(t) for t in frozen_function.inputs],
@@ -257,11 +372,7 @@ def freeze(
         return frozen
     leftovers = stateful_nodes(graph_def)
     if leftovers:
-        listed = ", ".join(f"{node} ({op})" for node, op in leftovers[:5])
-        raise NotFrozenError(
-            f"freezing left {len(leftovers)} stateful op(s): {listed}; usual causes are a lookup table, "
-            "a layer called in training mode, or tf.py_function"
-        )
+        raise NotFrozenError(not_frozen_reason(leftovers, graph_def))
     arrays = list(inputs) if inputs is not None else sample_inputs(frozen.inputs)
     from .load import FrozenFunction
 

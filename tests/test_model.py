@@ -1,0 +1,38 @@
+import numpy as np
+import pytest
+
+from graphfreeze_helpers.errors import InputError
+from graphfreeze_helpers.model import build_model, train
+
+
+def test_model_has_training_only_layers():
+    model = build_model(width=4, depth=1)
+    kinds = {type(layer).__name__ for layer in model.layers}
+    assert {"BatchNormalization", "Dropout", "Conv2D"} <= kinds
+    assert model.inputs[0].shape[1:] == (8, 8, 1)
+    assert model.outputs[0].shape[-1] == 10
+
+
+def test_seeds_make_training_repeatable(digits):
+    results = []
+    for _ in range(2):
+        model = build_model(width=4, depth=1, seed=1)
+        train(model, digits, epochs=1, seed=1)
+        results.append(model(digits.x_test[:8], training=False).numpy())
+    np.testing.assert_allclose(results[0], results[1], atol=1e-6)
+
+
+def test_training_learns(trained_model, digits):
+    accuracy = float((trained_model.predict(digits.x_test, verbose=0).argmax(-1) == digits.y_test).mean())
+    assert accuracy > 0.5  # 10 classes: chance is 0.1
+
+
+@pytest.mark.parametrize("kwargs", [{"width": 0}, {"depth": 0}, {"dropout": 1.0}])
+def test_bad_architecture_arguments(kwargs):
+    with pytest.raises(InputError):
+        build_model(**kwargs)
+
+
+def test_bad_epochs(digits):
+    with pytest.raises(InputError, match="epochs"):
+        train(build_model(width=2, depth=1), digits, epochs=0)
