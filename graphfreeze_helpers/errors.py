@@ -60,3 +60,7 @@ class NotFrozenError(RefusedError):
 
 class UnsafeGraphError(RefusedError):
     """The graph holds ops that reach outside the process (files, Python, network)."""
+
+
+class TooLargeError(RefusedError):
+    """The frozen graph would pass protobuf's 2 GiB limit for one message."""
