@@ -353,8 +353,10 @@ def freeze(
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
     traced = _trace(model, signature)
+    # Keep control flow functional (If/While with a function library): lowering it to v1
+    # Switch/Merge frames breaks models with several loops (stacked LSTMs) once re-imported.
     try:
-        frozen_function = convert_variables_to_constants_v2(traced.function)
+        frozen_function = convert_variables_to_constants_v2(traced.function, lower_control_flow=False)
     except (ValueError, TypeError, KeyError) as exc:  # e.g. an assign whose variable just became a Const
         raise NotFrozenError(_conversion_failed(exc)) from None
     graph_def = frozen_function.graph.as_graph_def()
