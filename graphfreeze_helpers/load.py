@@ -93,9 +93,9 @@ class FrozenFunction:
                     d is None or d == a for d, a in zip(spec.shape, array.shape)
                 )
                 if not fits:
-                    expected = tuple("None" if d is None else d for d in spec.shape)
+                    expected = "(" + ", ".join("None" if d is None else str(d) for d in spec.shape) + ")"
                     raise ShapeError(
-                        f"input {spec.name!r} wants shape {expected} (None = any), got {tuple(array.shape)}"
+                        f"input {spec.name!r} wants shape {expected} (None = any size), got {tuple(array.shape)}"
                     )
             checked.append(array)
         return checked

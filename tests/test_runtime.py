@@ -1,0 +1,50 @@
+import subprocess
+import sys
+
+import pytest
+
+from graphfreeze_helpers.errors import GraphFreezeError
+
+
+def test_import_tensorflow_is_silent_on_stderr():
+    code = (
+        "from graphfreeze_helpers.runtime import import_tensorflow\n"
+        "tf = import_tensorflow()\n"
+        "import keras\n"
+        "keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])(tf.zeros((1, 2)))\n"
+    )
+    env = {k: v for k, v in __import__("os").environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+
+
+def test_plain_import_is_noisy_which_is_why_we_quiet_it():
+    result = subprocess.run([sys.executable, "-c", "import tensorflow"], capture_output=True, text=True, timeout=120)
+    assert result.stderr.strip(), "TensorFlow no longer logs at import; runtime.import_tensorflow may be simplified"
+
+
+def test_real_errors_still_show():
+    code = (
+        "import sys, types\n"
+        "sys.modules['keras'] = None\n"  # makes `import keras` fail
+        "from graphfreeze_helpers.runtime import import_tensorflow\n"
+        "import_tensorflow()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0 and "ModuleNotFoundError" in result.stderr
+
+
+def test_package_import_does_not_import_tensorflow():
+    code = "import sys, graphfreeze_helpers, graphfreeze_helpers.cli, graphfreeze_helpers.graphfile; print('tensorflow' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "False"
+
+
+def test_version_guard(monkeypatch):
+    from graphfreeze_helpers import runtime
+
+    runtime.check_versions()
+    monkeypatch.setitem(runtime.SUPPORTED, "tensorflow", "9.9")
+    with pytest.raises(GraphFreezeError, match="needs tensorflow 9.9.x but found 2."):
+        runtime.check_versions()
