@@ -126,6 +126,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from .inspect import read_summary
+
+    summary = read_summary(args.graph)
+    if args.json:
+        _emit(summary.to_dict())
+    else:
+        print(summary.table(top_ops=args.top))
+    return 0
+
+
 # --- wiring ------------------------------------------------------------------------------
 
 Command = Callable[[argparse.Namespace], int]
@@ -154,6 +165,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="overwrite the output if it exists")
     p.add_argument("--quiet", action="store_true", help="report on stderr instead of stdout")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("inspect", help="summarize a .pb without TensorFlow: inputs, outputs, ops, constants, risky ops")
+    p.add_argument("graph", help="the frozen .pb (binary or text .pbtxt)")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    p.add_argument("--top", type=int, default=15, metavar="N", help="op types to list in the table (default 15)")
+    p.set_defaults(func=cmd_inspect)
     return parser
 
 

@@ -43,7 +43,24 @@ def describe_file(path: Path, data: Optional[bytes] = None) -> Optional[str]:
         return "an ONNX model, not a GraphDef"
     if b"saved_model_schema_version" in data[:64] or (data[:1] == b"\x08" and b"meta_graphs" in data[:4096]):
         return "a SavedModel's saved_model.pb; freeze its directory first"
+    if data[:3] == b"\x08\x01\x12":  # SavedModel: schema_version=1, then meta_graphs
+        return "a SavedModel's saved_model.pb; freeze its directory first"
+    if _looks_like_onnx(data):
+        return "an ONNX model, not a GraphDef"
     return None
+
+
+def _looks_like_onnx(data: bytes) -> bool:
+    """ONNX ModelProto starts with ir_version (field 1, varint 3..15) then producer/graph fields.
+
+    A GraphDef never starts with a varint in field 1 (its field 1, ``node``, is a message).
+    """
+    return (
+        len(data) > 3
+        and data[0] == 0x08
+        and 3 <= data[1] <= 15
+        and data[2] in (0x12, 0x1A, 0x22, 0x28, 0x32, 0x3A, 0x42)  # producer_name ... graph, opset_import
+    )
 
 
 def looks_like_text(data: bytes) -> bool:

@@ -170,6 +170,8 @@ class GraphSummary:
             ["unsafe ops", "none" if not self.unsafe_ops else str(len(self.unsafe_ops))],
             ["producer", "?" if self.producer is None else str(self.producer)],
         ]
+        if self.producer is None:
+            overview.append(["note", "no versions field: not written by TensorFlow, or cut short"])
         if self.missing_inputs:
             node, name = self.missing_inputs[0]
             overview.append(["damaged", f"{len(self.missing_inputs)} edge(s) name absent nodes, e.g. {node} <- {name}"])
@@ -654,3 +656,19 @@ def _html_table(title: str, header: list[str], rows: list[list[str]]) -> str:
         f"<details open><summary><b>{esc(title)}</b></summary>"
         f"<table>{'<tr>' + head + '</tr>' if head else ''}{body}</table></details>"
     )
+
+
+def read_summary(path: str | Path) -> GraphSummary:
+    """:func:`summarize` a ``.pb`` file, refusing one that parses but names nodes it does not hold (truncated).
+
+    Raises :class:`GraphFormatError` with one line saying what the file seems to be.
+    """
+    path = Path(path)
+    summary = summarize(path)
+    if summary.missing_inputs:
+        node, source = summary.missing_inputs[0]
+        raise GraphFormatError(
+            f"{str(path)!r} parses but seems truncated or damaged: {len(summary.missing_inputs)} edge(s) name "
+            f"nodes it does not hold (node {node!r} takes input from {source!r}); export the graph again"
+        )
+    return summary
