@@ -5,14 +5,21 @@ every function of the library (the branches of ``If``/``Case``, the body of ``Wh
 anything a call op or another ``func`` attr names), and reports each node whose op is in
 :data:`UNSAFE_OPS`. It reads protos only; TensorFlow is never imported.
 
+It also flags ops that TensorFlow does not know (checked against ``known_ops.txt``, the op
+registry of the TensorFlow release we pin, written by ``tools/gen_known_ops.py``) and string
+constants that look like file paths or URLs.
+
 The catalogue lives here and nowhere else; ``inspect.summarize`` and ``graphfreeze scan``
 both use it.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from typing import Any, Collection, Iterator, Optional
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Collection, Iterator, Optional, Union
 
 # --- the catalogue: op type -> why it is unsafe ---------------------------------------------
 
@@ -244,15 +251,23 @@ class UnsafeOp:
 
 
 def called_functions(node: Any) -> list[str]:
-    """Names of the functions a node's attrs refer to (``then_branch``, ``body``, ``f``, ``branches``, ...), in attr-name order."""
+    """Names of the functions a node's attrs refer to (``then_branch``, ``body``, ``f``, ``branches``, ...), in attr-name order.
+
+    A ``func`` attr can itself carry attrs that name functions (a function passed to a
+    function); those are included too, depth first.
+    """
     names: list[str] = []
-    for key in sorted(node.attr):
-        value = node.attr[key]
-        kind = value.WhichOneof("value")
-        if kind == "func":
-            names.append(value.func.name)
-        elif kind == "list":
-            names.extend(f.name for f in value.list.func)
+
+    def visit(attrs: Any) -> None:
+        for key in sorted(attrs):
+            value = attrs[key]
+            kind = value.WhichOneof("value")
+            funcs = [value.func] if kind == "func" else list(value.list.func) if kind == "list" else []
+            for func in funcs:
+                names.append(func.name)
+                visit(func.attr)
+
+    visit(node.attr)
     return [n for n in names if n]
 
 
@@ -329,18 +344,96 @@ def _reason(node: Any) -> Optional[str]:
     return reason
 
 
-def scan(graph_def: Any, *, known_ops: Optional[Collection[str]] = None) -> list[UnsafeOp]:
-    """Every node (top level and inside library functions) whose op reaches outside the process.
+_KNOWN_OPS_FILE = Path(__file__).with_name("known_ops.txt")
 
-    ``known_ops``: if given, an op type that is neither in it nor a library function is
-    flagged as unknown to TensorFlow (a custom op from a shared library may do anything).
+
+@lru_cache(maxsize=1)
+def shipped_known_ops() -> frozenset[str]:
+    """The op names TensorFlow registers, read from ``known_ops.txt`` (see ``tools/gen_known_ops.py``)."""
+    lines = _KNOWN_OPS_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+
+
+class _Shipped:
+    """Marker for scan()'s default: check op names against :func:`shipped_known_ops`."""
+
+    def __repr__(self) -> str:
+        return "SHIPPED_KNOWN_OPS"
+
+
+SHIPPED = _Shipped()
+UNKNOWN_OP_REASON = "an op TensorFlow does not know (a custom op from a shared library can do anything)"
+
+# A string constant "looks like a path or URL": a URL scheme, an absolute, home- or dot-relative
+# path, a Windows drive or UNC path, or a single token (no spaces) containing / or \ such as
+# "data/vocab.txt". Strings with spaces ("N/A per item") are text, not paths.
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]{0,15}://", re.ASCII)
+_PATH_START = re.compile(r"^(?:~|\.{1,2})?[/\\]|^[A-Za-z]:[/\\]", re.ASCII)
+_TOKEN_WITH_SEPARATOR = re.compile(r"^[^\s/\\]+[/\\]\S*[^\s/\\]$", re.ASCII)
+_DT_STRING = 7
+_MAX_STRINGS_CHECKED = 100_000  # per node; a vocabulary can be large, a scan must stay fast
+_MAX_STRING_BYTES = 4096  # longer strings are data, not paths
+
+
+def looks_like_path_or_url(text: str) -> bool:
+    """True for ``/etc/passwd``, ``C:\\x``, ``..\\a``, ``data/vocab.txt``, ``gs://b/o``, ``https://h``, ``file:///x``."""
+    if not text or len(text) > _MAX_STRING_BYTES:
+        return False
+    return bool(_URL.match(text) or _PATH_START.match(text) or _TOKEN_WITH_SEPARATOR.match(text))
+
+
+def _path_constant_reason(node: Any) -> Optional[str]:
+    if node.op != "Const" or "value" not in node.attr:
+        return None
+    tensor = node.attr["value"].tensor
+    if tensor.dtype != _DT_STRING:
+        return None
+    hits = 0
+    first = ""
+    for raw in tensor.string_val[:_MAX_STRINGS_CHECKED]:
+        text = raw[:_MAX_STRING_BYTES + 1].decode("utf-8", "replace")
+        if looks_like_path_or_url(text):
+            hits += 1
+            first = first or text
+    if not hits:
+        return None
+    shown = first if len(first) <= 80 else first[:77] + "..."
+    more = f" (and {hits - 1} more)" if hits > 1 else ""
+    return f"a string constant that looks like a file path or URL: {shown!r}{more}"
+
+
+KnownOps = Union[Collection[str], _Shipped, None]
+
+
+def scan(graph_def: Any, *, known_ops: KnownOps = SHIPPED) -> list[UnsafeOp]:
+    """Every node (top level and inside library functions) that reaches outside the process.
+
+    A node is flagged when its op is in :data:`UNSAFE_OPS`, when it is a string ``Const``
+    whose value looks like a file path or URL, or when its op is unknown: neither a
+    function of the graph's library nor in ``known_ops``. ``known_ops`` defaults to the op
+    list shipped with the package (TensorFlow's registry, no TensorFlow import); pass a
+    collection of your own (anything with ``in``), or ``None`` to skip that check.
     """
+    known = shipped_known_ops() if isinstance(known_ops, _Shipped) else known_ops
     library = {f.signature.name for f in graph_def.library.function}
     found: list[UnsafeOp] = []
     for function, node in walk(graph_def):
         reason = _reason(node)
-        if reason is None and known_ops is not None and node.op not in known_ops and node.op not in library:
-            reason = "an op TensorFlow does not know (a custom op from a shared library can do anything)"
+        if reason is None and known is not None and node.op not in known and node.op not in library:
+            reason = UNKNOWN_OP_REASON
+        if reason is None:
+            reason = _path_constant_reason(node)
         if reason is not None:
             found.append(UnsafeOp(node.name, node.op, function, reason))
     return found
+
+
+def refusal_message(source: str, found: list[UnsafeOp], *, limit: int = 5) -> str:
+    """One line for :class:`UnsafeGraphError`: each flagged node and op, and how to opt in."""
+    listed = "; ".join(str(item) for item in found[:limit])
+    more = f"; and {len(found) - limit} more" if len(found) > limit else ""
+    return (
+        f"refusing to load {source}: {len(found)} unsafe op(s): {listed}{more}. "
+        "Run `graphfreeze scan` to see them all; if you trust the file, pass allow_unsafe=True "
+        "(--allow-unsafe), and run untrusted graphs only in a sandbox"
+    )

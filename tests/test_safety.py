@@ -1,0 +1,172 @@
+"""The safety scan: catalogue ops anywhere (top level, library, nested If/While/Case), unknown ops, path constants."""
+
+import subprocess
+import sys
+
+import pytest
+from google.protobuf import text_format
+from tensorboard.compat.proto import graph_pb2
+
+from graphfreeze_helpers import safety
+from graphfreeze_helpers.safety import UnsafeOp, looks_like_path_or_url, scan, shipped_known_ops
+
+
+def graph(text: str):
+    return text_format.Parse(text, graph_pb2.GraphDef())
+
+
+CLEAN = """
+node { name: "x" op: "Placeholder" attr { key: "dtype" value { type: DT_FLOAT } } }
+node { name: "w" op: "Const" attr { key: "value" value { tensor { dtype: DT_FLOAT float_val: 2.0 } } } }
+node { name: "y" op: "Mul" input: "x" input: "w" }
+"""
+
+
+def test_clean_graph_has_no_findings():
+    assert scan(graph(CLEAN)) == []
+
+
+def test_top_level_catalogue_op_is_flagged():
+    found = scan(graph(CLEAN + 'node { name: "rf" op: "ReadFile" input: "x" }'))
+    assert [(f.node, f.op, f.function) for f in found] == [("rf", "ReadFile", None)]
+    assert "reads files" in found[0].reason
+
+
+NESTED = """
+node { name: "x" op: "Placeholder" attr { key: "dtype" value { type: DT_FLOAT } } }
+node { name: "c" op: "Placeholder" attr { key: "dtype" value { type: DT_BOOL } } }
+node { name: "if" op: "If" input: "c" input: "x"
+  attr { key: "then_branch" value { func { name: "then_fn" } } }
+  attr { key: "else_branch" value { func { name: "else_fn" } } } }
+node { name: "case" op: "Case" input: "x"
+  attr { key: "branches" value { list { func { name: "b0" } func { name: "b1" } } } } }
+library {
+  function { signature { name: "then_fn" }
+    node_def { name: "loop" op: "While"
+      attr { key: "cond" value { func { name: "cond_fn" } } }
+      attr { key: "body" value { func { name: "body_fn" } } } } }
+  function { signature { name: "else_fn" } node_def { name: "id" op: "Identity" } }
+  function { signature { name: "cond_fn" } node_def { name: "less" op: "Less" } }
+  function { signature { name: "body_fn" }
+    node_def { name: "call" op: "PartitionedCall"
+      attr { key: "f" value { func { name: "inner_fn"
+        attr { key: "g" value { func { name: "deep_fn" } } } } } } } }
+  function { signature { name: "inner_fn" } node_def { name: "py" op: "EagerPyFunc" } }
+  function { signature { name: "deep_fn" } node_def { name: "w" op: "WriteFile" } }
+  function { signature { name: "b0" } node_def { name: "pr" op: "PrintV2"
+    attr { key: "output_stream" value { s: "file:///tmp/leak.txt" } } } }
+  function { signature { name: "b1" } node_def { name: "send" op: "_Send" } }
+  function { signature { name: "orphan" } node_def { name: "rpc" op: "RpcCall" } }
+  function { signature { name: "called_by_op" } node_def { name: "sv" op: "SaveV2" } }
+}
+node { name: "direct" op: "called_by_op" }
+"""
+
+
+def test_functions_named_by_attrs_are_walked_recursively():
+    found = {(f.function, f.node, f.op) for f in scan(graph(NESTED))}
+    assert found == {
+        ("inner_fn", "py", "EagerPyFunc"),  # While body -> PartitionedCall f
+        ("deep_fn", "w", "WriteFile"),  # a func attr inside a func attr
+        ("b0", "pr", "PrintV2"),  # Case branch
+        ("b1", "send", "_Send"),
+        ("orphan", "rpc", "RpcCall"),  # in the library although nothing calls it
+        ("called_by_op", "sv", "SaveV2"),  # called with the function's name as the op type
+    }
+    printed = next(f for f in scan(graph(NESTED)) if f.op == "PrintV2")
+    assert "file:///tmp/leak.txt" in printed.reason
+
+
+def test_unknown_ops_are_flagged_but_library_functions_are_not():
+    g = graph(CLEAN + 'node { name: "z" op: "TotallyCustomOp" input: "y" }')
+    found = scan(g)
+    assert [(f.node, f.op) for f in found] == [("z", "TotallyCustomOp")]
+    assert "does not know" in found[0].reason
+    assert scan(g, known_ops=None) == []  # the check can be switched off
+    assert scan(graph(NESTED), known_ops={"Placeholder"}) and not any(
+        f.op in {"If", "Identity", "called_by_op"} for f in scan(graph(NESTED))
+    )
+
+
+def test_shipped_known_ops_is_the_tensorflow_registry():
+    ops = shipped_known_ops()
+    assert len(ops) > 1500
+    assert {"Conv2D", "MatMul", "If", "While", "StatefulPartitionedCall", "Const", "Placeholder"} <= ops
+    assert "TotallyCustomOp" not in ops
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["/etc/passwd", "C:\\Users\\me", "\\\\server\\share", "..\\up", "./here", "~/x", "data/vocab.txt",
+     "file:///tmp/x", "http://example.com", "https://example.com/m", "gs://bucket/o", "s3://b/k", "hdfs://nn/p"],
+)
+def test_paths_and_urls_are_recognised(text):
+    assert looks_like_path_or_url(text)
+
+
+@pytest.mark.parametrize("text", ["", "hello", "the cat/dog sat", "a/", "x:y", "yes", "x" * 5000 + "/y"])
+def test_ordinary_strings_are_not_paths(text):
+    assert not looks_like_path_or_url(text)
+
+
+def test_string_constants_with_paths_are_flagged_in_functions_too():
+    const = 'node_def {{ name: "{name}" op: "Const" attr {{ key: "value" value {{ tensor {{ dtype: DT_STRING {vals} }} }} }} }}'
+    vals = 'string_val: "hello" string_val: "gs://bucket/secret" string_val: "/etc/shadow"'
+    g = graph(
+        CLEAN
+        + 'node { name: "s" op: "Const" attr { key: "value" value { tensor { dtype: DT_STRING string_val: "cat" } } } }'
+        + 'node { name: "p" op: "Const" attr { key: "value" value { tensor { dtype: DT_STRING string_val: "https://x.org/a" } } } }'
+        + "library { function { signature { name: \"f\" } " + const.format(name="inner", vals=vals) + " } }"
+    )
+    found = {(f.function, f.node): f.reason for f in scan(g)}
+    assert set(found) == {(None, "p"), ("f", "inner")}
+    assert "'https://x.org/a'" in found[(None, "p")]
+    assert "'gs://bucket/secret' (and 1 more)" in found[("f", "inner")]
+
+
+def test_unsafe_op_keeps_its_fields():
+    item = UnsafeOp("n", "ReadFile", None, "reads files from disk")
+    assert item.to_dict() == {"node": "n", "op": "ReadFile", "function": None, "reason": "reads files from disk"}
+    assert "n (ReadFile)" in str(item)
+
+
+def test_refusal_message_is_one_line_and_names_each_node():
+    found = [UnsafeOp(f"n{i}", "ReadFile", "f" if i else None, "reads files") for i in range(7)]
+    message = safety.refusal_message("'g.pb'", found)
+    assert "\n" not in message
+    assert "n0 (ReadFile)" in message and "n4 (ReadFile) in function 'f'" in message and "and 2 more" in message
+    assert "--allow-unsafe" in message and "sandbox" in message
+
+
+def test_tensorflow_built_control_flow_is_scanned(tmp_path):
+    """A real tf.function with tf.cond / tf.while_loop: ReadFile inside a branch, PrintV2 in a loop body."""
+    from graphfreeze_helpers.runtime import import_tensorflow
+
+    tf = import_tensorflow()
+
+    @tf.function(input_signature=[tf.TensorSpec((), tf.bool), tf.TensorSpec((), tf.string)])
+    def f(flag, path):
+        text = tf.cond(flag, lambda: tf.io.read_file(path), lambda: tf.constant("none"))
+
+        def body(i):
+            tf.print(i, output_stream="file:///tmp/graphfreeze-leak.txt")
+            return (i + 1,)
+
+        (n,) = tf.while_loop(lambda i: i < 3, body, [tf.constant(0)])
+        return text, n
+
+    graph_def = f.get_concrete_function().graph.as_graph_def()
+    tb_graph = graph_pb2.GraphDef.FromString(graph_def.SerializeToString())
+    found = scan(tb_graph)
+    ops = {(f.op, f.function is not None) for f in found}
+    assert ("ReadFile", True) in ops and ("PrintV2", True) in ops
+    assert not [f for f in found if f.reason == safety.UNKNOWN_OP_REASON]
+
+
+def test_scan_does_not_import_tensorflow():
+    code = (
+        "import sys; from tensorboard.compat.proto import graph_pb2; from graphfreeze_helpers import safety;"
+        "g = graph_pb2.GraphDef(); n = g.node.add(); n.name='r'; n.op='ReadFile';"
+        "assert safety.scan(g)[0].op == 'ReadFile'; assert 'tensorflow' not in sys.modules, 'tf imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
