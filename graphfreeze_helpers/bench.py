@@ -88,7 +88,8 @@ class BenchRow:
 
     def short(self) -> dict[str, Any]:
         """The fields ``graphfreeze bench --json`` prints."""
-        return {k: getattr(self, k) for k in ("contender", "batch", "median_us", "p10_us", "p90_us", "calls")}
+        out = {k: getattr(self, k) for k in ("contender", "batch", "median_us", "p10_us", "p90_us", "calls")}
+        return {k: round(v, 3) if isinstance(v, float) else v for k, v in out.items()}
 
 
 _FIELDS = [f.name for f in fields(BenchRow)]
@@ -693,3 +694,19 @@ def compare(
     result.settings["graph"] = str(subject.graph_path) if subject.graph_path else None
     result.settings["model"] = str(subject.model_path) if subject.model_path else None
     return result
+
+
+def comparisons(result: BenchResult, baseline: str = "frozen") -> list[str]:
+    """One line per batch size and contender: its median as a multiple of ``baseline``'s."""
+    lines: list[str] = []
+    if baseline not in result.contenders:
+        return lines
+    for batch in result.batch_sizes:
+        base = result.median(baseline, batch)
+        for other in result.contenders:
+            if other != baseline:
+                lines.append(
+                    f"batch {batch}: {other} takes {result.ratio(other, baseline, batch):.2f}x the time of "
+                    f"{baseline} ({result.median(other, batch):,.0f} vs {base:,.0f} µs per call)"
+                )
+    return lines

@@ -137,6 +137,46 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _batch_list(text: str) -> list[int]:
+    parts = [part.strip() for part in text.split(",")]
+    if not all(part.isdigit() and int(part) > 0 for part in parts):
+        raise InputError(f"--batch must be positive whole numbers separated by commas, like 1,256; got {text!r}")
+    return list(dict.fromkeys(int(part) for part in parts))
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from . import graphfile
+
+    graph = _require_file(args.graph, "graph")
+    if graph.is_dir():
+        raise InputError(f"graph {args.graph!r} is a directory; give the frozen .pb file")
+    model = _require_file(args.model, "model") if args.model else None
+    batches = _batch_list(args.batch)
+    if not args.budget > 0:
+        raise InputError(f"--budget must be a number of seconds > 0, got {args.budget}")
+    if args.min_calls < 1:
+        raise InputError(f"--min-calls must be at least 1, got {args.min_calls}")
+    graphfile.read_graph_def(graph)  # fail on a bad file before TensorFlow starts
+    from .bench import FROZEN_CONTENDERS, comparisons, compare
+
+    result = compare(
+        graph,
+        model,
+        batch_sizes=batches,
+        contenders=None if model else FROZEN_CONTENDERS,
+        time_budget_s=args.budget,
+        min_calls=args.min_calls,
+        progress=not args.json and sys.stderr.isatty(),
+    )
+    if args.json:
+        _emit(result.to_records(short=True))
+    else:
+        print(result.table())
+        print()
+        print("\n".join(comparisons(result)))
+    return 0
+
+
 # --- wiring ------------------------------------------------------------------------------
 
 Command = Callable[[argparse.Namespace], int]
@@ -171,6 +211,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     p.add_argument("--top", type=int, default=15, metavar="N", help="op types to list in the table (default 15)")
     p.set_defaults(func=cmd_inspect)
+
+    p = sub.add_parser("bench", help="time a frozen graph (and the model it came from) against other ways to run it")
+    p.add_argument("graph", help="the frozen .pb")
+    p.add_argument("--model", help="the .keras/.h5 file or SavedModel directory it was frozen from: adds the Keras, "
+                   "tf.function and SavedModel contenders")
+    p.add_argument("--batch", default="1,256", help="batch sizes, separated by commas (default 1,256)")
+    p.add_argument("--budget", type=float, default=5.0, metavar="SECONDS",
+                   help="measuring time for the whole sweep, shared by the batch sizes (default 5)")
+    p.add_argument("--min-calls", type=int, default=10, metavar="N", help="timed calls per contender at least (default 10)")
+    p.add_argument("--json", action="store_true",
+                   help="print a JSON list of {contender, batch, median_us, p10_us, p90_us, calls}")
+    p.set_defaults(func=cmd_bench)
     return parser
 
 
