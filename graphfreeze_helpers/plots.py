@@ -1,0 +1,327 @@
+"""Pictures for the notebooks. Each function returns a matplotlib ``Figure`` (Jupyter shows it).
+
+Figures are built with ``matplotlib.figure.Figure`` directly, not pyplot, so no global
+state is touched and nothing is shown twice.
+
+Graph pictures (inspect stage):
+    plot_op_histograms(before, after)     the op types of two graphs side by side
+    draw_graph(graph_def)                 the graph itself, op types colour-coded
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, Optional, Sequence
+
+# --- graph pictures (inspect stage) ---------------------------------------------------------
+
+# category -> (colour, op types); the first matching category wins
+_CATEGORIES: list[tuple[str, str, frozenset[str]]] = [
+    ("input", "#4caf50", frozenset({"Placeholder", "_Arg"})),
+    ("constant", "#bdbdbd", frozenset({"Const", "ImmutableConst"})),
+    ("conv / matmul", "#1e88e5", frozenset({
+        "Conv2D", "Conv3D", "Conv1D", "DepthwiseConv2dNative", "Conv2DBackpropInput", "MatMul", "BatchMatMul",
+        "BatchMatMulV2", "BatchMatMulV3", "Einsum", "_FusedConv2D", "_FusedMatMul", "FusedBatchNorm",
+        "FusedBatchNormV3"})),
+    ("activation", "#fb8c00", frozenset({
+        "Relu", "Relu6", "Elu", "Selu", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "LeakyRelu", "Softplus",
+        "Softsign", "Gelu", "Erf"})),
+    ("arithmetic", "#8e24aa", frozenset({
+        "Add", "AddV2", "AddN", "Sub", "Mul", "RealDiv", "Div", "Rsqrt", "Sqrt", "Square", "BiasAdd", "Maximum",
+        "Minimum", "Neg", "Exp", "Log", "Pow", "SquaredDifference", "Cast", "Abs", "FloorDiv", "FloorMod"})),
+    ("pool / reduce", "#00897b", frozenset({
+        "Mean", "Sum", "Max", "Min", "Prod", "MaxPool", "AvgPool", "MaxPoolV2", "ArgMax", "ArgMin"})),
+    ("shape", "#6d4c41", frozenset({
+        "Reshape", "Squeeze", "ExpandDims", "Transpose", "ConcatV2", "Pack", "Unpack", "StridedSlice", "Slice",
+        "Shape", "Pad", "PadV2", "Fill", "Tile", "GatherV2", "Split", "SplitV", "ZerosLike", "OnesLike"})),
+    ("control flow", "#fdd835", frozenset({
+        "If", "StatelessIf", "While", "StatelessWhile", "Case", "StatelessCase", "PartitionedCall",
+        "StatefulPartitionedCall", "Switch", "Merge", "Enter", "Exit", "NextIteration", "LoopCond"})),
+    ("identity / no-op", "#eeeeee", frozenset({"Identity", "IdentityN", "NoOp", "StopGradient", "Snapshot"})),
+]
+_VARIABLE_COLOUR = "#e53935"
+_UNSAFE_COLOUR = "#212121"
+_OTHER_COLOUR = "#90caf9"
+
+
+def op_category(op: str) -> tuple[str, str]:
+    """``(category, colour)`` for an op type: the colour code of :func:`draw_graph`."""
+    from .inspect import VARIABLE_OPS
+    from .safety import UNSAFE_OPS
+
+    if op in UNSAFE_OPS:
+        return "unsafe", _UNSAFE_COLOUR
+    if op in VARIABLE_OPS:
+        return "variable", _VARIABLE_COLOUR
+    for name, colour, ops in _CATEGORIES:
+        if op in ops:
+            return name, colour
+    return "other", _OTHER_COLOUR
+
+
+def _figure(width: float, height: float) -> Any:
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def _op_counts(source: Any) -> dict[str, int]:
+    from .inspect import GraphSummary, summarize
+
+    if isinstance(source, dict):
+        return dict(source)
+    summary = source if isinstance(source, GraphSummary) else summarize(source)
+    return summary.all_ops
+
+
+def plot_op_histograms(
+    before: Any,
+    after: Any,
+    *,
+    labels: Sequence[str] = ("before freezing", "after freezing"),
+    top_n: int = 25,
+) -> Any:
+    """Two op-type histograms side by side (GraphDefs, paths, summaries or ``{op: count}`` dicts).
+
+    Op types are sorted by their larger count; those that disappear are red, those that
+    appear are green.
+    """
+    a, b = _op_counts(before), _op_counts(after)
+    ops = sorted(set(a) | set(b), key=lambda op: (-max(a.get(op, 0), b.get(op, 0)), op))[:top_n]
+    ops = ops[::-1]  # largest at the top
+    fig = _figure(10, 0.3 * len(ops) + 1.6)
+    axes = fig.subplots(1, 2, sharey=True)
+    for ax, counts, other, label in ((axes[0], a, b, labels[0]), (axes[1], b, a, labels[1])):
+        colours = []
+        for op in ops:
+            if op in counts and op not in other:
+                colours.append("#e53935" if counts is a else "#43a047")
+            else:
+                colours.append("#90a4ae")
+        values = [counts.get(op, 0) for op in ops]
+        ax.barh(range(len(ops)), values, color=colours)
+        for y, v in enumerate(values):
+            if v:
+                ax.text(v, y, f" {v}", va="center", fontsize=8)
+        ax.set_title(f"{label}: {sum(counts.values())} nodes, {len(counts)} op types", fontsize=10)
+        ax.set_xlabel("nodes")
+        ax.set_xlim(0, max(values + [1]) * 1.18)
+    axes[0].set_yticks(range(len(ops)), ops, fontsize=8)
+    fig.suptitle("Op types (red: gone after, green: new after)", fontsize=11)
+    return fig
+
+
+def _layers(order: list[str], preds: dict[str, list[str]]) -> dict[str, int]:
+    """Longest-path layering; edges that point backwards (cycles) are ignored."""
+    position = {n: i for i, n in enumerate(order)}
+    layer: dict[str, int] = {}
+    for n in order:
+        earlier = [layer[p] for p in preds.get(n, []) if p in layer and position[p] < position[n]]
+        layer[n] = max(earlier) + 1 if earlier else 0
+    return layer
+
+
+def _topological(nodes: list[str], edges: list[tuple[str, str]]) -> list[str]:
+    """Kahn's order, stable in the given node order; nodes on cycles follow in their original order."""
+    indegree = {n: 0 for n in nodes}
+    succ: dict[str, list[str]] = {n: [] for n in nodes}
+    for s, t in edges:
+        succ[s].append(t)
+        indegree[t] += 1
+    ready = [n for n in nodes if indegree[n] == 0]
+    order: list[str] = []
+    seen: set[str] = set()
+    while ready:
+        n = ready.pop(0)
+        order.append(n)
+        seen.add(n)
+        for t in succ[n]:
+            indegree[t] -= 1
+            if indegree[t] == 0:
+                ready.append(t)
+    order += [n for n in nodes if n not in seen]
+    return order
+
+
+def layered_layout(nodes: list[str], edges: list[tuple[str, str]]) -> dict[str, tuple[float, float]]:
+    """``node -> (x, y)``: layers top to bottom by longest path, each layer ordered by its parents' mean x."""
+    order = _topological(nodes, edges)
+    preds: dict[str, list[str]] = {n: [] for n in nodes}
+    for s, t in edges:
+        preds[t].append(s)
+    layer = _layers(order, preds)
+    succ: dict[str, list[str]] = {n: [] for n in nodes}
+    for s, t in edges:
+        succ[s].append(t)
+    for n in reversed(order):  # a source (a constant) sits just above its first consumer
+        if not preds[n] and succ[n] and layer.get(n) == 0:
+            layer[n] = max(0, min(layer[t] for t in succ[n]) - 1)
+    rows: dict[int, list[str]] = {}
+    for n in order:
+        rows.setdefault(layer[n], []).append(n)
+    x: dict[str, float] = {}
+    for depth in sorted(rows):
+        row = rows[depth]
+        if depth:
+            key = {n: (sum(x[p] for p in preds[n] if p in x) / max(1, sum(p in x for p in preds[n]))
+                       if any(p in x for p in preds[n]) else 0.0) for n in row}
+            row.sort(key=lambda n: key[n])
+        for i, n in enumerate(row):
+            x[n] = i - (len(row) - 1) / 2
+    return {n: (x[n], -float(layer[n])) for n in nodes}
+
+
+def _scope(name: str, depth: int) -> str:
+    parts = name.split("/")
+    return "/".join(parts[:depth])
+
+
+def _collapse(names: list[str], max_nodes: int) -> dict[str, str]:
+    """Map each node to a name scope: start from the top-level scopes, then keep splitting the
+    largest scope into its sub-scopes while the number of groups stays within ``max_nodes``."""
+    groups: dict[str, tuple[int, list[str]]] = {}
+    for n in names:
+        groups.setdefault(_scope(n, 1), (1, []))[1].append(n)
+    stuck: set[str] = set()
+    while True:
+        candidates = sorted((k for k in groups if k not in stuck), key=lambda k: (-len(groups[k][1]), k))
+        if not candidates:
+            break
+        key = candidates[0]
+        depth, members = groups[key]
+        parts: dict[str, list[str]] = {}
+        for m in members:
+            parts.setdefault(_scope(m, depth + 1), []).append(m)
+        if len(members) == 1 or (len(parts) == 1 and next(iter(parts)) == key):
+            stuck.add(key)
+            continue
+        if len(groups) - 1 + len(parts) > max_nodes:
+            stuck.add(key)
+            continue
+        del groups[key]
+        for sub, ms in parts.items():
+            groups[sub] = (depth + 1, ms)
+    return {m: k for k, (_, ms) in groups.items() for m in ms}
+
+
+def draw_graph(
+    graph_def: Any,
+    *,
+    max_nodes: int = 60,
+    mode: str = "auto",
+    show_consts: Optional[bool] = None,
+    title: str = "",
+) -> Any:
+    """Draw a GraphDef's top level, op types colour-coded.
+
+    ``mode``: ``"whole"`` draws every node; ``"scope"`` collapses nodes into their name
+    scopes (as deep as ``max_nodes`` allows); ``"top"`` draws the first ``max_nodes`` nodes
+    in topological order from the inputs; ``"auto"`` (default) is ``"whole"`` for a graph
+    of at most ``max_nodes`` nodes, else ``"scope"``. Constants are hidden when the graph
+    is bigger than ``max_nodes`` unless ``show_consts``. Control edges (``^x``) are dashed.
+    """
+    from matplotlib.patches import FancyBboxPatch, Patch
+
+    from .inspect import _as_graph_def
+
+    if mode not in ("auto", "whole", "scope", "top"):
+        raise ValueError(f"mode must be 'auto', 'whole', 'scope' or 'top', not {mode!r}")
+    graph_def, _ = _as_graph_def(graph_def)
+    nodes = list(graph_def.node)
+    if show_consts is None:
+        show_consts = len(nodes) <= max_nodes
+    ops = {n.name: n.op for n in nodes}
+    kept = [n for n in nodes if show_consts or n.op != "Const"]
+    names = [n.name for n in kept]
+    name_set = set(names)
+    edges: list[tuple[str, str, bool]] = []
+    for n in kept:
+        for edge in n.input:
+            source = edge.lstrip("^").split(":")[0]
+            if source in name_set:
+                edges.append((source, n.name, edge.startswith("^")))
+    if mode == "auto":
+        mode = "whole" if len(kept) <= max_nodes else "scope"
+
+    note = ""
+    labels: dict[str, str] = {}
+    colours: dict[str, str] = {}
+    if mode == "scope":
+        group_of = _collapse(names, max_nodes)
+        members: dict[str, list[str]] = {}
+        for n in names:
+            members.setdefault(group_of[n], []).append(n)
+        group_edges = sorted({(group_of[s], group_of[t]) for s, t, _ in edges if group_of[s] != group_of[t]},
+                             key=lambda e: (names.index(members[e[0]][0]), names.index(members[e[1]][0])))
+        draw_nodes = list(members)
+        draw_edges = [(s, t, False) for s, t in group_edges]
+        for g, ms in members.items():
+            counts = Counter(ops[m] for m in ms if ops[m] not in ("Const", "Identity", "NoOp")) or Counter(
+                ops[m] for m in ms)
+            main_op = counts.most_common(1)[0][0]
+            short = "/".join(g.split("/")[-2:])
+            labels[g] = short if len(ms) == 1 else f"{short}\n{len(ms)} nodes, {main_op}"
+            colours[g] = op_category(main_op)[1]
+        note = f"{len(names)} nodes collapsed into {len(members)} name scopes"
+        if len(draw_nodes) > max_nodes:
+            order = _topological(draw_nodes, [(s, t) for s, t, _ in draw_edges])[:max_nodes]
+            keep = set(order)
+            draw_nodes = [g for g in draw_nodes if g in keep]
+            draw_edges = [e for e in draw_edges if e[0] in keep and e[1] in keep]
+            note += f"; first {len(draw_nodes)} shown"
+    else:
+        draw_nodes, draw_edges = names, edges
+        if mode == "top" and len(draw_nodes) > max_nodes:
+            order = _topological(draw_nodes, [(s, t) for s, t, _ in draw_edges])[:max_nodes]
+            keep = set(order)
+            draw_nodes = [n for n in draw_nodes if n in keep]
+            draw_edges = [e for e in draw_edges if e[0] in keep and e[1] in keep]
+            note = f"first {len(draw_nodes)} of {len(names)} nodes in topological order"
+        for n in draw_nodes:
+            labels[n] = ops[n]
+            colours[n] = op_category(ops[n])[1]
+    if not show_consts and any(n.op == "Const" for n in nodes):
+        note = "; ".join(filter(None, [note, f"{sum(n.op == 'Const' for n in nodes)} Const nodes hidden"]))
+
+    pos = layered_layout(draw_nodes, [(s, t) for s, t, _ in draw_edges])
+    xs = [p[0] for p in pos.values()] or [0.0]
+    ys = [p[1] for p in pos.values()] or [0.0]
+    width_units = max(xs) - min(xs) + 1
+    height_units = max(ys) - min(ys) + 1
+    box_w = 1.6 if mode == "scope" else 1.25
+    fig = _figure(min(20.0, max(6.0, 1.9 * width_units)), min(40.0, max(3.0, 0.75 * height_units + 1.2)))
+    ax = fig.add_subplot()
+    for s, t, control in draw_edges:
+        (x0, y0), (x1, y1) = pos[s], pos[t]
+        ax.annotate("", xy=(x1 * 2, y1 + 0.22), xytext=(x0 * 2, y0 - 0.22),
+                    arrowprops=dict(arrowstyle="->", color="#9e9e9e", lw=0.8, ls="--" if control else "-",
+                                    shrinkA=0, shrinkB=0))
+    for n in draw_nodes:
+        x, y = pos[n]
+        colour = colours[n]
+        ax.add_patch(FancyBboxPatch((x * 2 - box_w / 2, y - 0.2), box_w, 0.4, boxstyle="round,pad=0.02",
+                                    fc=colour, ec="#424242", lw=0.6))
+        dark = colour in (_UNSAFE_COLOUR, _VARIABLE_COLOUR, "#1e88e5", "#8e24aa", "#00897b", "#6d4c41")
+        ax.text(x * 2, y, labels[n], ha="center", va="center", fontsize=7 if "\n" not in labels[n] else 6,
+                color="white" if dark else "black")
+    ax.set_xlim(min(xs) * 2 - 1.2, max(xs) * 2 + 1.2)
+    ax.set_ylim(min(ys) - 0.6, max(ys) + 0.6)
+    ax.axis("off")
+    used: dict[str, str] = {}
+    for n in draw_nodes:
+        used.setdefault(_category_of_colour(colours[n]), colours[n])
+    ax.legend(handles=[Patch(fc=c, ec="#424242", label=k) for k, c in used.items()], loc="upper left",
+              bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False)
+    ax.set_title(title or f"{len(nodes)} nodes" + (f"\n{note}" if note else ""), fontsize=9)
+    return fig
+
+
+def _category_of_colour(colour: str) -> str:
+    if colour == _UNSAFE_COLOUR:
+        return "unsafe"
+    if colour == _VARIABLE_COLOUR:
+        return "variable"
+    for name, c, _ in _CATEGORIES:
+        if c == colour:
+            return name
+    return "other"
