@@ -1,0 +1,257 @@
+"""Run an exported model without TensorFlow: ``.tflite`` with LiteRT, ``.onnx`` with ONNX Runtime.
+
+This module (and everything it imports) must never import TensorFlow: it is what you ship
+to a machine that has only ``ai-edge-litert`` or ``onnxruntime`` and NumPy. A test runs it
+in a process where ``import tensorflow`` raises.
+
+Command line::
+
+    python -m graphfreeze_helpers.runner MODEL.tflite --input X.npy -o Y.npy [--force]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from .errors import GraphFormatError, GraphFreezeError, InputError, ShapeError
+
+KINDS = ("litert", "onnxruntime")
+
+
+def detect_kind(path: Optional[str | Path] = None, data: Optional[bytes] = None) -> str:
+    """``"litert"`` for a TFLite flatbuffer, ``"onnxruntime"`` for an ONNX model, from content then suffix."""
+    head = data[:64] if data is not None else (Path(path).read_bytes()[:64] if path is not None else b"")
+    if head[4:8] == b"TFL3":
+        return "litert"
+    suffix = Path(path).suffix.lower() if path is not None else ""
+    if suffix == ".onnx" or (head[:1] == b"\x08" and b"onnx" in head.lower()):
+        return "onnxruntime"
+    if suffix == ".tflite":
+        return "litert"
+    name = str(path) if path is not None else "the model bytes"
+    raise GraphFormatError(f"cannot tell what runs {name!r}: it is neither a .tflite flatbuffer nor an .onnx model")
+
+
+class Runner:
+    """A loaded model: NumPy arrays in, NumPy array(s) out, positionally."""
+
+    kind = ""
+    input_names: list[str]
+    output_names: list[str]
+    input_dtypes: list[np.dtype]
+
+    def run(self, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
+        raise NotImplementedError
+
+    def _check(self, arrays: Sequence[Any]) -> list[np.ndarray]:
+        if len(arrays) != len(self.input_names):
+            raise ShapeError(f"model takes {len(self.input_names)} input(s) {self.input_names}, got {len(arrays)}")
+        out = []
+        for name, dtype, raw in zip(self.input_names, self.input_dtypes, arrays):
+            array = np.asarray(raw)
+            if array.dtype != dtype:
+                if array.dtype.kind != dtype.kind and not (array.dtype.kind in "iub" and dtype.kind in "iu"):
+                    raise ShapeError(f"input {name!r} wants dtype {dtype.name}, got {array.dtype.name}")
+                array = array.astype(dtype)
+            out.append(np.ascontiguousarray(array))
+        return out
+
+    def __call__(self, *arrays: Any) -> Any:
+        """Run once; one output comes back as an array, several as a list."""
+        outputs = self.run(self._check(arrays))
+        return outputs[0] if len(outputs) == 1 else outputs
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(inputs={self.input_names}, outputs={self.output_names})"
+
+
+class LiteRTRunner(Runner):
+    """A ``.tflite`` model in LiteRT's interpreter (``ai_edge_litert``).
+
+    The batch size can change between calls: the input is resized, and the tensors
+    re-allocated, only when the shape differs from the last call's.
+    """
+
+    kind = "litert"
+
+    def __init__(self, model: str | Path | bytes, *, num_threads: Optional[int] = None) -> None:
+        from ai_edge_litert.interpreter import Interpreter
+
+        try:
+            if isinstance(model, (bytes, bytearray)):
+                self.interpreter = Interpreter(model_content=bytes(model), num_threads=num_threads)
+            else:
+                self.interpreter = Interpreter(model_path=str(model), num_threads=num_threads)
+        except (ValueError, RuntimeError) as exc:
+            raise GraphFormatError(f"LiteRT cannot load the model: {str(exc).strip().splitlines()[0]}") from None
+        self.interpreter.allocate_tensors()
+        self._inputs = self.interpreter.get_input_details()
+        self._outputs = self.interpreter.get_output_details()
+        self.input_names = [d["name"] for d in self._inputs]
+        self.output_names = [d["name"] for d in self._outputs]
+        self.input_dtypes = [np.dtype(d["dtype"]) for d in self._inputs]
+        self._shapes = [tuple(d["shape"]) for d in self._inputs]
+
+    def ops(self) -> list[str]:
+        """The op of every node in the model, e.g. ``['CONV_2D', 'MEAN', ...]``."""
+        return [d["op_name"] for d in self.interpreter._get_ops_details()]  # no public API for this yet
+
+    def run(self, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
+        interpreter = self.interpreter
+        changed = False
+        for i, (detail, array) in enumerate(zip(self._inputs, arrays)):
+            if array.shape != self._shapes[i]:
+                wanted = detail.get("shape_signature", detail["shape"])
+                if len(wanted) != array.ndim or any(w not in (-1, a) for w, a in zip(wanted, array.shape)):
+                    shape = tuple(None if w == -1 else int(w) for w in wanted)
+                    raise ShapeError(f"input {detail['name']!r} wants shape {shape} (None = any), got {array.shape}")
+                interpreter.resize_tensor_input(detail["index"], array.shape)
+                self._shapes[i] = array.shape
+                changed = True
+        if changed:
+            interpreter.allocate_tensors()
+            self._outputs = interpreter.get_output_details()
+        for detail, array in zip(self._inputs, arrays):
+            interpreter.set_tensor(detail["index"], array)
+        interpreter.invoke()
+        return [interpreter.get_tensor(d["index"]) for d in self._outputs]
+
+
+class OnnxRunner(Runner):
+    """An ``.onnx`` model in ONNX Runtime, on the CPU."""
+
+    kind = "onnxruntime"
+
+    def __init__(self, model: str | Path | bytes, *, num_threads: Optional[int] = None) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.log_severity_level = 3  # errors only
+        if num_threads:
+            options.intra_op_num_threads = num_threads
+        source = bytes(model) if isinstance(model, (bytes, bytearray)) else str(model)
+        try:
+            self.session = ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph/... types
+            raise GraphFormatError(f"ONNX Runtime cannot load the model: {str(exc).strip().splitlines()[0]}") from None
+        types = {"tensor(float)": np.float32, "tensor(double)": np.float64, "tensor(int64)": np.int64,
+                 "tensor(int32)": np.int32, "tensor(bool)": np.bool_, "tensor(float16)": np.float16,
+                 "tensor(uint8)": np.uint8, "tensor(int8)": np.int8}
+        inputs = self.session.get_inputs()
+        self.input_names = [i.name for i in inputs]
+        self.output_names = [o.name for o in self.session.get_outputs()]
+        self.input_dtypes = [np.dtype(types.get(i.type, np.float32)) for i in inputs]
+        self._input_shapes = [tuple(d if isinstance(d, int) else None for d in i.shape) for i in inputs]
+
+    def run(self, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
+        for name, shape, array in zip(self.input_names, self._input_shapes, arrays):
+            if len(shape) != array.ndim or any(s not in (None, a) for s, a in zip(shape, array.shape)):
+                raise ShapeError(f"input {name!r} wants shape {shape} (None = any), got {array.shape}")
+        return self.session.run(None, dict(zip(self.input_names, arrays)))
+
+
+def load_runner(
+    model: str | Path | bytes, *, kind: Optional[str] = None, num_threads: Optional[int] = None
+) -> Runner:
+    """Load a ``.tflite`` or ``.onnx`` file (or its bytes) for the runtime that reads it."""
+    if not isinstance(model, (bytes, bytearray)) and not Path(model).is_file():
+        raise InputError(f"model {str(model)!r} does not exist")
+    if kind is None:
+        kind = detect_kind(None if isinstance(model, (bytes, bytearray)) else model,
+                           bytes(model) if isinstance(model, (bytes, bytearray)) else None)
+    if kind == "litert":
+        return LiteRTRunner(model, num_threads=num_threads)
+    if kind == "onnxruntime":
+        return OnnxRunner(model, num_threads=num_threads)
+    raise InputError(f"unknown runtime {kind!r}; choose one of {list(KINDS)}")
+
+
+# --- a process where TensorFlow cannot be imported --------------------------------------------
+
+BLOCKED_MODULES = ("tensorflow", "keras", "tf_keras", "tf2onnx")
+
+_BLOCKER = """
+import importlib.abc, sys
+class _NoTensorFlow(importlib.abc.MetaPathFinder):
+    blocked = {blocked!r}
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in self.blocked:
+            raise ImportError(f"{{name}} is blocked: this process must run without TensorFlow")
+        return None
+for _name in list(sys.modules):
+    if _name.split(".")[0] in _NoTensorFlow.blocked:
+        del sys.modules[_name]
+sys.meta_path.insert(0, _NoTensorFlow())
+"""
+
+
+def blocker_source(blocked: Sequence[str] = BLOCKED_MODULES) -> str:
+    """Python source that makes ``import tensorflow`` (and ``blocked``) raise ImportError from then on."""
+    return _BLOCKER.format(blocked=tuple(blocked))
+
+
+def tf_free_command(*args: str, python: Optional[str] = None, module: str = "graphfreeze_helpers.runner") -> list[str]:
+    """A command line that runs ``python -m module ARGS`` with TensorFlow blocked.
+
+    The process first proves the block holds (``import tensorflow`` must raise) and exits
+    with code 97 if it does not; then it runs ``module`` as ``__main__``.
+    """
+    prelude = blocker_source() + (
+        "try:\n    import tensorflow\nexcept ImportError:\n    pass\nelse:\n    sys.exit(97)\n"
+        "import runpy\n"
+        f"sys.argv = [{module!r}] + sys.argv[1:]\n"
+        f"runpy.run_module({module!r}, run_name='__main__', alter_sys=True)\n"
+    )
+    return [python or sys.executable, "-c", prelude, *map(str, args)]
+
+
+# --- command line ----------------------------------------------------------------------------
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    from ._io import check_writable, write_files_atomically
+
+    parser = argparse.ArgumentParser(
+        prog="python -m graphfreeze_helpers.runner",
+        description="Run a .tflite (LiteRT) or .onnx (ONNX Runtime) model on a .npy input, without TensorFlow.",
+    )
+    parser.add_argument("model", help="the .tflite or .onnx file")
+    parser.add_argument("--input", required=True, help="a .npy array for the model's (single) input")
+    parser.add_argument("-o", "--output", required=True, help="the .npy (or .npz for several outputs) to write")
+    parser.add_argument("--runtime", choices=KINDS, help="force a runtime (default: from the file's content)")
+    parser.add_argument("--force", action="store_true", help="overwrite the output if it exists")
+    args = parser.parse_args(argv)
+    try:
+        out = Path(args.output)
+        check_writable([out], force=args.force)
+        if not Path(args.input).is_file():
+            raise InputError(f"input file {args.input!r} does not exist")
+        try:
+            x = np.load(args.input, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise InputError(f"cannot read {args.input!r} as a .npy array ({str(exc).splitlines()[0]})") from None
+        runner = load_runner(args.model, kind=args.runtime)
+        outputs = runner.run(runner._check([x]))
+        buffer = io.BytesIO()
+        if len(outputs) > 1:
+            if out.suffix != ".npz":
+                raise InputError(f"model has {len(outputs)} outputs; give an output file ending in .npz")
+            np.savez(buffer, **{f"output_{i}": a for i, a in enumerate(outputs)})
+        else:
+            np.save(buffer, outputs[0])
+        write_files_atomically({out: buffer.getvalue()}, force=args.force)
+    except GraphFreezeError as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    print(f"wrote {out} with {runner.kind}: " + ", ".join(str(tuple(a.shape)) for a in outputs))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
