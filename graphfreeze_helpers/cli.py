@@ -108,10 +108,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.output)
     _io.check_writable([out], force=args.force)
     x = _load_npy(args.input)
-    graphfile.read_graph_def(graph)  # fail on a bad file before TensorFlow starts
+    graph_def = graphfile.read_graph_def(graph)  # fail on a bad file before TensorFlow starts
+    if not args.allow_unsafe:
+        from . import safety
+        from .errors import UnsafeGraphError
+
+        found = safety.scan(graph_def)
+        if found:
+            raise UnsafeGraphError(safety.refusal_message(repr(str(graph)), found))
     from .load import load_frozen
 
-    fn = load_frozen(graph, inputs=args.inputs, outputs=args.outputs)
+    fn = load_frozen(graph, inputs=args.inputs, outputs=args.outputs, allow_unsafe=args.allow_unsafe)
     y = fn(x)
     buffer = io.BytesIO()
     if isinstance(y, list):
@@ -177,6 +184,23 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_scan(args: argparse.Namespace) -> int:
+    from . import graphfile, safety
+    from .errors import UnsafeGraphError
+
+    graph = _require_file(args.graph, "graph")
+    found = safety.scan(graphfile.read_graph_def(graph))
+    if args.json:
+        _emit({"graph": str(graph), "clean": not found, "unsafe_ops": [item.to_dict() for item in found]})
+    elif found:
+        print(f"{graph}: {len(found)} unsafe op(s); run it only in a sandbox, and load it with --allow-unsafe")
+        for item in found:
+            print(f"  {item}")
+    else:
+        print(f"{graph}: clean (no file, network, Python or unknown ops; no path or URL constants)")
+    return UnsafeGraphError.exit_code if found else 0
+
+
 # --- wiring ------------------------------------------------------------------------------
 
 Command = Callable[[argparse.Namespace], int]
@@ -204,7 +228,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--outputs", nargs="+", metavar="NAME", help="output tensor name(s), if there is no sidecar")
     p.add_argument("--force", action="store_true", help="overwrite the output if it exists")
     p.add_argument("--quiet", action="store_true", help="report on stderr instead of stdout")
+    p.add_argument("--allow-unsafe", action="store_true",
+                   help="run a graph the safety scan flags (file, network, Python or unknown ops); trusted files only")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("scan", help="list ops that reach outside the process (files, network, Python); no TensorFlow")
+    p.add_argument("graph", help="the .pb to scan")
+    p.add_argument("--json", action="store_true", help="print {graph, clean, unsafe_ops: [{node, op, function, reason}]}")
+    p.set_defaults(func=cmd_scan)
 
     p = sub.add_parser("inspect", help="summarize a .pb without TensorFlow: inputs, outputs, ops, constants, risky ops")
     p.add_argument("graph", help="the frozen .pb (binary or text .pbtxt)")

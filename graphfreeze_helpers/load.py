@@ -18,9 +18,9 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from . import graphfile
+from . import graphfile, safety
 from .runtime import import_tensorflow
-from .errors import ShapeError, TensorNameError
+from .errors import ShapeError, TensorNameError, UnsafeGraphError
 from .tensors import TensorInfo, tensor_name
 
 METHODS = ("import", "prune", "prune_tf_function")
@@ -82,7 +82,12 @@ class FrozenFunction:
         checked = []
         for spec, raw in zip(self.inputs, arrays):
             array = np.asarray(raw)
-            want = np.dtype(spec.dtype)
+            if spec.dtype == "string":  # NumPy has no such dtype: bytes, str or object arrays all feed a tf.string
+                if array.dtype.kind not in "SUO":
+                    raise ShapeError(f"input {spec.name!r} wants strings, got dtype {array.dtype.name}")
+                want = array.dtype
+            else:
+                want = np.dtype(spec.dtype)
             if array.dtype != want:
                 same_kind = array.dtype.kind == want.kind or (array.dtype.kind in "iub" and want.kind in "iu")
                 if not same_kind:
@@ -106,7 +111,7 @@ class FrozenFunction:
         results = self.function(*[self.tf.constant(a) for a in checked])
         if not isinstance(results, (list, tuple)):
             results = [results]
-        out = [r.numpy() for r in results]
+        out = [np.asarray(r.numpy()) for r in results]  # a scalar string comes back as bytes
         return out[0] if len(out) == 1 else out
 
     def __repr__(self) -> str:
@@ -134,20 +139,41 @@ def _unknown_name_message(kind: str, name: str, graph_def: Any) -> str:
     return f"no {kind} tensor {name!r} in graph; {kind}s are {known}{hint}"
 
 
+class RegisteredOps:
+    """``op in RegisteredOps()``: is the op in the running TensorFlow's registry (custom op libraries included)?"""
+
+    def __init__(self) -> None:
+        from tensorflow.python.framework import op_def_registry
+
+        self._get = op_def_registry.get
+
+    def __contains__(self, op: object) -> bool:
+        return isinstance(op, str) and self._get(op) is not None
+
+
 def load_frozen(
     path: str | Path,
     *,
     inputs: Optional[Sequence[str]] = None,
     outputs: Optional[Sequence[str]] = None,
     method: str = "import",
+    allow_unsafe: bool = False,
 ) -> FrozenFunction:
     """Load a frozen ``.pb`` as a :class:`FrozenFunction`.
 
     Tensor names come from ``inputs``/``outputs`` if given, else from the sidecar
     (``model.json``) if there is one, else the placeholders and the graph's sinks.
+
+    The graph is scanned first (:func:`.safety.scan`, with TensorFlow's own op registry
+    deciding which ops are unknown); a graph with flagged ops is refused with
+    :class:`UnsafeGraphError` unless ``allow_unsafe=True``.
     """
     tf = import_tensorflow()
     graph_def = graphfile.read_graph_def(path, graph_def=tf.compat.v1.GraphDef())
+    if not allow_unsafe:
+        found = safety.scan(graph_def, known_ops=RegisteredOps())
+        if found:
+            raise UnsafeGraphError(safety.refusal_message(repr(str(path)), found))
     signature = graphfile.sidecar_signature(path)
     placeholders = {t.name: t for t in graphfile.placeholder_inputs(graph_def)}
     if inputs is not None:
