@@ -53,6 +53,8 @@ def cmd_freeze(args: argparse.Namespace) -> int:
     from . import _io
 
     model = _require_file(args.model, "model")
+    if not args.tolerance >= 0:
+        raise InputError(f"--tolerance must be a number >= 0, got {args.tolerance}")
     out = Path(args.output)
     from .freeze import sidecar_path
 
@@ -201,6 +203,60 @@ def cmd_scan(args: argparse.Namespace) -> int:
     return UnsafeGraphError.exit_code if found else 0
 
 
+def cmd_optimize(args: argparse.Namespace) -> int:
+    from . import _io, graphfile
+    from .freeze import sidecar_path
+
+    graph = _require_file(args.graph, "graph")
+    out = Path(args.output)
+    if out.resolve() == graph.resolve():
+        raise InputError(f"output {args.output!r} is the input graph; write the optimized graph to a new file")
+    _io.check_writable([out, sidecar_path(out)], force=args.force)
+    inputs = [_load_npy(args.input)] if args.input else None
+    graphfile.read_graph_def(graph)  # fail on a bad file before TensorFlow starts
+    from .optimize import optimize
+
+    result = optimize(graph, target=args.target, inputs=inputs, tolerance=args.tolerance)
+    result.save(out, force=args.force)
+    if args.json:
+        _emit({"nodes_before": result.nodes_before, "nodes_after": result.nodes_after,
+               "max_abs_diff": result.max_abs_diff, "output": str(out), "target": result.target,
+               "removed_ops": result.removed_ops, "added_ops": result.added_ops})
+    else:
+        print(f"wrote {out} and {sidecar_path(out)}")
+        print(f"  nodes   {result.nodes_before} -> {result.nodes_after} ({result.ratio:.0%}), target {result.target}")
+        removed = ", ".join(f"{op} {n}" for op, n in result.removed_ops.items())
+        print(f"  removed {removed or 'nothing'}")
+        if result.added_ops:
+            print("  added   " + ", ".join(f"{op} {n}" for op, n in result.added_ops.items()))
+        print(f"  max |optimized - frozen| = {result.max_abs_diff:.3g} (tolerance {args.tolerance:g})")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from . import _io, graphfile
+    from .export import FORMATS
+
+    graph = _require_file(args.graph, "graph")
+    out = Path(args.output) if args.output else graph.with_suffix(FORMATS[args.to])
+    _io.check_writable([out], force=args.force)
+    inputs = [_load_npy(args.input)] if args.input else None
+    graphfile.read_graph_def(graph)  # fail on a bad file before TensorFlow starts
+    from .export import export
+
+    exported = export(graph, args.to, inputs=inputs, tolerance=args.tolerance)
+    exported.save(out, force=args.force)
+    if args.json:
+        _emit({"output": str(out), "format": exported.format, "bytes": exported.bytes, "sha256": exported.sha256,
+               "ops": exported.ops, "max_abs_diff": exported.max_abs_diff})
+    else:
+        print(f"wrote {out} ({_human_bytes(exported.bytes)}, {args.to})")
+        print("  ops     " + ", ".join(f"{op} {n}" for op, n in exported.ops.items()))
+        print(f"  max |{args.to} - frozen| = {exported.max_abs_diff:.3g} (tolerance {args.tolerance:g})")
+        print(f"  run it without TensorFlow: python -m graphfreeze_helpers.runner {out} --input X.npy -o Y.npy")
+    return 0
+
+
 # --- wiring ------------------------------------------------------------------------------
 
 Command = Callable[[argparse.Namespace], int]
@@ -254,6 +310,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true",
                    help="print a JSON list of {contender, batch, median_us, p10_us, p90_us, calls}")
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("optimize", help="optimize a frozen graph for inference (offline grappler), verified")
+    p.add_argument("graph", help="the frozen .pb")
+    p.add_argument("-o", "--output", required=True, help="the optimized .pb to write (and its sidecar OUT.json)")
+    p.add_argument("--target", choices=["portable", "tensorflow"], default="portable",
+                   help="portable (default): standard ops that LiteRT, ONNX and OpenCV read; tensorflow: also fuse "
+                   "ops into TensorFlow-only kernels (_FusedConv2D)")
+    p.add_argument("--input", help="a .npy of real inputs to verify on (default: seeded random data)")
+    p.add_argument("--tolerance", type=float, default=1e-5, help="largest allowed |optimized - frozen| (default 1e-5)")
+    p.add_argument("--force", action="store_true", help="overwrite OUT.pb and OUT.json if they exist")
+    p.add_argument("--json", action="store_true",
+                   help="print {nodes_before, nodes_after, max_abs_diff, output, target, removed_ops, added_ops}")
+    p.set_defaults(func=cmd_optimize)
+
+    p = sub.add_parser("export", help="convert a frozen graph to .tflite (LiteRT) or .onnx, verified")
+    p.add_argument("graph", help="the frozen (or optimized --target portable) .pb")
+    p.add_argument("--to", required=True, choices=["tflite", "onnx"], help="the format to write")
+    p.add_argument("-o", "--output", help="the file to write (default: GRAPH with .tflite/.onnx)")
+    p.add_argument("--input", help="a .npy of real inputs to verify on (default: seeded random data)")
+    p.add_argument("--tolerance", type=float, default=1e-5, help="largest allowed |export - frozen| (default 1e-5)")
+    p.add_argument("--force", action="store_true", help="overwrite the output if it exists")
+    p.add_argument("--json", action="store_true", help="print {output, format, bytes, sha256, ops, max_abs_diff}")
+    p.set_defaults(func=cmd_export)
     return parser
 
 

@@ -350,6 +350,7 @@ def freeze(
     (:class:`NotFrozenError`) and outputs on ``inputs`` (seeded random data if not given)
     must match the original within ``tolerance`` (:class:`VerificationError`).
     """
+    import_tensorflow()
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
     traced = _trace(model, signature)
