@@ -445,11 +445,11 @@ class Subject:
         return isinstance(self.model, keras.Model)
 
 
-def load_graph(path: str | Path) -> Any:
-    """The one place where the benchmark loads a frozen graph (the project's loader)."""
+def load_graph(path: str | Path, *, allow_unsafe: bool = False) -> Any:
+    """The one place where the benchmark loads a frozen graph (the project's loader; unsafe graphs refused)."""
     from .load import load_frozen
 
-    return load_frozen(path)
+    return load_frozen(path, allow_unsafe=allow_unsafe)
 
 
 def prepare(
@@ -458,6 +458,7 @@ def prepare(
     *,
     seed: int = 0,
     workdir: str | Path | None = None,
+    allow_unsafe: bool = False,
 ) -> Subject:
     """Load what the contenders need: a frozen ``.pb`` and/or a model (object or path)."""
     from .runtime import import_tensorflow
@@ -476,7 +477,7 @@ def prepare(
         subject.model = model
     if graph is not None:
         subject.graph_path = Path(graph)
-        subject.frozen = load_graph(graph)
+        subject.frozen = load_graph(graph, allow_unsafe=allow_unsafe)
         subject.specs = list(subject.frozen.inputs)
     elif subject.is_keras:
         subject.specs = [TensorInfo(t.name, t.dtype, (None, *tuple(t.shape)[1:])) for t in model.inputs]
@@ -683,9 +684,13 @@ def compare(
     min_calls: int = 10,
     progress: bool = False,
     seed: int = 0,
+    allow_unsafe: bool = False,
 ) -> BenchResult:
-    """Prepare the subject, make the standard contenders and run them: one call for the CLI and notebooks."""
-    subject = prepare(graph, model, seed=seed)
+    """Prepare the subject, make the standard contenders and run them: one call for the CLI and notebooks.
+
+    A graph the safety scan flags is refused unless ``allow_unsafe=True``.
+    """
+    subject = prepare(graph, model, seed=seed, allow_unsafe=allow_unsafe)
     chosen = standard_contenders(subject, contenders)
     result = run_benchmark(
         chosen, batch_sizes, time_budget_s=time_budget_s, warmup=warmup, min_calls=min_calls, progress=progress

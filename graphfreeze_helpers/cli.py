@@ -39,6 +39,18 @@ def _human_bytes(n: int) -> str:
     return f"{n} B"
 
 
+def _refuse_unsafe(graph: Path, graph_def: Any, allow_unsafe: bool) -> None:
+    """The safety scan, before TensorFlow starts: raise UnsafeGraphError (exit 3) unless allowed."""
+    if allow_unsafe:
+        return
+    from . import safety
+    from .errors import UnsafeGraphError
+
+    found = safety.scan(graph_def)
+    if found:
+        raise UnsafeGraphError(safety.refusal_message(repr(str(graph)), found))
+
+
 def _require_file(path: str, what: str) -> Path:
     p = Path(path)
     if not p.exists():
@@ -111,13 +123,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     _io.check_writable([out], force=args.force)
     x = _load_npy(args.input)
     graph_def = graphfile.read_graph_def(graph)  # fail on a bad file before TensorFlow starts
-    if not args.allow_unsafe:
-        from . import safety
-        from .errors import UnsafeGraphError
-
-        found = safety.scan(graph_def)
-        if found:
-            raise UnsafeGraphError(safety.refusal_message(repr(str(graph)), found))
+    _refuse_unsafe(graph, graph_def, args.allow_unsafe)
     from .load import load_frozen
 
     fn = load_frozen(graph, inputs=args.inputs, outputs=args.outputs, allow_unsafe=args.allow_unsafe)
@@ -165,7 +171,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         raise InputError(f"--budget must be a number of seconds > 0, got {args.budget}")
     if args.min_calls < 1:
         raise InputError(f"--min-calls must be at least 1, got {args.min_calls}")
-    graphfile.read_graph_def(graph)  # fail on a bad file before TensorFlow starts
+    graph_def = graphfile.read_graph_def(graph)  # fail on a bad file before TensorFlow starts
+    _refuse_unsafe(graph, graph_def, args.allow_unsafe)
     from .bench import FROZEN_CONTENDERS, comparisons, compare
 
     result = compare(
@@ -176,6 +183,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         time_budget_s=args.budget,
         min_calls=args.min_calls,
         progress=not args.json and sys.stderr.isatty(),
+        allow_unsafe=args.allow_unsafe,
     )
     if args.json:
         _emit(result.to_records(short=True))
@@ -309,6 +317,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-calls", type=int, default=10, metavar="N", help="timed calls per contender at least (default 10)")
     p.add_argument("--json", action="store_true",
                    help="print a JSON list of {contender, batch, median_us, p10_us, p90_us, calls}")
+    p.add_argument("--allow-unsafe", action="store_true",
+                   help="time a graph the safety scan flags (file, network, Python or unknown ops); trusted files only")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("optimize", help="optimize a frozen graph for inference (offline grappler), verified")
