@@ -100,7 +100,12 @@ def summarize(seconds: Sequence[float]) -> dict[str, float]:
 
     Percentiles interpolate linearly between the sorted samples (NumPy's default).
     """
-    us = np.asarray(seconds, dtype=np.float64) * 1e6
+    return summarize_us(np.asarray(seconds, dtype=np.float64) * 1e6)
+
+
+def summarize_us(microseconds: Sequence[float]) -> dict[str, float]:
+    """:func:`summarize` for times already in microseconds."""
+    us = np.asarray(microseconds, dtype=np.float64)
     if us.size == 0:
         raise ValueError("no samples to summarize")
     p10, p25, p50, p75, p90 = np.percentile(us, [10, 25, 50, 75, 90])
@@ -374,7 +379,7 @@ def run_benchmark(
                 diffs.append(None if out is None or reference is None else max_abs_diff(reference, out))
                 runs.append(run)
                 per_block.append(int(min(max_block_calls, max(1, block_s * 1e9 // max(estimate_ns, 1)))))
-            times: list[list[float]] = [[] for _ in contenders]
+            times: list[list[int]] = [[] for _ in contenders]  # nanoseconds
             spent_ns = 0
             while spent_ns < share_ns or min(len(t) for t in times) < min_calls:
                 round_started = clock()
@@ -384,7 +389,7 @@ def run_benchmark(
                     for _ in range(calls):
                         t0 = clock()
                         run()
-                        sink.append((clock() - t0) * 1e-9)
+                        sink.append(clock() - t0)
                     result.schedule.append((batch, names[i], calls))
                 elapsed = clock() - round_started
                 spent_ns += elapsed
@@ -394,9 +399,9 @@ def run_benchmark(
                     bar.set_postfix_str(f"batch {batch}")
                     bar.update(step)
             for name, sink, diff in zip(names, times, diffs):
-                stats = summarize(sink)
-                result.rows.append(BenchRow(name, batch, calls=len(sink), max_abs_diff=diff, **stats))
-                result.samples[(name, batch)] = np.asarray(sink) * 1e6
+                us = np.asarray(sink, dtype=np.float64) / 1000.0
+                result.rows.append(BenchRow(name, batch, calls=len(sink), max_abs_diff=diff, **summarize_us(us)))
+                result.samples[(name, batch)] = us
             for run in runs:
                 close = getattr(run, "close", None)
                 if callable(close):
