@@ -1,0 +1,55 @@
+"""The two ways to install (pip/venv and conda) must ask for the same packages."""
+
+import re
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=!~\[; ]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+def _pyproject_requirements() -> dict[str, str]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = list(project["dependencies"])
+    for extra, requirements in project.get("optional-dependencies", {}).items():
+        wanted += [r for r in requirements if not r.startswith("graphfreeze")]
+    return {_name(r): r.replace(" ", "") for r in wanted}
+
+
+def _environment_pip_requirements() -> dict[str, str]:
+    lines = (ROOT / "environment.yml").read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip() == "- pip:")
+    found = {}
+    for line in lines[start + 1 :]:
+        stripped = line.strip()
+        if not stripped.startswith("- "):
+            continue
+        requirement = stripped[2:].split("#")[0].strip()
+        if requirement.startswith("-e"):
+            continue
+        found[_name(requirement)] = requirement.replace(" ", "")
+    return found
+
+
+def test_environment_yml_lists_the_same_packages_and_pins():
+    assert _environment_pip_requirements() == _pyproject_requirements()
+
+
+def test_environment_installs_the_package_itself():
+    assert "- -e .[dev]" in (ROOT / "environment.yml").read_text()
+
+
+def test_tensorflow_pin_is_explained_in_both_files():
+    for name in ("pyproject.toml", "environment.yml"):
+        text = (ROOT / name).read_text()
+        index = text.index("tensorflow==2.21")
+        assert "#" in text[max(0, index - 400) : index], f"{name}: say why TensorFlow is pinned, beside the pin"
+
+
+def test_readme_commands_are_the_ones_ci_runs():
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "make test" in ci and "make test" in readme and "make run" in readme
