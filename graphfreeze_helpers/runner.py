@@ -20,6 +20,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from .errors import GraphFormatError, GraphFreezeError, InputError, ShapeError
+from .runtime import _captured_fd2  # stdlib only: runtime imports TensorFlow inside functions
 
 KINDS = ("litert", "onnxruntime")
 
@@ -83,14 +84,24 @@ class LiteRTRunner(Runner):
     def __init__(self, model: str | Path | bytes, *, num_threads: Optional[int] = None) -> None:
         from ai_edge_litert.interpreter import Interpreter
 
-        try:
-            if isinstance(model, (bytes, bytearray)):
-                self.interpreter = Interpreter(model_content=bytes(model), num_threads=num_threads)
+        # LiteRT's C++ side announces its CPU delegate on stderr ("INFO: Created TensorFlow Lite
+        # XNNPACK delegate for CPU."); catch that line, pass anything else through.
+        with _captured_fd2() as lines:
+            try:
+                if isinstance(model, (bytes, bytearray)):
+                    self.interpreter = Interpreter(model_content=bytes(model), num_threads=num_threads)
+                else:
+                    self.interpreter = Interpreter(model_path=str(model), num_threads=num_threads)
+                self.interpreter.allocate_tensors()
+            except (ValueError, RuntimeError) as exc:
+                error = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             else:
-                self.interpreter = Interpreter(model_path=str(model), num_threads=num_threads)
-        except (ValueError, RuntimeError) as exc:
-            raise GraphFormatError(f"LiteRT cannot load the model: {str(exc).strip().splitlines()[0]}") from None
-        self.interpreter.allocate_tensors()
+                error = ""
+        kept = [line for line in lines if line.strip() and not line.startswith("INFO: Created TensorFlow Lite")]
+        if kept:
+            sys.stderr.write("\n".join(kept) + "\n")
+        if error:
+            raise GraphFormatError(f"LiteRT cannot load the model: {error}")
         self._inputs = self.interpreter.get_input_details()
         self._outputs = self.interpreter.get_output_details()
         self.input_names = [d["name"] for d in self._inputs]
