@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test test-fast lab bench fuzz canon clean
+.PHONY: help setup run test test-fast lab bench fuzz canon clean student sweep
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -33,5 +33,11 @@ lab: $(STAMP) ## open JupyterLab on the notebooks
 canon: $(STAMP) ## strip outputs and normalise every notebook (run before committing one)
 	$(PY) tools/nbtool.py canon notebooks/*.ipynb
 
+student: $(STAMP) ## write student copies (solutions replaced by stubs) into student/
+	$(PY) tools/make_student.py
+
+sweep: $(STAMP) ## run train -> freeze -> benchmark over a bigger width/depth/batch grid into build/sweep/
+	$(PY) -m papermill --cwd notebooks notebooks/08_parameter_sweep.ipynb build/sweep/08_parameter_sweep.ipynb -p grid_size large
+
 clean: ## remove build/, artifacts/ and caches (keeps .venv)
-	rm -rf build artifacts .pytest_cache .hypothesis
+	rm -rf build artifacts student .pytest_cache .hypothesis
