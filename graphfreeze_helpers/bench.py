@@ -654,6 +654,27 @@ def frozen_session(subject: Subject) -> Optional[Contender]:
     return Contender("frozen_session", make, "tf.compat.v1.Session.run(output, feed_dict={input: numpy})")
 
 
+def optimized(subject: Subject) -> Optional[Contender]:
+    """The frozen graph after ``optimize`` (offline grappler, portable target), run like ``frozen``."""
+    from .optimize import optimized_contender
+
+    return optimized_contender(subject)
+
+
+def litert(subject: Subject) -> Optional[Contender]:
+    """The frozen graph exported to ``.tflite`` and run by LiteRT (no TensorFlow in the timed call)."""
+    from .export import litert_contender
+
+    return litert_contender(subject)
+
+
+def onnxruntime(subject: Subject) -> Optional[Contender]:
+    """The frozen graph exported to ``.onnx`` and run by ONNX Runtime (no TensorFlow in the timed call)."""
+    from .export import onnxruntime_contender
+
+    return onnxruntime_contender(subject)
+
+
 # The standard contenders, in table order. A later stage adds its own factory here (or passes
 # Contender objects to run_benchmark); a factory returns None when the subject lacks what it needs.
 FACTORIES: dict[str, Callable[[Subject], Optional[Contender]]] = {
@@ -664,6 +685,9 @@ FACTORIES: dict[str, Callable[[Subject], Optional[Contender]]] = {
     "frozen_prune": frozen_prune,
     "frozen": frozen,
     "frozen_session": frozen_session,
+    "optimized": optimized,
+    "litert": litert,
+    "onnxruntime": onnxruntime,
 }
 FROZEN_CONTENDERS = ("frozen", "frozen_prune", "frozen_session")
 

@@ -232,3 +232,47 @@ def export(
 def default_output(graph_path: str | Path, to: str) -> Path:
     """``model.pb`` → ``model.tflite`` / ``model.onnx``."""
     return Path(graph_path).with_suffix(FORMATS[to])
+
+
+def _runtime_contender(subject: Any, to: str, name: str, num_threads: Optional[int]) -> Any:
+    if getattr(subject, "frozen", None) is None:
+        return None
+    try:  # the export extra may be missing: then there is nothing to time
+        if to == "onnx":
+            import onnxruntime  # noqa: F401
+            import tf2onnx  # noqa: F401
+        else:
+            import ai_edge_litert  # noqa: F401
+    except ImportError:
+        return None
+    from .bench import Contender
+    from .runner import load_runner
+
+    loaded = subject.frozen
+    source = FrozenGraph(loaded.graph_def, loaded.inputs, loaded.outputs)
+    exported = export(source, to, inputs=subject.inputs(2), reference=loaded)
+
+    def make(batch: int) -> Callable[[], Any]:
+        runner = load_runner(exported.data, kind="litert" if to == "tflite" else "onnxruntime",
+                             num_threads=num_threads)
+        xs = runner._check(subject.inputs(batch))
+        runner.run(xs)  # resize and allocate for this batch size outside the timed region
+
+        def run() -> Any:
+            out = runner.run(xs)
+            return out[0] if len(out) == 1 else out
+
+        return run
+
+    threads = f", {num_threads} thread(s)" if num_threads else ""
+    return Contender(name, make, f"{to} export run by {name} from NumPy (no TensorFlow){threads}")
+
+
+def litert_contender(subject: Any, *, num_threads: Optional[int] = None) -> Any:
+    """Benchmark factory: the frozen graph exported to ``.tflite``, run by LiteRT's interpreter."""
+    return _runtime_contender(subject, "tflite", "litert", num_threads)
+
+
+def onnxruntime_contender(subject: Any, *, num_threads: Optional[int] = None) -> Any:
+    """Benchmark factory: the frozen graph exported to ``.onnx``, run by ONNX Runtime."""
+    return _runtime_contender(subject, "onnx", "onnxruntime", num_threads)
