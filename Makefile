@@ -27,6 +27,9 @@ test: $(STAMP) ## run the unit, CLI and notebook tests (nbval + papermill)
 test-fast: $(STAMP) ## the tests without the slow real-architecture ones and the notebooks
 	$(PY) -m pytest tests -m "not slow"
 
+bench: $(STAMP) ## check the speed targets: each benchmarks/*.py prints ratios and PASS/FAIL (a few minutes)
+	@status=0; for script in benchmarks/*.py; do echo "== $$script"; $(PY) $$script || status=1; done; exit $$status
+
 lab: $(STAMP) ## open JupyterLab on the notebooks
 	$(VENV)/bin/jupyter lab notebooks/
 
