@@ -124,7 +124,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     x = _load_npy(args.input)
     graph_def = graphfile.read_graph_def(graph)  # fail on a bad file before TensorFlow starts
     _refuse_unsafe(graph, graph_def, args.allow_unsafe)
-    from .load import load_frozen
+    from .load import check_arrays, load_frozen, resolve_signature
+
+    in_infos, _ = resolve_signature(graph, graph_def, inputs=args.inputs, outputs=args.outputs)
+    check_arrays(in_infos, [x])  # names, shape and dtype answered before TensorFlow starts
 
     fn = load_frozen(graph, inputs=args.inputs, outputs=args.outputs, allow_unsafe=args.allow_unsafe)
     y = fn(x)

@@ -76,34 +76,7 @@ class FrozenFunction:
 
     def check_inputs(self, arrays: Sequence[Any]) -> list[np.ndarray]:
         """Return ``arrays`` as NumPy arrays of the graph's dtypes, or raise :class:`ShapeError`."""
-        if len(arrays) != len(self.inputs):
-            names = [t.name for t in self.inputs]
-            raise ShapeError(f"graph takes {len(self.inputs)} input(s) {names}, got {len(arrays)}")
-        checked = []
-        for spec, raw in zip(self.inputs, arrays):
-            array = np.asarray(raw)
-            if spec.dtype == "string":  # NumPy has no such dtype: bytes, str or object arrays all feed a tf.string
-                if array.dtype.kind not in "SUO":
-                    raise ShapeError(f"input {spec.name!r} wants strings, got dtype {array.dtype.name}")
-                want = array.dtype
-            else:
-                want = np.dtype(spec.dtype)
-            if array.dtype != want:
-                same_kind = array.dtype.kind == want.kind or (array.dtype.kind in "iub" and want.kind in "iu")
-                if not same_kind:
-                    raise ShapeError(f"input {spec.name!r} wants dtype {want.name}, got {array.dtype.name}")
-                array = array.astype(want)
-            if spec.shape is not None:
-                fits = array.ndim == len(spec.shape) and all(
-                    d is None or d == a for d, a in zip(spec.shape, array.shape)
-                )
-                if not fits:
-                    expected = "(" + ", ".join("None" if d is None else str(d) for d in spec.shape) + ")"
-                    raise ShapeError(
-                        f"input {spec.name!r} wants shape {expected} (None = any size), got {tuple(array.shape)}"
-                    )
-            checked.append(array)
-        return checked
+        return check_arrays(self.inputs, arrays)
 
     def __call__(self, *arrays: Any) -> Any:
         """Run the graph; one output comes back as an array, several as a list."""
@@ -118,6 +91,42 @@ class FrozenFunction:
         ins = ", ".join(map(str, self.inputs))
         outs = ", ".join(map(str, self.outputs))
         return f"FrozenFunction(method={self.method!r}, inputs=[{ins}], outputs=[{outs}])"
+
+
+def check_arrays(specs: Sequence[TensorInfo], arrays: Sequence[Any]) -> list[np.ndarray]:
+    """Return ``arrays`` as NumPy arrays of the ``specs``' dtypes, or raise :class:`ShapeError` (no TensorFlow)."""
+    if len(arrays) != len(specs):
+        names = [t.name for t in specs]
+        raise ShapeError(f"graph takes {len(specs)} input(s) {names}, got {len(arrays)}")
+    checked = []
+    for spec, raw in zip(specs, arrays):
+        array = np.asarray(raw)
+        if spec.dtype == "string":  # NumPy has no such dtype: bytes, str or object arrays all feed a tf.string
+            if array.dtype.kind not in "SUO":
+                raise ShapeError(f"input {spec.name!r} wants strings, got dtype {array.dtype.name}")
+            want = array.dtype
+        else:
+            try:
+                want = np.dtype(spec.dtype)
+            except TypeError:  # bfloat16, variant, ...: NumPy cannot say; TensorFlow will
+                checked.append(array)
+                continue
+        if array.dtype != want:
+            same_kind = array.dtype.kind == want.kind or (array.dtype.kind in "iub" and want.kind in "iu")
+            if not same_kind:
+                raise ShapeError(f"input {spec.name!r} wants dtype {want.name}, got {array.dtype.name}")
+            array = array.astype(want)
+        if spec.shape is not None:
+            fits = array.ndim == len(spec.shape) and all(
+                d is None or d == a for d, a in zip(spec.shape, array.shape)
+            )
+            if not fits:
+                expected = "(" + ", ".join("None" if d is None else str(d) for d in spec.shape) + ")"
+                raise ShapeError(
+                    f"input {spec.name!r} wants shape {expected} (None = any size), got {tuple(array.shape)}"
+                )
+        checked.append(array)
+    return checked
 
 
 def _check_names(graph_def: Any, inputs: Sequence[TensorInfo], outputs: Sequence[TensorInfo]) -> None:
@@ -174,6 +183,21 @@ def load_frozen(
         found = safety.scan(graph_def, known_ops=RegisteredOps())
         if found:
             raise UnsafeGraphError(safety.refusal_message(repr(str(path)), found))
+    in_infos, out_infos = resolve_signature(path, graph_def, inputs=inputs, outputs=outputs)
+    return FrozenFunction(graph_def, in_infos, out_infos, method=method)
+
+
+def resolve_signature(
+    path: str | Path,
+    graph_def: Any,
+    *,
+    inputs: Optional[Sequence[str]] = None,
+    outputs: Optional[Sequence[str]] = None,
+) -> tuple[list[TensorInfo], list[TensorInfo]]:
+    """The input and output tensors :func:`load_frozen` will use, checked against the graph (no TensorFlow).
+
+    Raises :class:`TensorNameError` listing the real names and the closest match.
+    """
     signature = graphfile.sidecar_signature(path)
     placeholders = {t.name: t for t in graphfile.placeholder_inputs(graph_def)}
     if inputs is not None:
@@ -193,4 +217,5 @@ def load_frozen(
         out_infos = signature[1]
     else:
         out_infos = [TensorInfo(n, "", None) for n in graphfile.sink_outputs(graph_def)]
-    return FrozenFunction(graph_def, in_infos, out_infos, method=method)
+    _check_names(graph_def, in_infos, out_infos)
+    return in_infos, out_infos
