@@ -690,6 +690,10 @@ FACTORIES: dict[str, Callable[[Subject], Optional[Contender]]] = {
     "onnxruntime": onnxruntime,
 }
 FROZEN_CONTENDERS = ("frozen", "frozen_prune", "frozen_session")
+# The seven ways of running a model with TensorFlow alone that notebook 05 compares.
+TF_CONTENDERS = (
+    "keras_eager", "keras_predict", "tf_function", "saved_model", "frozen_prune", "frozen", "frozen_session",
+)
 
 
 def standard_contenders(subject: Subject, names: Optional[Sequence[str]] = None) -> list[Contender]:
