@@ -6,6 +6,10 @@ state is touched and nothing is shown twice.
 Graph pictures (inspect stage):
     plot_op_histograms(before, after)     the op types of two graphs side by side
     draw_graph(graph_def)                 the graph itself, op types colour-coded
+
+Latency pictures (benchmark stage), from a ``bench.BenchResult``:
+    plot_latency_bars(result, batch=1)     median per contender, whiskers p10 to p90
+    plot_latency_vs_batch(result)          median against batch size, log-log
 """
 
 from __future__ import annotations
@@ -325,3 +329,65 @@ def _category_of_colour(colour: str) -> str:
         if c == colour:
             return name
     return "other"
+
+
+# --- latency pictures (benchmark stage) -----------------------------------------------------
+
+
+def _contender_colours(names: Sequence[str]) -> dict[str, Any]:
+    from matplotlib import colormaps
+
+    palette = colormaps["tab10"].colors
+    return {name: palette[i % len(palette)] for i, name in enumerate(names)}
+
+
+def plot_latency_bars(result: Any, batch: int = 1, *, title: Optional[str] = None, log: Optional[bool] = None) -> Any:
+    """Median time per call of each contender at ``batch`` (a ``bench.BenchResult``), whiskers p10 to p90.
+
+    Fastest at the top. The axis is logarithmic when the slowest median is over 20x the fastest.
+    """
+    rows = sorted((r for r in result.rows if r.batch == batch), key=lambda r: r.median_us, reverse=True)
+    if not rows:
+        raise ValueError(f"no rows at batch {batch}; the result has batch sizes {result.batch_sizes}")
+    colours = _contender_colours(result.contenders)
+    medians = [r.median_us for r in rows]
+    low = [r.median_us - r.p10_us for r in rows]
+    high = [r.p90_us - r.median_us for r in rows]
+    fig = _figure(8, 0.45 * len(rows) + 1.3)
+    ax = fig.subplots()
+    ax.barh(range(len(rows)), medians, xerr=[low, high], capsize=3, color=[colours[r.contender] for r in rows],
+            error_kw={"elinewidth": 1, "ecolor": "#424242"})
+    ax.set_yticks(range(len(rows)), [r.contender for r in rows])
+    if log if log is not None else max(medians) > 20 * min(medians):
+        ax.set_xscale("log")
+    for y, r in enumerate(rows):
+        ax.text(r.p90_us, y, f"  {r.median_us:,.0f} µs", va="center", fontsize=8)
+    ax.set_xlim(right=max(r.p90_us for r in rows) * (4 if ax.get_xscale() == "log" else 1.25))
+    ax.set_xlabel("time per call, µs (bar: median; whiskers: p10 to p90)")
+    ax.set_title(title or f"Latency at batch {batch}", fontsize=11)
+    return fig
+
+
+def plot_latency_vs_batch(result: Any, *, per_sample: bool = False, title: Optional[str] = None) -> Any:
+    """Median time per call (or per sample) against batch size, log-log, with a p10-p90 band per contender."""
+    colours = _contender_colours(result.contenders)
+    fig = _figure(8, 4.5)
+    ax = fig.subplots()
+    for name in result.contenders:
+        rows = sorted((r for r in result.rows if r.contender == name), key=lambda r: r.batch)
+        xs = [r.batch for r in rows]
+        scale = [r.batch if per_sample else 1 for r in rows]
+        ax.plot(xs, [r.median_us / s for r, s in zip(rows, scale)], marker="o", color=colours[name], label=name)
+        ax.fill_between(xs, [r.p10_us / s for r, s in zip(rows, scale)], [r.p90_us / s for r, s in zip(rows, scale)],
+                        color=colours[name], alpha=0.15, linewidth=0)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xticks(result.batch_sizes, [str(b) for b in result.batch_sizes])
+    ax.minorticks_off()
+    ax.set_xlabel("batch size")
+    ax.set_ylabel(f"median time per {'sample' if per_sample else 'call'}, µs")
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+    ax.set_title(title or f"Latency per {'sample' if per_sample else 'call'} across batch sizes (band: p10 to p90)",
+                 fontsize=11)
+    return fig
