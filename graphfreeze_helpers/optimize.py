@@ -120,7 +120,8 @@ class OptimizeResult:
     def _repr_html_(self) -> str:
         ops = sorted(set(self.before_ops) | set(self.after_ops), key=lambda op: -self.before_ops.get(op, 0))
         rows = "".join(
-            f"<tr><td><code>{op}</code></td><td>{self.before_ops.get(op, 0)}</td><td>{self.after_ops.get(op, 0)}</td></tr>"
+            f"<tr><td><code>{op}</code></td><td>{self.before_ops.get(op, 0)}</td>"
+            f"<td>{self.after_ops.get(op, 0)}</td></tr>"
             for op in ops
         )
         check = f"<p>{self.verification!r}</p>" if self.verification else ""
@@ -202,7 +203,8 @@ def run_grappler(graph_def: Any, fetch: Sequence[str], passes: Sequence[str], *,
 
     unknown = [p for p in passes if p not in PASS_DESCRIPTIONS or p == "tidy"]
     if unknown:
-        raise InputError(f"unknown grappler pass(es) {unknown}; known passes are {sorted(set(PASS_DESCRIPTIONS) - {'tidy'})}")
+        known = sorted(set(PASS_DESCRIPTIONS) - {"tidy"})
+        raise InputError(f"unknown grappler pass(es) {unknown}; known passes are {known}")
     meta = meta_graph_pb2.MetaGraphDef()
     meta.graph_def.CopyFrom(graph_def if isinstance(graph_def, tf.compat.v1.GraphDef) else
                             tf.compat.v1.GraphDef.FromString(graph_def.SerializeToString()))
