@@ -12,6 +12,7 @@ the fields are the same). The unsafe-op catalogue lives in :mod:`.safety`.
 from __future__ import annotations
 
 import html
+import os
 import socket
 import struct
 import time
@@ -612,7 +613,8 @@ def export_for_tensorboard(graph_def: Any, logdir: str | Path, *, force: bool = 
         event_pb2.Event(wall_time=now, step=0, file_version="brain.Event:2"),
         event_pb2.Event(wall_time=now, step=0, graph_def=graph_def.SerializeToString()),
     ]
-    target = folder / f"events.out.tfevents.{int(now)}.{socket.gethostname()}.graphfreeze"
+    # TensorBoard reads every "*tfevents*" file; pid and microseconds keep two exports apart
+    target = folder / f"events.out.tfevents.{int(now)}.{socket.gethostname()}.{os.getpid()}.{int(now * 1e6) % 10**6}.graphfreeze"
     write_files_atomically({target: b"".join(_record(e.SerializeToString()) for e in events)}, force=force)
     return target
 
