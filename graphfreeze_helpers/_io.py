@@ -35,6 +35,9 @@ def check_writable(paths: Iterable[PathLike], *, force: bool = False) -> None:
         if path.exists() and not force:
             raise OutputExistsError(f"output {str(path)!r} already exists; pass --force (force=True) to overwrite it")
         parent = path.parent if str(path.parent) else Path(".")
+        blocker = next((p for p in (parent, *parent.parents) if p.exists() and not p.is_dir()), None)
+        if blocker is not None:
+            raise InputError(f"cannot write {str(path)!r}: {str(blocker)!r} is a file, not a directory")
         if not parent.is_dir():
             raise InputError(f"output directory {str(parent)!r} does not exist; create it first")
         if not os.access(parent, os.W_OK | os.X_OK):

@@ -122,7 +122,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.output)
     _io.check_writable([out], force=args.force)
     x = _load_npy(args.input)
-    graph_def = graphfile.read_graph_def(graph)  # fail on a bad file before TensorFlow starts
+    graph_def = graphfile.read_graph_def(graph, check_edges=True)  # fail on a bad file before TensorFlow starts
     _refuse_unsafe(graph, graph_def, args.allow_unsafe)
     from .load import check_arrays, load_frozen, resolve_signature
 
@@ -174,7 +174,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         raise InputError(f"--budget must be a number of seconds > 0, got {args.budget}")
     if args.min_calls < 1:
         raise InputError(f"--min-calls must be at least 1, got {args.min_calls}")
-    graph_def = graphfile.read_graph_def(graph)  # fail on a bad file before TensorFlow starts
+    graph_def = graphfile.read_graph_def(graph, check_edges=True)  # fail on a bad file before TensorFlow starts
     _refuse_unsafe(graph, graph_def, args.allow_unsafe)
     from .bench import FROZEN_CONTENDERS, comparisons, compare
 
@@ -202,7 +202,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     from .errors import UnsafeGraphError
 
     graph = _require_file(args.graph, "graph")
-    found = safety.scan(graphfile.read_graph_def(graph))
+    found = safety.scan(graphfile.read_graph_def(graph, check_edges=True))
     if args.json:
         _emit({"graph": str(graph), "clean": not found, "unsafe_ops": [item.to_dict() for item in found]})
     elif found:

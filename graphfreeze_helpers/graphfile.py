@@ -94,8 +94,25 @@ def parse_graph_def(data: bytes, *, name: str = "input", graph_def: Any = None) 
     return target
 
 
-def read_graph_def(path: str | Path, *, check_sidecar: bool = True, graph_def: Any = None) -> Any:
-    """Read ``path`` as a GraphDef (pass ``graph_def`` to fill TensorFlow's own proto class)."""
+def dangling_inputs(graph_def: Any) -> list[tuple[str, str]]:
+    """``(node, source)`` for every top-level edge whose source node is not in the graph."""
+    names = {n.name for n in graph_def.node}
+    return [
+        (node.name, edge.lstrip("^").split(":")[0])
+        for node in graph_def.node
+        for edge in node.input
+        if edge.lstrip("^").split(":")[0] not in names
+    ]
+
+
+def read_graph_def(
+    path: str | Path, *, check_sidecar: bool = True, graph_def: Any = None, check_edges: bool = False
+) -> Any:
+    """Read ``path`` as a GraphDef (pass ``graph_def`` to fill TensorFlow's own proto class).
+
+    With ``check_edges``, a graph whose edges name nodes it does not hold (a file cut at a
+    field boundary parses fine) is refused as truncated or damaged.
+    """
     path = Path(path)
     if not path.exists():
         raise GraphFormatError(f"graph file {str(path)!r} does not exist")
@@ -105,7 +122,15 @@ def read_graph_def(path: str | Path, *, check_sidecar: bool = True, graph_def: A
     data = path.read_bytes()
     if check_sidecar:
         check_integrity(path, data)
-    return parse_graph_def(data, name=repr(str(path)), graph_def=graph_def)
+    parsed = parse_graph_def(data, name=repr(str(path)), graph_def=graph_def)
+    missing = dangling_inputs(parsed) if check_edges else []
+    if missing:
+        node, source = missing[0]
+        raise GraphFormatError(
+            f"{str(path)!r} parses but seems truncated or damaged: {len(missing)} edge(s) name nodes it does not "
+            f"hold (node {node!r} takes input from {source!r}); export the graph again"
+        )
+    return parsed
 
 
 def read_sidecar(path: str | Path) -> Optional[dict[str, Any]]:

@@ -178,7 +178,7 @@ def load_frozen(
     :class:`UnsafeGraphError` unless ``allow_unsafe=True``.
     """
     tf = import_tensorflow()
-    graph_def = graphfile.read_graph_def(path, graph_def=tf.compat.v1.GraphDef())
+    graph_def = graphfile.read_graph_def(path, graph_def=tf.compat.v1.GraphDef(), check_edges=True)
     if not allow_unsafe:
         found = safety.scan(graph_def, known_ops=RegisteredOps())
         if found:
