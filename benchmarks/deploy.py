@@ -1,0 +1,224 @@
+"""Deployment targets of issue 5, measured side by side in one run.
+
+    .venv/bin/python benchmarks/deploy.py                   # the targets, about a minute
+    .venv/bin/python benchmarks/deploy.py --json build/deploy.json
+
+It trains the tutorial CNN briefly (so BatchNorm's statistics are not the trivial
+initial ones), freezes it, and times, interleaved (``graphfreeze_helpers.bench``), at
+batch 1 and 256:
+
+- ``keras_eager``: the Keras model called directly, ``model(x, training=False)``;
+- ``frozen`` and ``optimized``: the frozen graph, before and after ``optimize``;
+- ``litert`` and ``onnxruntime``: the exports, run from NumPy without TensorFlow;
+- ``numpy``: a forward pass of the same model written by hand in NumPy (im2col convolution,
+  BatchNorm as scale and shift, ReLU, global average pooling, dense, softmax), checked
+  against Keras first. It is the floor: what a few lines of NumPy cost.
+
+Then it checks, on the medians of this one run:
+
+- the fastest TF-free runtime at batch 1 is at least 30x faster than ``keras_eager``;
+- it is no slower than the NumPy forward pass at batch 1;
+- ``optimized`` is no slower than ``frozen`` (within 10%, the noise of this shared machine);
+- MobileNetV2 (weights=None) keeps at most 25% of its frozen graph's nodes after optimize.
+
+It prints the table, the ratios and PASS/FAIL, and exits 1 if a target fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from graphfreeze_helpers import bench  # noqa: E402
+
+KERAS_SPEEDUP = 30.0  # keras_eager / fastest TF-free runtime at batch 1, at least
+NUMPY_LIMIT = 1.0  # fastest TF-free runtime / numpy at batch 1, at most
+OPTIMIZED_LIMIT = 1.10  # optimized / frozen, at most
+NODE_RATIO = 0.25  # MobileNetV2 nodes after / before optimize, at most
+TF_FREE = ("litert", "onnxruntime")
+
+
+def numpy_forward(model: Any) -> Callable[[np.ndarray], np.ndarray]:
+    """The tutorial CNN's inference pass in plain NumPy, from the Keras layers' weights."""
+    import keras
+
+    steps: list[Callable[[np.ndarray], np.ndarray]] = []
+    for layer in model.layers:
+        if isinstance(layer, (keras.layers.InputLayer, keras.layers.Dropout)):
+            continue  # Dropout is the identity at inference
+        if isinstance(layer, keras.layers.Conv2D):
+            if layer.strides != (1, 1) or layer.dilation_rate != (1, 1) or layer.padding != "same":
+                raise ValueError(f"{layer.name}: only stride 1, 'same' padding is written by hand here")
+            weights = [np.asarray(w) for w in layer.get_weights()]
+            kernel = weights[0]  # (kh, kw, cin, cout)
+            kh, kw, cin, cout = kernel.shape
+            matrix = np.ascontiguousarray(kernel.reshape(kh * kw * cin, cout))
+            bias = weights[1] if layer.use_bias else None
+
+            def conv(x: np.ndarray, matrix=matrix, bias=bias, kh=kh, kw=kw) -> np.ndarray:
+                n, h, w, c = x.shape
+                top, left = (kh - 1) // 2, (kw - 1) // 2
+                padded = np.pad(x, ((0, 0), (top, kh - 1 - top), (left, kw - 1 - left), (0, 0)))
+                # im2col: (n, h, w, kh, kw, c) patches, flattened in the kernel's (kh, kw, cin) order
+                cols = np.empty((n, h, w, kh, kw, c), dtype=x.dtype)
+                for i in range(kh):
+                    for j in range(kw):
+                        cols[:, :, :, i, j, :] = padded[:, i:i + h, j:j + w, :]
+                y = cols.reshape(n * h * w, kh * kw * c) @ matrix
+                if bias is not None:
+                    y += bias
+                return y.reshape(n, h, w, -1)
+
+            steps.append(conv)
+        elif isinstance(layer, keras.layers.BatchNormalization):
+            gamma, beta, mean, var = (np.asarray(w) for w in layer.get_weights())
+            scale = (gamma / np.sqrt(var + layer.epsilon)).astype(np.float32)
+            shift = (beta - mean * scale).astype(np.float32)
+            steps.append(lambda x, scale=scale, shift=shift: x * scale + shift)
+        elif isinstance(layer, keras.layers.ReLU):
+            steps.append(lambda x: np.maximum(x, 0))
+        elif isinstance(layer, keras.layers.GlobalAveragePooling2D):
+            steps.append(lambda x: x.mean(axis=(1, 2)))
+        elif isinstance(layer, keras.layers.Dense):
+            kernel, bias = (np.asarray(w) for w in layer.get_weights())
+            if layer.activation.__name__ != "softmax":
+                raise ValueError(f"{layer.name}: only a softmax Dense is written by hand here")
+
+            def dense(x: np.ndarray, kernel=kernel, bias=bias) -> np.ndarray:
+                logits = x @ kernel + bias
+                logits -= logits.max(axis=-1, keepdims=True)
+                e = np.exp(logits)
+                return e / e.sum(axis=-1, keepdims=True)
+
+            steps.append(dense)
+        else:
+            raise ValueError(f"layer {layer.name} ({type(layer).__name__}) has no hand-written NumPy version")
+
+    def forward(x: np.ndarray) -> np.ndarray:
+        for step in steps:
+            x = step(x)
+        return x
+
+    return forward
+
+
+def mobilenet_node_ratio() -> tuple[int, int, float]:
+    import keras
+
+    from graphfreeze_helpers.freeze import freeze
+    from graphfreeze_helpers.optimize import optimize
+
+    # The node count does not depend on the input size or width; small ones keep this quick.
+    model = keras.applications.MobileNetV2(weights=None, input_shape=(96, 96, 3), alpha=0.35)
+    result = optimize(freeze(model))
+    return result.nodes_before, result.nodes_after, result.ratio
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--batch", default="1,256", help="batch sizes (default 1,256); batch 1 is always measured")
+    parser.add_argument("--budget", type=float, default=20.0, help="measuring seconds for the sweep (default 20)")
+    parser.add_argument("--min-calls", type=int, default=200, help="timed calls per contender and batch (default 200)")
+    parser.add_argument("--epochs", type=int, default=2, help="training epochs before freezing (default 2)")
+    parser.add_argument("--json", metavar="PATH", help="also write the result as JSON (with the environment)")
+    parser.add_argument("--progress", action="store_true", help="show a progress bar on stderr")
+    args = parser.parse_args(argv)
+    try:
+        args.batch_sizes = sorted({1, *(int(b) for b in args.batch.split(","))})
+    except ValueError:
+        parser.error(f"--batch must be whole numbers separated by commas, got {args.batch!r}")
+    if any(b < 1 for b in args.batch_sizes):
+        parser.error(f"--batch must be positive, got {args.batch!r}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    from graphfreeze_helpers.data import load_digits
+    from graphfreeze_helpers.freeze import freeze
+    from graphfreeze_helpers.model import build_model, train
+    from graphfreeze_helpers.verify import max_abs_diff
+
+    data = load_digits()
+    model = build_model()
+    train(model, data, epochs=args.epochs)
+    forward = numpy_forward(model)
+    failed = False
+    x = data.x_test[:64]
+    diff = max_abs_diff(model(x, training=False).numpy(), forward(x))
+    ok = diff <= 1e-5
+    failed |= not ok
+    checks = [f"{'PASS' if ok else 'FAIL'}  the NumPy forward pass matches Keras: max |diff| {diff:.2g} <= 1e-05"]
+
+    def numpy_contender(subject: bench.Subject) -> bench.Contender:
+        def make(batch: int) -> bench.Run:
+            xs = subject.inputs(batch)[0]
+            return lambda: forward(xs)
+
+        return bench.Contender("numpy", make, "hand-written NumPy forward pass (im2col conv, BN scale+shift, ...)")
+
+    with tempfile.TemporaryDirectory(prefix="graphfreeze-deploy-") as scratch:
+        graph = Path(scratch) / "digits_cnn.pb"
+        freeze(model, inputs=[x]).save(graph)
+        subject = bench.prepare(graph, model)
+        contenders = bench.standard_contenders(subject, ["keras_eager", "frozen", "optimized", *TF_FREE])
+        missing = sorted({"keras_eager", "frozen", "optimized", *TF_FREE} - {c.name for c in contenders})
+        if missing:
+            print(f"FAIL  contenders unavailable: {missing} (install the export extra: pip install -e .[export])")
+            return 1
+        contenders.append(numpy_contender(subject))
+        result = bench.run_benchmark(
+            contenders, args.batch_sizes, time_budget_s=args.budget, min_calls=args.min_calls, progress=args.progress
+        )
+        result.settings["notes"] = {c.name: c.note for c in contenders}
+    env = result.environment
+    print(f"# {env['cpu_model']}, {env['cores']} cores, TensorFlow {env.get('tensorflow')}")
+    print(result.table())
+    print()
+    print("\n".join(checks))
+    worst = result.worst_diff()
+    ok = worst <= 1e-5
+    failed |= not ok
+    print(f"{'PASS' if ok else 'FAIL'}  outputs agree: max |diff| {worst:.2g} <= 1e-05")
+
+    fastest = min(TF_FREE, key=lambda name: result.median(name, 1))
+    speedup = result.ratio("keras_eager", fastest, 1)
+    ok = speedup >= KERAS_SPEEDUP
+    failed |= not ok
+    print(f"{'PASS' if ok else 'FAIL'}  batch 1: keras_eager / {fastest} = {speedup:.1f}x "
+          f"({result.median('keras_eager', 1):,.0f} vs {result.median(fastest, 1):,.1f} µs; target >= {KERAS_SPEEDUP:g}x)")
+    ratio = result.ratio(fastest, "numpy", 1)
+    ok = ratio <= NUMPY_LIMIT
+    failed |= not ok
+    print(f"{'PASS' if ok else 'FAIL'}  batch 1: {fastest} / numpy = {ratio:.2f} "
+          f"({result.median(fastest, 1):,.1f} vs {result.median('numpy', 1):,.1f} µs; target <= {NUMPY_LIMIT:g})")
+    for batch in args.batch_sizes:
+        ratio = result.ratio("optimized", "frozen", batch)
+        ok = ratio <= OPTIMIZED_LIMIT
+        failed |= not ok
+        print(f"{'PASS' if ok else 'FAIL'}  batch {batch}: optimized / frozen = {ratio:.2f} (target <= {OPTIMIZED_LIMIT})")
+    for batch in args.batch_sizes:
+        if batch != 1:
+            for name in (*TF_FREE, "numpy"):
+                print(f"info  batch {batch}: {name} / frozen = {result.ratio(name, 'frozen', batch):.2f}")
+    before, after, node_ratio = mobilenet_node_ratio()
+    ok = node_ratio <= NODE_RATIO
+    failed |= not ok
+    print(f"{'PASS' if ok else 'FAIL'}  MobileNetV2 nodes after optimize: {after} / {before} = {node_ratio:.1%} "
+          f"(target <= {NODE_RATIO:.0%})")
+    if args.json:
+        result.to_json(args.json, force=True)
+        print(f"wrote {args.json}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
