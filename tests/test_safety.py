@@ -170,3 +170,88 @@ def test_scan_does_not_import_tensorflow():
         "assert safety.scan(g)[0].op == 'ReadFile'; assert 'tensorflow' not in sys.modules, 'tf imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+# --- refusing to load, and the scan command -------------------------------------------------
+
+UNSAFE_GRAPH = """
+node { name: "path" op: "Placeholder" attr { key: "dtype" value { type: DT_STRING } } attr { key: "shape" value { shape { } } } }
+node { name: "contents" op: "ReadFile" input: "path" }
+"""
+
+
+@pytest.fixture()
+def unsafe_pb(tmp_path):
+    path = tmp_path / "reader.pb"
+    path.write_bytes(graph(UNSAFE_GRAPH).SerializeToString())
+    return path
+
+
+def test_load_frozen_refuses_unsafe_graph_unless_allowed(unsafe_pb, tmp_path):
+    import numpy as np
+
+    from graphfreeze_helpers.errors import UnsafeGraphError
+    from graphfreeze_helpers.load import load_frozen
+
+    with pytest.raises(UnsafeGraphError, match=r"contents \(ReadFile\).*allow_unsafe"):
+        load_frozen(unsafe_pb)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("a file the graph reads")
+    fn = load_frozen(unsafe_pb, inputs=["path"], outputs=["contents"], allow_unsafe=True)
+    assert fn(np.array(str(secret).encode())) == b"a file the graph reads"  # why the default refuses
+
+
+def test_load_frozen_refuses_ops_tensorflow_does_not_know(tmp_path):
+    from graphfreeze_helpers.errors import UnsafeGraphError
+    from graphfreeze_helpers.load import RegisteredOps, load_frozen
+
+    path = tmp_path / "custom.pb"
+    path.write_bytes(graph(CLEAN + 'node { name: "z" op: "MyCustomKernel" input: "y" }').SerializeToString())
+    with pytest.raises(UnsafeGraphError, match=r"z \(MyCustomKernel\).*does not know"):
+        load_frozen(path)
+    assert "MatMul" in RegisteredOps() and "MyCustomKernel" not in RegisteredOps()
+
+
+def test_scan_command_exit_codes_and_json(unsafe_pb, saved_pb, tmp_path):
+    import json
+
+    from conftest import run_cli
+
+    clean = run_cli("scan", saved_pb)
+    assert clean.returncode == 0 and "clean" in clean.stdout, clean.stderr
+    flagged = run_cli("scan", unsafe_pb)
+    assert flagged.returncode == 3 and "contents (ReadFile)" in flagged.stdout
+    report = json.loads(run_cli("scan", unsafe_pb, "--json").stdout)
+    assert report["clean"] is False
+    assert [{k: u[k] for k in ("node", "op", "function")} for u in report["unsafe_ops"]] == [
+        {"node": "contents", "op": "ReadFile", "function": None}
+    ]
+    assert json.loads(run_cli("scan", saved_pb, "--json").stdout)["unsafe_ops"] == []
+
+
+def test_scan_json_matches_inspect_unsafe_ops(tmp_path):
+    import json
+
+    from conftest import run_cli
+
+    path = tmp_path / "nested.pb"
+    path.write_bytes(graph(NESTED).SerializeToString())
+    scanned = json.loads(run_cli("scan", path, "--json").stdout)["unsafe_ops"]
+    inspected = json.loads(run_cli("inspect", path, "--json").stdout)["unsafe_ops"]
+    key = ("node", "op", "function")
+    assert [tuple(u[k] for k in key) for u in scanned] == [tuple(u[k] for k in key) for u in inspected]
+    assert len(scanned) == 6
+
+
+def test_run_refuses_unsafe_graph_before_tensorflow(unsafe_pb, tmp_path):
+    import numpy as np
+
+    from conftest import assert_one_line_error, run_cli
+
+    np.save(tmp_path / "x.npy", np.array(b"/etc/hostname"))
+    out = tmp_path / "y.npy"
+    line = assert_one_line_error(run_cli("run", unsafe_pb, "--input", tmp_path / "x.npy", "-o", out), 3)
+    assert "contents (ReadFile)" in line and "--allow-unsafe" in line
+    assert not out.exists()
+    bench = run_cli("bench", unsafe_pb)
+    assert_one_line_error(bench, 3, "ReadFile")
