@@ -1,0 +1,228 @@
+"""The notebooks: their committed form, and papermill runs with non-default parameters.
+
+nbval already runs every notebook once with its defaults (pytest addopts). Here we check
+what a committed notebook must look like, run each one again through papermill with cheap
+non-default parameters into ``build/papermill/``, and check that bad parameters stop in the
+validation cell with a clear message.
+
+To give your notebook non-default parameters, add an entry to ``NOTEBOOK_PARAMS`` below;
+notebooks not listed get only ``artifacts_dir`` (a fresh temporary folder).
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOK_DIR = ROOT / "notebooks"
+BUILD = ROOT / "build" / "papermill"
+
+# Non-default parameters for the papermill run: notebook stem -> overrides. Keep them cheap.
+# ``artifacts_dir`` is always set to a fresh temporary folder and need not be listed.
+NOTEBOOK_PARAMS: dict[str, dict[str, Any]] = {
+    "01_train_small_model": {"epochs": 2, "width": 8, "depth": 1, "batch_size": 64, "seed": 1, "min_accuracy": 0.0},
+    "02_freeze_the_graph": {"train_epochs": 1, "tolerance": 1e-4},
+    "04_load_and_run_frozen_graph": {"method": "prune", "tolerance": 1e-4},
+}
+
+# Files a notebook must have written into its artifacts_dir after the papermill run above.
+EXPECTED_ARTIFACTS: dict[str, list[str]] = {
+    "01_train_small_model": ["digits_cnn.keras", "digits_cnn_savedmodel/saved_model.pb", "metrics.json"],
+    "02_freeze_the_graph": ["digits_cnn_frozen.pb", "digits_cnn_frozen.json", "frozen_graph.pb", "metrics.json"],
+    "04_load_and_run_frozen_graph": ["digits_cnn_frozen.pb", "metrics.json"],
+}
+
+# Bad parameters the validation cell must reject: stem -> [(overrides, words the ValueError must contain)].
+BAD_PARAMS: dict[str, list[tuple[dict[str, Any], str]]] = {
+    "01_train_small_model": [({"epochs": 0}, "epochs must be a whole number of at least 1, got 0")],
+    "02_freeze_the_graph": [({"model_path": "no/such/model.keras"}, "model_path 'no/such/model.keras' does not exist")],
+}
+
+HEADINGS = ["## Overview", "## Prerequisites", "## Setup", "## Summary", "### What's next", "## Exercises",
+            "## Resources"]
+PARAMETER_LINE = re.compile(r"^(?P<code>[a-z_][a-z0-9_]*: [a-z]+ = .+?)  # (?P<comment>\S.*)$")
+TYPES = {"int": (int,), "float": (float, int), "str": (str,), "bool": (bool,)}
+
+
+def _load_tool(name: str) -> Any:
+    spec = importlib.util.spec_from_file_location(f"_tools_{name}", ROOT / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+run_notebooks = _load_tool("run_notebooks")
+nbtool = _load_tool("nbtool")
+NOTEBOOKS = run_notebooks.discover(NOTEBOOK_DIR)
+IDS = [p.stem for p in NOTEBOOKS]
+
+
+def _read(path: Path) -> nbformat.NotebookNode:
+    return nbformat.read(path, as_version=4)
+
+
+def _tags(cell: Any) -> list[str]:
+    return list(cell.get("metadata", {}).get("tags", []))
+
+
+def _parameters_index(nb: nbformat.NotebookNode) -> int:
+    indices = [i for i, cell in enumerate(nb.cells) if "parameters" in _tags(cell)]
+    assert len(indices) == 1, f"expected exactly one cell tagged 'parameters', found {len(indices)}"
+    return indices[0]
+
+
+def parse_parameters(source: str) -> dict[str, Any]:
+    """``{name: default}`` from a parameters cell; every line must be ``name: type = literal  # comment``."""
+    found: dict[str, Any] = {}
+    for number, line in enumerate(source.splitlines(), 1):
+        match = PARAMETER_LINE.match(line)
+        assert match, f"parameters line {number} {line!r} is not `name: type = literal  # comment`"
+        assert "=" not in match["comment"], (
+            f"parameters line {number}: papermill cannot parse a comment containing '=': {line!r}"
+        )
+        (statement,) = ast.parse(match["code"]).body
+        assert isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name), line
+        value = statement.value
+        if isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.USub):
+            value = value.operand
+        assert isinstance(value, ast.Constant), f"parameters line {number}: the default must be a literal: {line!r}"
+        annotation = ast.unparse(statement.annotation)
+        assert annotation in TYPES, f"parameters line {number}: type {annotation!r} is not one of {sorted(TYPES)}"
+        default = ast.literal_eval(statement.value)
+        assert isinstance(default, TYPES[annotation]) and not (annotation != "bool" and isinstance(default, bool)), (
+            f"parameters line {number}: default {default!r} is not a {annotation}"
+        )
+        found[statement.target.id] = default
+    return found
+
+
+# --- the committed form ---------------------------------------------------------------------------------
+
+
+def test_notebooks_are_found():
+    assert len(NOTEBOOKS) >= 4, f"expected at least 00, 01, 02 and 04 under notebooks/, found {IDS}"
+    assert IDS[0] == "00_index"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_committed_form(path: Path):
+    nb = _read(path)
+    assert nb.metadata.get("kernelspec", {}).get("name") == "python3", "the kernelspec must be python3"
+    with_outputs = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and (c.outputs or c.execution_count)]
+    assert not with_outputs, f"cells {with_outputs} have committed outputs; run `make canon`"
+    assert nbtool.dumps(nbtool.canonical(_read(path), path.stem)) == path.read_text(), (
+        f"{path.name} is not canonical; run `make canon`"
+    )
+    for index, cell in enumerate(nb.cells):
+        if "raises-exception" in _tags(cell):
+            assert cell.cell_type == "code", f"cell {index} is tagged raises-exception but is not code"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_structure_follows_style(path: Path):
+    nb = _read(path)
+    markdown = [c.source for c in nb.cells if c.cell_type == "markdown"]
+    assert markdown and markdown[0].startswith("# "), "the first cell must be the '# Title' and one sentence"
+    text = "\n".join(markdown)
+    positions = []
+    for heading in HEADINGS:
+        match = re.search(rf"(?m)^{re.escape(heading)}\s*$", text)
+        assert match, f"missing the heading {heading!r}"
+        positions.append(match.start())
+    assert positions == sorted(positions), f"headings out of order; expected {HEADINGS}"
+    assert re.search(r"Time to learn\*?\*?:\s*\d+ minutes", text), "Prerequisites must say 'Time to learn: N minutes'"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_one_typed_commented_parameters_cell(path: Path):
+    import papermill
+
+    nb = _read(path)
+    index = _parameters_index(nb)
+    cell = nb.cells[index]
+    assert cell.cell_type == "code"
+    defaults = parse_parameters(cell.source)
+    assert defaults.get("artifacts_dir") == "../artifacts", "every notebook needs artifacts_dir: str = '../artifacts'"
+    documented = papermill.inspect_notebook(str(path))
+    assert list(documented) == list(defaults), "papermill --help-notebook must list every parameter"
+    assert all(p["help"] for p in documented.values()), "every parameter needs its comment"
+    setup = [i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and c.source.startswith("## Setup")]
+    assert setup and setup[0] < index, "the parameters cell comes after ## Setup"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_validation_cell_follows_parameters(path: Path):
+    nb = _read(path)
+    index = _parameters_index(nb)
+    following = [c for c in nb.cells[index + 1:] if c.cell_type == "code"]
+    assert following, "no code cell after the parameters cell"
+    assert "raise ValueError(" in following[0].source, (
+        "the first code cell after the parameters must validate them and raise ValueError"
+    )
+
+
+def test_parse_parameters_rejects_bad_lines():
+    assert parse_parameters('epochs: int = 3  # passes\nname: str = "x"  # a name') == {"epochs": 3, "name": "x"}
+    for bad in ("epochs = 3  # untyped", "epochs: int = 3", "epochs: int = 1 + 2  # computed",
+                'path: str = ""  # empty = default', "epochs: int = 0.5  # wrong type", "flag: int = True  # bool"):
+        with pytest.raises(AssertionError):
+            parse_parameters(bad)
+
+
+# --- papermill with non-default parameters ----------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_papermill_runs_with_other_parameters(path: Path, tmp_path: Path):
+    artifacts = tmp_path / "artifacts"
+    parameters = {**NOTEBOOK_PARAMS.get(path.stem, {}), "artifacts_dir": str(artifacts)}
+    nb = run_notebooks.execute(path, BUILD / path.name, parameters)
+    injected = [c for c in nb.cells if "injected-parameters" in _tags(c)]
+    assert len(injected) == 1 and str(artifacts) in injected[0].source
+    for name in EXPECTED_ARTIFACTS.get(path.stem, []):
+        assert (artifacts / name).exists(), f"{path.name} did not write {name} into artifacts_dir"
+    assert not (NOTEBOOK_DIR / "artifacts").exists(), "a notebook wrote next to the notebooks"
+    metrics_file = artifacts / "metrics.json"
+    metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
+    if path.stem == "01_train_small_model":
+        assert metrics["epochs"] == 2
+    if path.stem == "02_freeze_the_graph":
+        assert metrics["read_variable_ops_after"] == 0 and metrics["nodes_after"] > 0
+    if path.stem == "04_load_and_run_frozen_graph":
+        assert metrics["load_max_abs_diff"] <= 1e-4 and metrics["load_predictions_equal"] is True
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "stem, overrides, message",
+    [(stem, o, m) for stem, cases in BAD_PARAMS.items() for o, m in cases],
+    ids=[f"{stem}-{'-'.join(o)}" for stem, cases in BAD_PARAMS.items() for o, _ in cases],
+)
+def test_bad_parameter_fails_in_validation_cell(stem: str, overrides: dict, message: str, tmp_path: Path):
+    from papermill.exceptions import PapermillExecutionError
+
+    path = NOTEBOOK_DIR / f"{stem}.ipynb"
+    if not path.is_file():
+        pytest.fail(f"{path.name} is listed in BAD_PARAMS but does not exist")
+    output = BUILD / f"{stem}-bad-{'-'.join(overrides)}.ipynb"
+    with pytest.raises(PapermillExecutionError) as caught:
+        run_notebooks.execute(path, output, {**overrides, "artifacts_dir": str(tmp_path)})
+    error = caught.value
+    assert error.ename == "ValueError", f"expected ValueError, got {error.ename}: {error.evalue}"
+    assert message in error.evalue
+    nb = _read(path)
+    validation = next(i for i, c in enumerate(nb.cells[_parameters_index(nb) + 1:], _parameters_index(nb) + 1)
+                      if c.cell_type == "code")
+    assert error.cell_index == validation + 1, "the error must come from the validation cell (papermill adds one cell)"
+    assert not any(tmp_path.iterdir()), "nothing may be written before the parameters are validated"
