@@ -69,18 +69,6 @@ def _expected_errors_allowed() -> Iterator[None]:
         papermill.execute.raise_for_execution_errors = original
 
 
-def _ipc_kernel_manager() -> type:
-    """A kernel manager on local sockets: no "Kernel is running over TCP without encryption" warning."""
-    from jupyter_client.manager import KernelManager
-
-    class IPCKernelManager(KernelManager):
-        def __init__(self, **kwargs: Any) -> None:
-            kwargs.setdefault("transport", "ipc")
-            super().__init__(**kwargs)
-
-    return IPCKernelManager
-
-
 def execute(
     notebook: Path,
     output: Path,
@@ -100,7 +88,6 @@ def execute(
         return papermill.execute_notebook(
             str(notebook), str(output), parameters=parameters or {}, kernel_name="python3", cwd=str(cwd),
             progress_bar=False, log_output=False, execution_timeout=timeout,
-            kernel_manager_class=_ipc_kernel_manager(),
         )
 
 
