@@ -30,6 +30,10 @@ test-fast: $(STAMP) ## the tests without the slow real-architecture ones and the
 bench: $(STAMP) ## check the speed targets: each benchmarks/*.py prints ratios and PASS/FAIL (a few minutes)
 	@status=0; for script in benchmarks/*.py; do echo "== $$script"; $(PY) $$script || status=1; done; exit $$status
 
+FUZZ_EXAMPLES ?= 200000
+fuzz: $(STAMP) ## fuzz the TF-free inspect/scan path longer (FUZZ_EXAMPLES=200000; tests run 10,000)
+	GRAPHFREEZE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest tests/test_fuzz.py -q
+
 lab: $(STAMP) ## open JupyterLab on the notebooks
 	$(VENV)/bin/jupyter lab notebooks/
 
