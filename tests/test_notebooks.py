@@ -32,6 +32,8 @@ NOTEBOOK_PARAMS: dict[str, dict[str, Any]] = {
     "01_train_small_model": {"epochs": 2, "width": 8, "depth": 1, "batch_size": 64, "seed": 1, "min_accuracy": 0.0},
     "02_freeze_the_graph": {"train_epochs": 1, "tolerance": 1e-4},
     "04_load_and_run_frozen_graph": {"method": "prune", "tolerance": 1e-4},
+    "05_compare_latency": {"batch_sizes": [1, 16], "time_budget_s": 2.0, "min_calls": 3, "warmup": 2},
+    "06_optimize_for_inference": {"target": "tensorflow", "mobilenet": True, "mobilenet_size": 32},
 }
 
 # Files a notebook must have written into its artifacts_dir after the papermill run above.
@@ -39,18 +41,22 @@ EXPECTED_ARTIFACTS: dict[str, list[str]] = {
     "01_train_small_model": ["digits_cnn.keras", "digits_cnn_savedmodel/saved_model.pb", "metrics.json"],
     "02_freeze_the_graph": ["digits_cnn_frozen.pb", "digits_cnn_frozen.json", "frozen_graph.pb", "metrics.json"],
     "04_load_and_run_frozen_graph": ["digits_cnn_frozen.pb", "metrics.json"],
+    "05_compare_latency": ["latency_bench.csv", "latency_bench.json", "metrics.json"],
+    "06_optimize_for_inference": ["digits_cnn_optimized.pb", "digits_cnn_optimized.json", "metrics.json"],
 }
 
 # Bad parameters the validation cell must reject: stem -> [(overrides, words the ValueError must contain)].
 BAD_PARAMS: dict[str, list[tuple[dict[str, Any], str]]] = {
     "01_train_small_model": [({"epochs": 0}, "epochs must be a whole number of at least 1, got 0")],
     "02_freeze_the_graph": [({"model_path": "no/such/model.keras"}, "model_path 'no/such/model.keras' does not exist")],
+    "05_compare_latency": [({"batch_sizes": [1, 0]}, "batch_sizes must be a non-empty list of whole numbers >= 1")],
+    "06_optimize_for_inference": [({"target": "fast"}, "target must be one of ['portable', 'tensorflow'], got 'fast'")],
 }
 
 HEADINGS = ["## Overview", "## Prerequisites", "## Setup", "## Summary", "### What's next", "## Exercises",
             "## Resources"]
 PARAMETER_LINE = re.compile(r"^(?P<code>[a-z_][a-z0-9_]*: [a-z]+ = .+?)  # (?P<comment>\S.*)$")
-TYPES = {"int": (int,), "float": (float, int), "str": (str,), "bool": (bool,)}
+TYPES = {"int": (int,), "float": (float, int), "str": (str,), "bool": (bool,), "list": (list,)}
 
 
 def _load_tool(name: str) -> Any:
@@ -95,7 +101,10 @@ def parse_parameters(source: str) -> dict[str, Any]:
         value = statement.value
         if isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.USub):
             value = value.operand
-        assert isinstance(value, ast.Constant), f"parameters line {number}: the default must be a literal: {line!r}"
+        literal = isinstance(value, ast.Constant) or (  # a list of constants is a literal too (batch_sizes)
+            isinstance(value, ast.List) and all(isinstance(item, ast.Constant) for item in value.elts)
+        )
+        assert literal, f"parameters line {number}: the default must be a literal: {line!r}"
         annotation = ast.unparse(statement.annotation)
         assert annotation in TYPES, f"parameters line {number}: type {annotation!r} is not one of {sorted(TYPES)}"
         default = ast.literal_eval(statement.value)
