@@ -304,7 +304,8 @@ def _progress(total: float, enabled: bool) -> Any:
         from tqdm.auto import tqdm
     except ImportError:
         from tqdm import tqdm
-    return tqdm(total=round(total, 1), unit="s", desc="benchmark", bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} s{postfix}")
+    return tqdm(total=round(total, 1), unit="s", desc="benchmark", mininterval=0.5,
+                bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} s{postfix}")
 
 
 def _outputs(value: Any) -> Optional[list[np.ndarray]]:
@@ -364,7 +365,7 @@ def run_benchmark(
             per_block: list[int] = []
             for contender in contenders:
                 if bar is not None:
-                    bar.set_postfix_str(f"batch {batch}: setting up {contender.name}")
+                    bar.set_postfix_str(f"batch {batch}: setting up {contender.name}", refresh=False)
                 run = contender.make(batch)
                 started = clock()
                 out = _outputs(run())  # the first call traces/initializes; its output is compared
@@ -396,7 +397,7 @@ def run_benchmark(
                 if bar is not None:
                     step = min(elapsed * 1e-9, max(time_budget_s - done_s, 0.0))
                     done_s += step
-                    bar.set_postfix_str(f"batch {batch}")
+                    bar.set_postfix_str(f"batch {batch}", refresh=False)
                     bar.update(step)
             for name, sink, diff in zip(names, times, diffs):
                 us = np.asarray(sink, dtype=np.float64) / 1000.0

@@ -210,6 +210,8 @@ def test_papermill_runs_with_other_parameters(path: Path, tmp_path: Path):
         assert metrics["read_variable_ops_after"] == 0 and metrics["nodes_after"] > 0
     if path.stem == "04_load_and_run_frozen_graph":
         assert metrics["load_max_abs_diff"] <= 1e-4 and metrics["load_predictions_equal"] is True
+    if path.stem == "05_compare_latency":
+        assert metrics["latency_us_frozen_b1"] > 0 and metrics["latency_prune_over_frozen_b1"] > 0
 
 
 @pytest.mark.slow
