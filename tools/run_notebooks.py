@@ -88,6 +88,8 @@ def execute(
         return papermill.execute_notebook(
             str(notebook), str(output), parameters=parameters or {}, kernel_name="python3", cwd=str(cwd),
             progress_bar=False, log_output=False, execution_timeout=timeout,
+            # the kernel's only start-up warning is "running over TCP without encryption" (local only)
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
         )
 
 
