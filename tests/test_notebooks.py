@@ -34,6 +34,7 @@ NOTEBOOK_PARAMS: dict[str, dict[str, Any]] = {
     "04_load_and_run_frozen_graph": {"method": "prune", "tolerance": 1e-4},
     "05_compare_latency": {"batch_sizes": [1, 16], "time_budget_s": 2.0, "min_calls": 3, "warmup": 2},
     "06_optimize_for_inference": {"target": "tensorflow", "mobilenet": True, "mobilenet_size": 32},
+    "07_deploy_without_tensorflow": {"batch": 4, "time_budget_s": 0.5, "tolerance": 1e-4},
 }
 
 # Files a notebook must have written into its artifacts_dir after the papermill run above.
@@ -43,6 +44,7 @@ EXPECTED_ARTIFACTS: dict[str, list[str]] = {
     "04_load_and_run_frozen_graph": ["digits_cnn_frozen.pb", "metrics.json"],
     "05_compare_latency": ["latency_bench.csv", "latency_bench.json", "metrics.json"],
     "06_optimize_for_inference": ["digits_cnn_optimized.pb", "digits_cnn_optimized.json", "metrics.json"],
+    "07_deploy_without_tensorflow": ["digits_cnn.tflite", "digits_cnn.onnx", "y_tflite.npy", "y_onnx.npy", "metrics.json"],
 }
 
 # Bad parameters the validation cell must reject: stem -> [(overrides, words the ValueError must contain)].
@@ -51,6 +53,7 @@ BAD_PARAMS: dict[str, list[tuple[dict[str, Any], str]]] = {
     "02_freeze_the_graph": [({"model_path": "no/such/model.keras"}, "model_path 'no/such/model.keras' does not exist")],
     "05_compare_latency": [({"batch_sizes": [1, 0]}, "batch_sizes must be a non-empty list of whole numbers >= 1")],
     "06_optimize_for_inference": [({"target": "fast"}, "target must be one of ['portable', 'tensorflow'], got 'fast'")],
+    "07_deploy_without_tensorflow": [({"batch": 0}, "batch must be a whole number of at least 1, got 0")],
 }
 
 HEADINGS = ["## Overview", "## Prerequisites", "## Setup", "## Summary", "### What's next", "## Exercises",
