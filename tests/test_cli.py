@@ -153,3 +153,12 @@ def test_run_bad_input_file(saved_pb, tmp_path):
     x = tmp_path / "x.npy"
     x.write_text("not numpy")
     assert_one_line_error(run_cli("run", saved_pb, "--input", x, "-o", tmp_path / "y.npy"), 2, ".npy")
+
+
+def test_closed_pipe_is_quiet(saved_pb):
+    import subprocess
+    import sys
+
+    command = f"{sys.executable} -m graphfreeze_helpers.cli inspect --json {saved_pb} | true"
+    result = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=120)
+    assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr
