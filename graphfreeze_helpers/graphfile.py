@@ -171,7 +171,10 @@ def placeholder_inputs(graph_def: Any) -> list[TensorInfo]:
     for node in graph_def.node:
         if node.op != "Placeholder" or node.attr["dtype"].type == _DT_RESOURCE:
             continue
-        dtype = types_pb2.DataType.Name(node.attr["dtype"].type).removeprefix("DT_").lower()
+        try:
+            dtype = types_pb2.DataType.Name(node.attr["dtype"].type).removeprefix("DT_").lower()
+        except ValueError:  # an enum value this protobuf release does not name (a damaged or newer file)
+            dtype = f"dtype_{node.attr['dtype'].type}"
         dtype = {"float": "float32", "double": "float64", "half": "float16"}.get(dtype, dtype)
         shape_attr = node.attr["shape"].shape if "shape" in node.attr else None
         if shape_attr is None or shape_attr.unknown_rank:

@@ -157,3 +157,14 @@ def test_seeds_are_clean_and_parse(seeds):
     for data in seeds:
         assert exercise(data) == "parsed"
         assert safety.scan(graphfile.parse_graph_def(data)) == []
+
+
+def test_regression_unknown_dtype_enum():
+    """Found by ``make fuzz``: one flipped bit made a Placeholder's dtype 42, which protobuf cannot name."""
+    from tensorboard.compat.proto import graph_pb2
+
+    graph_def = graph_pb2.GraphDef()
+    node = graph_def.node.add(name="x", op="Placeholder")
+    node.attr["dtype"].type = 42
+    assert [t.dtype for t in graphfile.placeholder_inputs(graph_def)] == ["dtype_42"]
+    assert exercise(graph_def.SerializeToString()) == "parsed"
