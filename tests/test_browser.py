@@ -1,0 +1,207 @@
+"""JupyterLab in a real browser, and the ``make run`` report, in Debian's headless Chromium.
+
+The test starts JupyterLab on loopback (random free port, a token, a temporary root with a
+copy of ``notebooks/``), opens notebook 01, runs all cells from the Run menu, waits for the
+kernel to finish, and checks that no cell shows an error or a stderr box. A screenshot goes
+to ``build/browser/``.
+
+Chromium is driven by the Playwright Python package with ``executable_path`` (no browser
+download). Without Chromium the tests skip, except in CI (``CI=true``), where they fail.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / "build" / "browser"
+NOTEBOOK = "01_train_small_model.ipynb"
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _chromium() -> str | None:
+    for candidate in (os.environ.get("GRAPHFREEZE_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
+                      shutil.which("chromium-browser"), shutil.which("google-chrome")):
+        if candidate and Path(candidate).is_file():
+            return candidate
+    return None
+
+
+def _unavailable(reason: str):
+    if IN_CI:
+        pytest.fail(f"{reason}; CI must install it (see .ci/run)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def browser_context(tmp_path_factory):
+    """A fresh Chromium profile (``--user-data-dir`` in a temporary folder)."""
+    executable = _chromium()
+    if executable is None:
+        _unavailable("Debian's chromium is not installed (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("the playwright Python package is not installed (pip install -e '.[dev]')")
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(profile), executable_path=executable, headless=True, args=CHROMIUM_FLAGS,
+            viewport={"width": 1400, "height": 1000},
+        )
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _write_settings(settings: Path) -> None:
+    """User settings for a quiet, deterministic JupyterLab: no news toast, every cell in the DOM."""
+    entries = {
+        "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false",
+                                                                            "checkForUpdates": False},
+        "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+    }
+    for name, value in entries.items():
+        path = settings / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(value))
+
+
+def _only_plain_files(folder: str, names: list[str]) -> list[str]:
+    """Skip checkpoints and anything that is neither a file nor a folder (kernel sockets of other runs)."""
+    skip = []
+    for name in names:
+        path = Path(folder) / name
+        if name == ".ipynb_checkpoints" or not (path.is_file() or path.is_dir()):
+            skip.append(name)
+    return skip
+
+
+@pytest.fixture(scope="module")
+def jupyterlab(tmp_path_factory):
+    """JupyterLab on 127.0.0.1 with a token, rooted in a temporary copy of the notebooks."""
+    root = tmp_path_factory.mktemp("lab-root")
+    shutil.copytree(ROOT / "notebooks", root / "notebooks", ignore=_only_plain_files)
+    home = tmp_path_factory.mktemp("lab-home")
+    _write_settings(home / "settings")
+    port, token = _free_port(), secrets.token_hex(16)
+    env = dict(os.environ)
+    env.update(
+        JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_RUNTIME_DIR=str(home / "runtime"),
+        JUPYTERLAB_SETTINGS_DIR=str(home / "settings"), JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"),
+        IPYTHONDIR=str(home / "ipython"), MPLCONFIGDIR=str(home / "mpl"),
+        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
+        TF_CPP_MIN_LOG_LEVEL="2",
+    )
+    log = (home / "jupyterlab.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+         "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+         "--LabApp.news_url=None", "--LabApp.extension_manager=readonly", "--ServerApp.terminals_enabled=False",
+         *(["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else [])],
+        cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"JupyterLab exited with {process.returncode}:\n{(home / 'jupyterlab.log').read_text()}")
+            try:
+                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2) as reply:
+                    if reply.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("JupyterLab did not answer within 120 s")
+            time.sleep(0.5)
+        yield {"base": base, "token": token, "root": root, "log": home / "jupyterlab.log"}
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+RUN_STATE_JS = """() => {
+  const prompts = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt')]
+      .map(p => p.textContent.trim());
+  const indicator = document.querySelector('.jp-Notebook-ExecutionIndicator');
+  return {prompts, status: indicator ? indicator.getAttribute('data-status') : null};
+}"""
+
+
+def test_notebook_01_runs_in_jupyterlab_without_errors(browser_context, jupyterlab):
+    page = browser_context.new_page()
+    console_errors: list[str] = []
+    page.on("pageerror", lambda error: console_errors.append(str(error)))
+    url = f"{jupyterlab['base']}/lab/tree/notebooks/{NOTEBOOK}?token={jupyterlab['token']}"
+    page.goto(url, wait_until="domcontentloaded", timeout=120_000)
+    page.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=120_000)
+    # The kernel is ready once the status bar reads "<kernel> | Idle".
+    page.locator(".jp-StatusBar-Widget", has_text="| Idle").first.wait_for(timeout=120_000)
+    for attempt in range(3):  # a click that lands while the session is still connecting is ignored
+        page.locator(".lm-MenuBar-itemLabel").get_by_text("Run", exact=True).click()
+        page.locator(".lm-Menu-itemLabel").get_by_text("Run All Cells", exact=True).click()
+        try:
+            page.wait_for_function(
+                "() => [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt')]"
+                ".some(p => p.textContent.trim() !== '[ ]:')", timeout=15_000)
+            break
+        except Exception:  # playwright's TimeoutError
+            if attempt == 2:
+                raise
+
+    deadline = time.monotonic() + 300
+    state = page.evaluate(RUN_STATE_JS)
+    while time.monotonic() < deadline:
+        state = page.evaluate(RUN_STATE_JS)
+        done = state["prompts"] and all(p.startswith("[") and p[1:-2].isdigit() for p in state["prompts"])
+        if done and state["status"] == "idle":
+            break
+        time.sleep(1)
+    else:
+        pytest.fail(f"the notebook did not finish within 300 s: prompts {state['prompts']}")
+
+    BUILD.mkdir(parents=True, exist_ok=True)
+    shot = BUILD / f"{Path(NOTEBOOK).stem}.png"
+    page.screenshot(path=str(shot), full_page=True)
+
+    errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+    texts = [errors.nth(i).inner_text()[:300] for i in range(errors.count())]
+    assert texts == [], f"cells show errors or stderr (screenshot {shot}): {texts}"
+    counts = [int(p[1:-2]) for p in state["prompts"]]
+    assert counts == list(range(1, len(counts) + 1)), f"cells ran out of order or twice: {counts}"
+    assert page.locator(".jp-OutputArea-output img").count() >= 2  # the data and learning-curve figures
+    assert (jupyterlab["root"] / "artifacts" / "digits_cnn.keras").is_file()
+    assert shot.stat().st_size > 10_000
+    assert not console_errors, console_errors
+    page.close()
