@@ -129,6 +129,12 @@ def test_text_pbtxt_is_read(saved_pb, tmp_path):
     for command in ("scan", "inspect"):
         result = run_cli(command, text, "--json")
         assert result.returncode == 0, result.stderr
+    # Beside the binary's sidecar (whose sha256 is of the .pb bytes), the text form still runs.
+    shutil.copy(saved_pb.with_suffix(".json"), text.with_suffix(".json"))
+    np.save(tmp_path / "x.npy", np.zeros((3, 8, 8, 1), np.float32))
+    result = run_cli("run", text, "--input", tmp_path / "x.npy", "-o", tmp_path / "y.npy")
+    assert result.returncode == 0, result.stderr
+    assert np.load(tmp_path / "y.npy").shape == (3, 10)
 
 
 def test_real_keras_file_where_pb_is_expected(keras_file, tmp_path):
