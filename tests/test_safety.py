@@ -255,3 +255,13 @@ def test_run_refuses_unsafe_graph_before_tensorflow(unsafe_pb, tmp_path):
     assert not out.exists()
     bench = run_cli("bench", unsafe_pb)
     assert_one_line_error(bench, 3, "ReadFile")
+
+
+def test_scan_command_does_not_import_tensorflow(unsafe_pb):
+    code = (
+        "import sys; from graphfreeze_helpers.cli import main;"
+        f"rc = main(['scan', {str(unsafe_pb)!r}]);"
+        "assert rc == 3, rc; assert 'tensorflow' not in sys.modules, 'scan imported TensorFlow'"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
