@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP) ## create .venv and install the package with its dev tools
 
-run: $(STAMP) ## run every notebook headless into build/executed/ and print the summary
+run: $(STAMP) ## run every notebook headless into build/executed/, print the summary, write build/report/
 	$(PY) tools/run_notebooks.py
 
 test: $(STAMP) ## run the unit, CLI and notebook tests (nbval + papermill)

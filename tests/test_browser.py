@@ -205,3 +205,50 @@ def test_notebook_01_runs_in_jupyterlab_without_errors(browser_context, jupyterl
     assert shot.stat().st_size > 10_000
     assert not console_errors, console_errors
     page.close()
+
+
+def _check_report_in_browser(context, index: Path, shot: Path) -> dict:
+    """Open ``index.html`` from file://, follow every notebook link, check every figure loaded."""
+    page = context.new_page()
+    page.goto(index.resolve().as_uri(), wait_until="load")
+    links = page.eval_on_selector_all("a.notebook", "els => els.map(e => e.getAttribute('href'))")
+    figures = page.eval_on_selector_all(
+        "img.key-figure", "els => els.map(e => ({src: e.getAttribute('src'), width: e.naturalWidth}))")
+    key_rows = page.locator("#key-figures tr").count() - 1
+    BUILD.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shot), full_page=True)
+    titles = {}
+    for href in links:
+        page.goto((index.parent / href).resolve().as_uri(), wait_until="load")
+        titles[href] = page.locator(".jp-Notebook, body").first.inner_text()[:200]
+    page.close()
+    return {"links": links, "figures": figures, "key_rows": key_rows, "titles": titles}
+
+
+def test_report_index_links_notebooks_and_shows_figures(browser_context, tmp_path):
+    sys.path.insert(0, str(ROOT / "tools"))
+    sys.path.insert(0, str(ROOT / "tests"))
+    import make_report
+    from test_report import write_run
+
+    executed, artifacts = write_run(tmp_path)
+    index = make_report.make_report(executed, artifacts, tmp_path / "report")
+    seen = _check_report_in_browser(browser_context, index, BUILD / "report_sample.png")
+    assert seen["links"] == ["01_train_small_model.html", "02_freeze_the_graph.html"]
+    assert [f["src"] for f in seen["figures"]] == ["figures/01_train_small_model.png"]
+    assert all(f["width"] > 0 for f in seen["figures"]), f"a figure did not load: {seen['figures']}"
+    assert seen["key_rows"] == 3
+    assert "Train a small model" in seen["titles"]["01_train_small_model.html"]
+
+
+def test_make_run_report_if_built(browser_context):
+    """The real report from `make run`, when there is one (CI runs `make run` before the tests)."""
+    index = ROOT / "build" / "report" / "index.html"
+    if not index.is_file():
+        pytest.skip("build/report/index.html does not exist; `make run` writes it")
+    seen = _check_report_in_browser(browser_context, index, BUILD / "report.png")
+    executed = sorted(p.stem for p in (ROOT / "build" / "executed").glob("[0-9][0-9]_*.ipynb"))
+    assert [Path(h).stem for h in seen["links"]] == executed
+    assert seen["figures"] and all(f["width"] > 0 for f in seen["figures"]), seen["figures"]
+    assert seen["key_rows"] >= 1
+    assert all(text.strip() for text in seen["titles"].values())

@@ -194,6 +194,10 @@ def main(argv: Optional[list[str]] = None) -> int:
     metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
     print(f"summary ({_shown(metrics_path)}):")
     print("\n".join(summary(metrics)))
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from make_report import make_report  # tools/make_report.py: HTML pages + index with the key figures
+
+    print(f"report: {_shown(make_report(args.out, artifacts, args.out.parent / 'report'))}")
     return 0
 
 
