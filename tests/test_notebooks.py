@@ -240,3 +240,49 @@ def test_bad_parameter_fails_in_validation_cell(stem: str, overrides: dict, mess
                       if c.cell_type == "code")
     assert error.cell_index == validation + 1, "the error must come from the validation cell (papermill adds one cell)"
     assert not any(tmp_path.iterdir()), "nothing may be written before the parameters are validated"
+
+
+# --- tools/run_notebooks.py (make run) ------------------------------------------------------------------
+
+
+def _tiny_notebook(path: Path, *cells: tuple[str, list[str]]) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    for source, tags in cells:
+        cell = nbformat.v4.new_code_cell(source)
+        if tags:
+            cell.metadata["tags"] = tags
+        nb.cells.append(cell)
+    nbformat.write(nb, path)
+    return path
+
+
+def test_discover_takes_numbered_notebooks_in_order_and_skips_drafts(tmp_path: Path):
+    for name in ("02_b.ipynb", "01_a.ipynb", "_03_draft.ipynb", "notes.ipynb", "04_c.py"):
+        (tmp_path / name).write_text("{}")
+    assert [p.name for p in run_notebooks.discover(tmp_path)] == ["01_a.ipynb", "02_b.ipynb"]
+    draft = _tiny_notebook(tmp_path / "_draft.ipynb", ("x = 1", []))
+    assert run_notebooks.main([str(draft), "--out", str(tmp_path / "out"), "--artifacts", str(tmp_path)]) == 2
+
+
+def test_summary_names_every_figure_and_missing_ones():
+    lines = run_notebooks.summary({"test_accuracy": 0.93, "nodes_before": 52, "nodes_after": 52,
+                                   "read_variable_ops_before": 12, "read_variable_ops_after": 0,
+                                   "freeze_max_abs_diff": 1e-7, "load_max_abs_diff": 5e-7, "extra": 1.5})
+    text = "\n".join(lines)
+    assert "0.9300" in text and "52 before, 52 after (ReadVariableOp 12 -> 0)" in text
+    assert "5e-07" in text and "not recorded" in text and "extra=1.5" in text  # .pb size was not given
+    assert all("recorded" in line for line in run_notebooks.summary({})[:4])
+
+
+def test_runner_accepts_expected_errors_and_names_the_failing_cell(tmp_path: Path, capsys):
+    ok = _tiny_notebook(tmp_path / "01_ok.ipynb", ("1 / 0", ["raises-exception"]), ("x = 1", []))
+    bad = _tiny_notebook(tmp_path / "02_bad.ipynb", ("y = 2", []), ("raise RuntimeError('boom')", []), ("z = 3", []))
+    args = ["--out", str(tmp_path / "out"), "--artifacts", str(tmp_path / "art")]
+    assert run_notebooks.main([str(ok), *args]) == 0
+    assert run_notebooks.main([str(ok), str(bad), *args]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("run_notebooks: error: 02_bad.ipynb failed in cell 2 (In [")
+    assert "RuntimeError: boom" in err[0]  # cell 2 counted from 1 in the source, without papermill's injected cell
+    executed = _read(tmp_path / "out" / "02_bad.ipynb")
+    assert executed.cells[-1].execution_count is None, "the run must stop at the failing cell"

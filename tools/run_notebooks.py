@@ -98,11 +98,23 @@ def failure_line(notebook: Path, output: Path, error: BaseException) -> str:
     where = ""
     if hasattr(error, "cell_index"):
         first = next((line for line in str(getattr(error, "source", "")).splitlines() if line.strip()), "")
-        where = f" in cell {error.cell_index} (In [{error.exec_count}]: {first[:60]!r})"
+        where = f" in cell {_source_cell_number(output, error.cell_index)} (In [{error.exec_count}]: {first[:60]!r})"
         message = f"{error.ename}: {str(error.evalue).strip().splitlines()[0] if error.evalue else ''}"
     else:
         message = f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}"
     return f"run_notebooks: error: {notebook.name} failed{where}: {message}; see {_shown(output)}"
+
+
+def _source_cell_number(output: Path, index: int) -> int:
+    """Papermill counts cells in the executed copy, which has injected cells; count in the source, from 1."""
+    try:
+        import nbformat
+
+        cells = nbformat.read(output, as_version=4).cells[:index]
+    except Exception:  # noqa: BLE001  (no executed copy: keep papermill's count)
+        return index + 1
+    injected = sum("injected-parameters" in c.get("metadata", {}).get("tags", []) for c in cells)
+    return index - injected + 1
 
 
 def _shown(path: Path) -> str:
