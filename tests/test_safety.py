@@ -265,3 +265,12 @@ def test_scan_command_does_not_import_tensorflow(unsafe_pb):
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
+
+
+def test_shipped_op_list_matches_installed_tensorflow():
+    """known_ops.txt must be regenerated (tools/gen_known_ops.py) when TensorFlow changes."""
+    from pathlib import Path
+
+    tool = Path(__file__).resolve().parent.parent / "tools" / "gen_known_ops.py"
+    result = subprocess.run([sys.executable, str(tool), "--check"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
