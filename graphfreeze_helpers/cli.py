@@ -249,8 +249,16 @@ def cmd_export(args: argparse.Namespace) -> int:
     from .export import FORMATS
 
     graph = _require_file(args.graph, "graph")
-    out = Path(args.output) if args.output else graph.with_suffix(FORMATS[args.to])
-    _io.check_writable([out], force=args.force)
+    if args.to == "opencv":  # a .pb again: never the input's own name, and a sidecar beside it
+        from .freeze import sidecar_path
+
+        out = Path(args.output) if args.output else graph.with_name(graph.stem + "_opencv.pb")
+        if out.resolve() == graph.resolve():
+            raise InputError(f"output {str(out)!r} is the input graph; write the OpenCV graph to a new file")
+        _io.check_writable([out, sidecar_path(out)], force=args.force)
+    else:
+        out = Path(args.output) if args.output else graph.with_suffix(FORMATS[args.to])
+        _io.check_writable([out], force=args.force)
     inputs = [_load_npy(args.input)] if args.input else None
     graphfile.read_graph_def(graph)  # fail on a bad file before TensorFlow starts
     from .export import export
@@ -265,6 +273,45 @@ def cmd_export(args: argparse.Namespace) -> int:
         print("  ops     " + ", ".join(f"{op} {n}" for op, n in exported.ops.items()))
         print(f"  max |{args.to} - frozen| = {exported.max_abs_diff:.3g} (tolerance {args.tolerance:g})")
         print(f"  run it without TensorFlow: python -m graphfreeze_helpers.runner {out} --input X.npy -o Y.npy")
+    return 0
+
+
+def cmd_check_opencv(args: argparse.Namespace) -> int:
+    from . import graphfile
+    from .errors import UnsupportedGraphError
+
+    graph = _require_file(args.graph, "graph")
+    if graph.is_dir():
+        raise InputError(f"graph {args.graph!r} is a directory; give the frozen .pb file")
+    if not args.timeout > 0:
+        raise InputError(f"--timeout must be a number of seconds > 0, got {args.timeout}")
+    inputs = [_load_npy(args.input)] if args.input else None
+    graphfile.read_graph_def(graph, check_edges=True)  # fail on a bad file before anything starts
+    from .opencv import check_opencv
+
+    report = check_opencv(graph, inputs=inputs, tolerance=args.tolerance, timeout=args.timeout)
+    if report.ok and not args.no_compare:  # OpenCV survived: now compare with TensorFlow on the same inputs
+        from .freeze import sample_inputs
+        from .load import load_frozen
+        from .opencv import _specs
+        from .verify import Verification, as_output_list, max_abs_diff
+
+        arrays = inputs or sample_inputs(_specs(graphfile.read_graph_def(graph), graph))
+        expected = as_output_list(load_frozen(graph)(*arrays))
+        report.verification = Verification(max_abs_diff(expected, report.outputs), args.tolerance, len(arrays[0]))
+        if not report.verification.ok:
+            report.status = "mismatch"
+    if args.json:
+        _emit(report.to_dict())
+    else:
+        print(report.reason() if report.ok else f"{graph}: OpenCV {report.status}"
+              + (f" ({report.signal})" if report.signal else ""))
+        for finding in report.findings[: args.top]:
+            print(f"  suspicious  {finding}")
+        if len(report.findings) > args.top:
+            print(f"  ... and {len(report.findings) - args.top} more (--json lists them all)")
+    if not report.ok:
+        raise UnsupportedGraphError(report.reason())
     return 0
 
 
@@ -337,15 +384,28 @@ def build_parser() -> argparse.ArgumentParser:
                    help="print {nodes_before, nodes_after, max_abs_diff, output, target, removed_ops, added_ops}")
     p.set_defaults(func=cmd_optimize)
 
-    p = sub.add_parser("export", help="convert a frozen graph to .tflite (LiteRT) or .onnx, verified")
+    p = sub.add_parser("export", help="convert a frozen graph to .tflite (LiteRT), .onnx or an OpenCV-ready .pb, verified")
     p.add_argument("graph", help="the frozen (or optimized --target portable) .pb")
-    p.add_argument("--to", required=True, choices=["tflite", "onnx"], help="the format to write")
-    p.add_argument("-o", "--output", help="the file to write (default: GRAPH with .tflite/.onnx)")
+    p.add_argument("--to", required=True, choices=["tflite", "onnx", "opencv"],
+                   help="the format to write; opencv: a .pb OpenCV DNN reads, checked in a subprocess")
+    p.add_argument("-o", "--output", help="the file to write (default: GRAPH with .tflite/.onnx, GRAPH_opencv.pb)")
     p.add_argument("--input", help="a .npy of real inputs to verify on (default: seeded random data)")
     p.add_argument("--tolerance", type=float, default=1e-5, help="largest allowed |export - frozen| (default 1e-5)")
     p.add_argument("--force", action="store_true", help="overwrite the output if it exists")
     p.add_argument("--json", action="store_true", help="print {output, format, bytes, sha256, ops, max_abs_diff}")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("check-opencv", help="can OpenCV DNN read this .pb? tried in a subprocess, so a crash is "
+                       "reported (exit 3), never suffered")
+    p.add_argument("graph", help="the frozen .pb")
+    p.add_argument("--input", help="a .npy input to run (NHWC, as for TensorFlow; default: seeded random data)")
+    p.add_argument("--tolerance", type=float, default=1e-5, help="largest allowed |opencv - tensorflow| (default 1e-5)")
+    p.add_argument("--no-compare", action="store_true", help="only load and run in OpenCV; do not start TensorFlow")
+    p.add_argument("--timeout", type=float, default=120.0, metavar="SECONDS", help="give up after (default 120)")
+    p.add_argument("--top", type=int, default=10, metavar="N", help="suspicious ops to list (default 10)")
+    p.add_argument("--json", action="store_true",
+                   help="print {graph, ok, status, signal, stage, message, likely_cause, suspicious_ops, max_abs_diff}")
+    p.set_defaults(func=cmd_check_opencv)
     return parser
 
 

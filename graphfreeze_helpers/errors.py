@@ -62,5 +62,9 @@ class UnsafeGraphError(RefusedError):
     """The graph holds ops that reach outside the process (files, Python, network)."""
 
 
+class UnsupportedGraphError(RefusedError):
+    """A runtime cannot read or run the graph (OpenCV's importer crashed, failed or disagreed)."""
+
+
 class TooLargeError(RefusedError):
     """The frozen graph would pass protobuf's 2 GiB limit for one message."""

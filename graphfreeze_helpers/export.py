@@ -33,7 +33,7 @@ from .freeze import FrozenGraph, sample_inputs
 from .runtime import import_tensorflow
 from .verify import DEFAULT_TOLERANCE, Verification, as_output_list, verify
 
-FORMATS = {"tflite": ".tflite", "onnx": ".onnx"}
+FORMATS = {"tflite": ".tflite", "onnx": ".onnx", "opencv": ".pb"}  # opencv: see graphfreeze_helpers.opencv
 ONNX_OPSET = 17  # read by every ONNX Runtime since 1.11; tf2onnx 1.17 writes up to 18
 _SPEC_NAME = re.compile(r"[^A-Za-z0-9_]")
 TF_ONLY_OPS = frozenset({"_FusedConv2D", "_FusedMatMul", "_FusedBatchNormEx", "_FusedDepthwiseConv2dNative"})
@@ -200,7 +200,10 @@ def export(
     tolerance: float = DEFAULT_TOLERANCE,
     check: bool = True,
 ) -> Exported:
-    """Convert a frozen graph (a :class:`FrozenGraph` or a ``.pb`` path) to ``"tflite"`` or ``"onnx"``.
+    """Convert a frozen graph (a :class:`FrozenGraph` or a ``.pb`` path) to ``"tflite"``, ``"onnx"`` or ``"opencv"``.
+
+    ``"opencv"`` returns an :class:`~graphfreeze_helpers.opencv.OpenCVExport` (see
+    :func:`~graphfreeze_helpers.opencv.export_opencv`).
 
     With ``check`` the artifact is run by :mod:`graphfreeze_helpers.runner` on ``inputs``
     (seeded random data if not given) and compared with ``reference`` (default: the frozen
@@ -210,6 +213,10 @@ def export(
         raise InputError(f"unknown export format {to!r}; choose one of {sorted(FORMATS)}")
     from .optimize import _as_frozen
 
+    if to == "opencv":  # a GraphDef again, checked by OpenCV in a subprocess (it can crash the process)
+        from .opencv import export_opencv
+
+        return export_opencv(graph, inputs=inputs, reference=reference, tolerance=tolerance, check=check)
     frozen = _as_frozen(graph)
     data = to_tflite(frozen) if to == "tflite" else to_onnx(frozen)
     exported = Exported(to, data, artifact_ops(data, to))
@@ -230,7 +237,9 @@ def export(
 
 
 def default_output(graph_path: str | Path, to: str) -> Path:
-    """``model.pb`` → ``model.tflite`` / ``model.onnx``."""
+    """``model.pb`` → ``model.tflite`` / ``model.onnx`` / ``model_opencv.pb``."""
+    if to == "opencv":
+        return Path(graph_path).with_name(Path(graph_path).stem + "_opencv.pb")
     return Path(graph_path).with_suffix(FORMATS[to])
 
 

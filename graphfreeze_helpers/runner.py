@@ -1,12 +1,18 @@
-"""Run an exported model without TensorFlow: ``.tflite`` with LiteRT, ``.onnx`` with ONNX Runtime.
+"""Run an exported model without TensorFlow: ``.tflite`` with LiteRT, ``.onnx`` with ONNX Runtime,
+and a frozen ``.pb`` with OpenCV's DNN module.
 
 This module (and everything it imports) must never import TensorFlow: it is what you ship
-to a machine that has only ``ai-edge-litert`` or ``onnxruntime`` and NumPy. A test runs it
-in a process where ``import tensorflow`` raises.
+to a machine that has only ``ai-edge-litert``, ``onnxruntime`` or ``opencv-python-headless``
+and NumPy. A test runs it in a process where ``import tensorflow`` raises.
+
+OpenCV can crash the whole process (SIGSEGV) on a graph its importer does not understand;
+run an unchecked ``.pb`` through :func:`graphfreeze_helpers.opencv.check_opencv` (a
+subprocess) before you load it here, in your own process.
 
 Command line::
 
     python -m graphfreeze_helpers.runner MODEL.tflite --input X.npy -o Y.npy [--force]
+    python -m graphfreeze_helpers.runner MODEL.pb --input X.npy -o Y.npy      # OpenCV DNN
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ import numpy as np
 from .errors import GraphFormatError, GraphFreezeError, InputError, ShapeError
 from .runtime import _captured_fd2  # stdlib only: runtime imports TensorFlow inside functions
 
-KINDS = ("litert", "onnxruntime")
+KINDS = ("litert", "onnxruntime", "opencv")
 
 
 def detect_kind(path: Optional[str | Path] = None, data: Optional[bytes] = None) -> str:
@@ -35,8 +41,12 @@ def detect_kind(path: Optional[str | Path] = None, data: Optional[bytes] = None)
         return "onnxruntime"
     if suffix == ".tflite":
         return "litert"
+    if suffix in (".pb", ".pbtxt"):
+        return "opencv"  # without TensorFlow, OpenCV's DNN module is what reads a frozen GraphDef
     name = str(path) if path is not None else "the model bytes"
-    raise GraphFormatError(f"cannot tell what runs {name!r}: it is neither a .tflite flatbuffer nor an .onnx model")
+    raise GraphFormatError(
+        f"cannot tell what runs {name!r}: it is neither a .tflite flatbuffer, an .onnx model nor a frozen .pb"
+    )
 
 
 class Runner:
@@ -167,6 +177,113 @@ class OnnxRunner(Runner):
         return self.session.run(None, dict(zip(self.input_names, arrays)))
 
 
+class OpenCVRunner(Runner):
+    """A frozen GraphDef (``.pb``) in OpenCV's DNN module (``cv2.dnn.readNetFromTensorflow``).
+
+    **Layout.** You pass the same arrays as to TensorFlow: images in NHWC
+    ``(batch, height, width, channels)``. OpenCV's TensorFlow importer reads an NHWC graph,
+    but its blobs are NCHW (what ``cv2.dnn.blobFromImage`` makes), so a rank-4 input is
+    transposed to NCHW before ``setInput``, and a rank-4 output is transposed back to NHWC.
+    Other ranks pass through unchanged.
+
+    **Safety.** OpenCV's importer can crash the process (SIGSEGV) on a graph it does not
+    understand. Load only a graph that :func:`graphfreeze_helpers.opencv.check_opencv` (which
+    tries it in a subprocess) passed, e.g. one written by ``graphfreeze export --to opencv``.
+
+    ``engine`` is OpenCV 5's ``cv2.dnn.ENGINE_*`` (default: ``ENGINE_AUTO``, the new engine).
+    """
+
+    kind = "opencv"
+
+    def __init__(
+        self,
+        model: str | Path | bytes,
+        *,
+        num_threads: Optional[int] = None,
+        inputs: Optional[Sequence[Any]] = None,
+        outputs: Optional[Sequence[Any]] = None,
+        engine: Optional[int] = None,
+    ) -> None:
+        import cv2
+
+        from . import graphfile
+
+        if num_threads:
+            cv2.setNumThreads(int(num_threads))
+        data = bytes(model) if isinstance(model, (bytes, bytearray)) else Path(model).read_bytes()
+        graph_def = graphfile.parse_graph_def(data, name="the model" if isinstance(model, (bytes, bytearray)) else str(model))
+        signature = None if isinstance(model, (bytes, bytearray)) else graphfile.sidecar_signature(model)
+        in_infos = list(inputs) if inputs is not None else (signature[0] if signature else graphfile.placeholder_inputs(graph_def))
+        if outputs is not None:
+            out_names = [getattr(t, "name", t) for t in outputs]
+        elif signature:
+            out_names = [t.name for t in signature[1]]
+        else:
+            out_names = graphfile.sink_outputs(graph_def)
+        if graphfile.looks_like_text(data):
+            data = graph_def.SerializeToString()  # OpenCV reads the binary form from a buffer
+        engine = cv2.dnn.ENGINE_AUTO if engine is None else engine
+        try:
+            self.net = cv2.dnn.readNetFromTensorflow(np.frombuffer(data, np.uint8), None, engine)
+        except cv2.error as exc:
+            raise GraphFormatError(f"OpenCV cannot read the graph: {_cv_message(exc)}") from None
+        self.input_names = [getattr(t, "name", str(t)) for t in in_infos]
+        self.input_dtypes = [np.dtype(getattr(t, "dtype", "float32")) for t in in_infos]
+        self._input_shapes = [getattr(t, "shape", None) for t in in_infos]
+        self.output_names = out_names
+        self._layers = self._output_layers(graph_def, out_names)
+
+    def _output_layers(self, graph_def: Any, out_names: Sequence[str]) -> list[str]:
+        """OpenCV's layer name for each output: the node itself, or what an Identity forwards."""
+        layers = set(self.net.getLayerNames())
+        nodes = {node.name: node for node in graph_def.node}
+        found = []
+        for name in out_names:
+            op_name = name.split(":")[0]
+            seen = 0
+            while op_name not in layers and op_name in nodes and nodes[op_name].op == "Identity" and seen < 100:
+                data_inputs = [edge for edge in nodes[op_name].input if not edge.startswith("^")]
+                if not data_inputs:
+                    break
+                op_name = data_inputs[0].split(":")[0]
+                seen += 1
+            found.append(op_name if op_name in layers else "")
+        return found
+
+    def run(self, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
+        import cv2
+
+        for name, shape, array in zip(self.input_names, self._input_shapes, arrays):
+            if shape is not None and (len(shape) != array.ndim or any(s not in (None, a) for s, a in zip(shape, array.shape))):
+                raise ShapeError(f"input {name!r} wants shape {tuple(shape)} (None = any), got {array.shape}")
+        for name, array in zip(self.input_names, arrays):
+            blob = np.ascontiguousarray(array.transpose(0, 3, 1, 2)) if array.ndim == 4 else array
+            if len(arrays) == 1:
+                self.net.setInput(blob)
+            else:
+                self.net.setInput(blob, name.split(":")[0])
+        try:
+            if len(self._layers) == 1 or not all(self._layers):
+                outputs = [self.net.forward()] if len(self._layers) <= 1 else list(self.net.forward(self.net.getUnconnectedOutLayersNames()))
+            else:
+                outputs = list(self.net.forward(self._layers))
+        except cv2.error as exc:
+            raise GraphFormatError(f"OpenCV cannot run the graph: {_cv_message(exc)}") from None
+        return [np.ascontiguousarray(y.transpose(0, 2, 3, 1)) if y.ndim == 4 else y for y in outputs]
+
+
+def _cv_message(exc: BaseException) -> str:
+    """The informative part of a ``cv2.error`` on one line: the error and its failed check, without the C++ signature."""
+    import re
+
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    first = lines[0].split("error:", 1)[1].strip() if "error:" in lines[0] else lines[0]
+    text = " ".join([first] + [line.lstrip("> ").strip() for line in lines[1:6]])
+    return re.sub(r" in function '[^']*'", "", text).strip()
+
+
 def load_runner(
     model: str | Path | bytes, *, kind: Optional[str] = None, num_threads: Optional[int] = None
 ) -> Runner:
@@ -180,6 +297,8 @@ def load_runner(
         return LiteRTRunner(model, num_threads=num_threads)
     if kind == "onnxruntime":
         return OnnxRunner(model, num_threads=num_threads)
+    if kind == "opencv":
+        return OpenCVRunner(model, num_threads=num_threads)
     raise InputError(f"unknown runtime {kind!r}; choose one of {list(KINDS)}")
 
 
@@ -230,14 +349,23 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     parser = argparse.ArgumentParser(
         prog="python -m graphfreeze_helpers.runner",
-        description="Run a .tflite (LiteRT) or .onnx (ONNX Runtime) model on a .npy input, without TensorFlow.",
+        description="Run a .tflite (LiteRT), .onnx (ONNX Runtime) or frozen .pb (OpenCV DNN) model on a .npy input, "
+        "without TensorFlow.",
     )
-    parser.add_argument("model", help="the .tflite or .onnx file")
+    parser.add_argument("model", help="the .tflite, .onnx or frozen .pb file")
     parser.add_argument("--input", required=True, help="a .npy array for the model's (single) input")
     parser.add_argument("-o", "--output", required=True, help="the .npy (or .npz for several outputs) to write")
     parser.add_argument("--runtime", choices=KINDS, help="force a runtime (default: from the file's content)")
     parser.add_argument("--force", action="store_true", help="overwrite the output if it exists")
+    parser.add_argument("--stages", action="store_true",
+                        help="announce each stage (load, run) on stderr as it starts, so a crash can be placed")
     args = parser.parse_args(argv)
+
+    def stage(name: str) -> None:
+        if args.stages:
+            sys.stderr.write(f"stage: {name}\n")
+            sys.stderr.flush()
+
     try:
         out = Path(args.output)
         check_writable([out], force=args.force)
@@ -247,8 +375,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             x = np.load(args.input, allow_pickle=False)
         except (OSError, ValueError) as exc:
             raise InputError(f"cannot read {args.input!r} as a .npy array ({str(exc).splitlines()[0]})") from None
+        stage("load")
         runner = load_runner(args.model, kind=args.runtime)
+        stage("run")
         outputs = runner.run(runner._check([x]))
+        stage("done")
         buffer = io.BytesIO()
         if len(outputs) > 1:
             if out.suffix != ".npz":

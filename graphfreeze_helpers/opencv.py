@@ -1,0 +1,642 @@
+"""The frozen ``.pb`` in OpenCV's DNN module: check it safely, then export one OpenCV reads.
+
+OpenCV reads a frozen GraphDef directly (``cv2.dnn.readNetFromTensorflow``), with no
+conversion step, but its TensorFlow importer is picky, and on a graph it does not
+understand it may not raise an error: it may crash the whole process. Measured on
+OpenCV 5.0.0 (opencv-python-headless 5.0.0.93) with TensorFlow 2.21 and Keras 3.15:
+
+- a Keras ``Conv2D`` with a bias freezes to ``BiasAdd(conv, Squeeze(Reshape(Const)))``: the
+  bias is *computed* from a constant. The importer fuses a ``BiasAdd`` into the convolution
+  by reading its second input as a ``Const``, and on this one it dies with SIGSEGV inside
+  ``readNetFromTensorflow``;
+- the tutorial CNN (``Conv2D(use_bias=False)`` and BatchNorm) loads and runs unoptimized:
+  the importer pattern-matches Keras' decomposed BatchNorm (``Rsqrt``/``Mul``/``Sub``/``AddV2``);
+- after ``optimize`` (target ``portable``) BatchNorm becomes a filter folded into the
+  convolution plus ``AddV2(conv, Const)``. OpenCV turns that ``AddV2`` into a separate
+  ``Shift`` layer, which OpenCV 5's default engine rejects ("expected 'end <= dims'").
+  grappler's arithmetic pass also rewrites a residual ``a + (conv + b)`` into
+  ``AddN(a, conv) + b``, a shift after a sum, which neither OpenCV engine runs.
+
+So :func:`export_opencv` makes the OpenCV-ready graph in three steps:
+
+1. :func:`~graphfreeze_helpers.optimize.optimize` with :data:`OPENCV_PASSES`: the
+   ``portable`` passes without ``arithmetic`` (constant folding alone already folds
+   BatchNorm's scale into the convolution filters, and computes every bias to a ``Const``);
+2. :func:`rewrite_for_opencv`, without TensorFlow: a per-channel ``AddV2`` of a constant
+   right after a convolution or ``MatMul`` becomes ``BiasAdd`` (which OpenCV fuses into the
+   layer), and a per-channel ``Mul`` after a depthwise convolution is folded into its filter;
+3. :func:`check_opencv`: the result is loaded and run by OpenCV in a subprocess where
+   TensorFlow cannot be imported, and compared with the reference (the frozen graph, or
+   your Keras model) within ``tolerance``.
+
+A crash is reported by its signal with the likely cause from :func:`suspicious_ops`,
+which reads the GraphDef without TensorFlow.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+
+from .errors import GraphFormatError, InputError, UnsupportedGraphError
+from .verify import DEFAULT_TOLERANCE, Verification, as_output_list, max_abs_diff
+
+# grappler passes for OpenCV: the "portable" ones without "arithmetic" (see the module docstring).
+OPENCV_PASSES = ("pruning", "function", "debug_stripper", "dependency", "constfold")
+
+# The ops OpenCV's TensorFlow importer dispatches on (tf_importer.cpp, 4.x and 5.0), plus
+# the ones its graph simplifier removes or pattern-matches before that.
+OPENCV_TF_OPS = frozenset({
+    "Conv2D", "SpaceToBatchND", "BatchToSpaceND", "DepthwiseConv2dNative", "Pad", "MirrorPad", "Conv3D",
+    "BiasAdd", "Add", "AddV2", "Sub", "AddN", "MatMul", "Reshape", "Flatten", "Squeeze", "Transpose",
+    "Const", "LRN", "Concat", "ConcatV2", "MaxPool", "MaxPool3D", "AvgPool", "AvgPool3D", "Placeholder",
+    "Split", "Slice", "StridedSlice", "Mul", "RealDiv", "FusedBatchNorm", "FusedBatchNormV3",
+    "Conv2DBackpropInput", "BlockLSTM", "ResizeNearestNeighbor", "ResizeBilinear", "L2Normalize",
+    "Softmax", "CropAndResize", "Mean", "Sum", "Max", "Pack", "ClipByValue", "LeakyRelu", "Abs", "Tanh",
+    "Sigmoid", "Relu", "Elu", "Exp", "Identity", "Relu6", "ExpandDims", "NoOp", "Shape",
+})
+CONV_OPS = frozenset({"Conv2D", "DepthwiseConv2dNative", "MatMul"})
+ADD_OPS = frozenset({"Add", "AddV2"})
+# Where a layer's weights must be a Const for the importer: op -> index of the weight input.
+WEIGHT_INPUTS = {"Conv2D": 1, "DepthwiseConv2dNative": 1, "MatMul": 1, "BiasAdd": 1}
+DEFAULT_TIMEOUT_S = 120.0
+
+
+# --- reading the graph (no TensorFlow) --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One node OpenCV's importer is likely to stumble on, and why."""
+
+    kind: str  # "computed-weight" | "unsupported-op" | "unfolded-batchnorm" | "shift-layer" | "scale-layer"
+    node: str
+    op: str
+    detail: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"kind": self.kind, "node": self.node, "op": self.op, "detail": self.detail}
+
+    def __str__(self) -> str:
+        return f"{self.node} ({self.op}): {self.detail}"
+
+
+# The order in which findings explain a failure: the first kind present is the likely cause.
+CAUSES = {
+    "computed-weight": "a layer's weights are computed from constants (e.g. Keras' conv bias as "
+                       "Squeeze(Reshape(Const))) where OpenCV's importer reads a Const",
+    "unsupported-op": "ops OpenCV's TensorFlow importer does not support",
+    "shift-layer": "a per-channel Add of a constant that is not a BiasAdd after a convolution "
+                   "(OpenCV makes it a Shift layer, which its 5.x engine rejects)",
+    "scale-layer": "a per-channel Mul of a constant that is not folded into a convolution filter",
+    "unfolded-batchnorm": "BatchNorm left unfolded as Rsqrt/Mul/Sub/AddV2 on constants",
+}
+
+
+def _graph_def(source: Any) -> Any:
+    from . import graphfile
+
+    if isinstance(source, (str, Path)):
+        return graphfile.read_graph_def(source)
+    if isinstance(source, (bytes, bytearray)):
+        return graphfile.parse_graph_def(bytes(source))
+    graph_def = getattr(source, "graph_def", source)
+    if not hasattr(graph_def, "node"):
+        raise InputError(f"expected a GraphDef, its bytes or a .pb path, got a {type(source).__name__}")
+    return graph_def
+
+
+def _is_const(name: str, nodes: dict[str, Any]) -> bool:
+    """A Const, or an Identity chain ending in one (the importer looks through Identity)."""
+    for _ in range(len(nodes) + 1):
+        node = nodes.get(name.lstrip("^").split(":")[0])
+        if node is None:
+            return False
+        if node.op == "Const":
+            return True
+        if node.op != "Identity" or not node.input:
+            return False
+        name = node.input[0]
+    return False
+
+
+def _const_rank(name: str, nodes: dict[str, Any]) -> int:
+    node = nodes.get(name.split(":")[0])
+    if node is None or node.op != "Const":
+        return -1
+    return len(node.attr["value"].tensor.tensor_shape.dim)
+
+
+def _producer(name: str, nodes: dict[str, Any]) -> Any:
+    return nodes.get(name.lstrip("^").split(":")[0])
+
+
+def suspicious_ops(source: Any) -> list[Finding]:
+    """The nodes OpenCV's TensorFlow importer is likely to fail (or crash) on, worst first.
+
+    ``source`` is a GraphDef, its bytes, a :class:`FrozenGraph` or a ``.pb`` path. TensorFlow
+    is not imported. These are heuristics from OpenCV 5.0.0's importer; only running the
+    graph (:func:`check_opencv`) says for sure.
+    """
+    graph_def = _graph_def(source)
+    nodes = {node.name: node for node in graph_def.node}
+    found: list[Finding] = []
+    for node in graph_def.node:
+        data = [edge for edge in node.input if not edge.startswith("^")]
+        if node.op == "Rsqrt":
+            found.append(Finding("unfolded-batchnorm", node.name, node.op,
+                                 "BatchNorm's 1/sqrt(variance + epsilon) is still computed in the graph"))
+        elif node.op not in OPENCV_TF_OPS:
+            found.append(Finding("unsupported-op", node.name, node.op, f"OpenCV's TensorFlow importer has no {node.op}"))
+        index = WEIGHT_INPUTS.get(node.op)
+        if (index is not None and len(data) > index and not _is_const(data[index], nodes)
+                and _constant_subgraph(data[index], nodes)):
+            source_node = _producer(data[index], nodes)
+            what = f"{source_node.op} {source_node.name!r}" if source_node is not None else repr(data[index])
+            found.append(Finding("computed-weight", node.name, node.op,
+                                 f"its weights come from {what}, computed from constants, not a Const"))
+        if node.op in ADD_OPS and len(data) == 2:
+            consts = [edge for edge in data if _const_rank(edge, nodes) == 1]
+            others = [edge for edge in data if edge not in consts]
+            if len(consts) == 1 and others:
+                before = _producer(others[0], nodes)
+                after = before.op if before is not None else "?"
+                found.append(Finding("shift-layer", node.name, node.op,
+                                     f"adds a per-channel constant after {after}; OpenCV fuses only a BiasAdd "
+                                     "that follows a convolution or MatMul"))
+        if node.op == "Mul" and len(data) == 2:
+            consts = [edge for edge in data if _const_rank(edge, nodes) == 1]
+            others = [edge for edge in data if edge not in consts]
+            if len(consts) == 1 and others:
+                before = _producer(others[0], nodes)
+                after = before.op if before is not None else "?"
+                found.append(Finding("scale-layer", node.name, node.op,
+                                     f"multiplies by a per-channel constant after {after}"))
+    order = list(CAUSES)
+    return sorted(found, key=lambda f: order.index(f.kind) if f.kind in order else len(order))
+
+
+def _constant_subgraph(name: str, nodes: dict[str, Any]) -> bool:
+    """True if ``name`` is computed from Const nodes only (no Placeholder upstream)."""
+    stack, seen = [name], set()
+    while stack:
+        node = _producer(stack.pop(), nodes)
+        if node is None or node.name in seen:
+            continue
+        seen.add(node.name)
+        if node.op == "Placeholder":
+            return False
+        stack.extend(edge for edge in node.input if not edge.startswith("^"))
+    return True
+
+
+def likely_cause(findings: Sequence[Finding]) -> str:
+    """One phrase naming the most likely reason OpenCV fails, from :func:`suspicious_ops`."""
+    for kind, text in CAUSES.items():
+        hits = [f for f in findings if f.kind == kind]
+        if hits:
+            ops = sorted({f.op for f in hits})
+            return f"{text} ({len(hits)} node(s), {', '.join(ops)}, e.g. {hits[0].node!r})"
+    return "none of the known patterns; the graph may use an op or attribute OpenCV reads differently"
+
+
+# --- rewriting the graph for OpenCV (no TensorFlow) -------------------------------------------
+
+
+def _tensor_array(node: Any) -> np.ndarray:
+    from .inspect import tensor_to_numpy
+
+    return np.asarray(tensor_to_numpy(node.attr["value"].tensor))
+
+
+def _set_tensor(node: Any, array: np.ndarray) -> None:
+    tensor = node.attr["value"].tensor
+    tensor.ClearField("float_val")
+    tensor.tensor_content = np.ascontiguousarray(array, dtype="<f4").tobytes()
+    del tensor.tensor_shape.dim[:]
+    for size in array.shape:
+        tensor.tensor_shape.dim.add().size = int(size)
+
+
+def rewrite_for_opencv(graph_def: Any, keep: Sequence[str] = ()) -> list[str]:
+    """Rewrite an optimized GraphDef in place into the forms OpenCV's importer reads; return what changed.
+
+    - ``AddV2(Const, x)`` → ``AddV2(x, Const)`` (the constant second);
+    - ``Mul(DepthwiseConv2dNative, Const[c])`` → the depthwise filter scaled by ``c``;
+    - ``AddV2(conv, Const[c])`` after ``Conv2D``/``DepthwiseConv2dNative``/``MatMul`` → ``BiasAdd``.
+
+    Each rewrite is exact algebra (the filter scaling rounds once more in float32). Nodes
+    named in ``keep`` (inputs, outputs) keep their names and ops. TensorFlow is not needed.
+    """
+    from .optimize import tidy
+
+    keep_set = set(keep)
+    changes: list[str] = []
+    nodes = {node.name: node for node in graph_def.node}
+
+    def consumers(name: str) -> list[Any]:
+        return [n for n in graph_def.node if any(e.lstrip("^").split(":")[0] == name for e in n.input)]
+
+    for node in graph_def.node:
+        if node.op in ADD_OPS and len(node.input) == 2 and _const_rank(node.input[0], nodes) == 1 \
+                and _const_rank(node.input[1], nodes) != 1:
+            first, second = node.input
+            del node.input[:]
+            node.input.extend([second, first])
+            changes.append(f"{node.name}: constant moved to the second input")
+
+    for node in list(graph_def.node):
+        if node.op != "Mul" or node.name in keep_set or len(node.input) != 2:
+            continue
+        data, const = node.input
+        if _const_rank(const, nodes) != 1:
+            data, const = const, data
+        conv = _producer(data, nodes)
+        if conv is None or conv.op != "DepthwiseConv2dNative" or _const_rank(const, nodes) != 1 or ":" in data:
+            continue
+        filt = _producer(conv.input[1], nodes)
+        if filt is None or filt.op != "Const" or len(consumers(conv.name)) != 1 or len(consumers(filt.name)) != 1:
+            continue
+        weights, scale = _tensor_array(filt), _tensor_array(nodes[const.split(":")[0]])
+        kh, kw, cin, mult = weights.shape
+        if scale.shape != (cin * mult,):
+            continue
+        _set_tensor(filt, weights * scale.reshape(1, 1, cin, mult))
+        for consumer in consumers(node.name):
+            edges = [conv.name if e == node.name else (f"^{conv.name}" if e == f"^{node.name}" else e)
+                     for e in consumer.input]
+            del consumer.input[:]
+            consumer.input.extend(edges)
+        node.op = "NoOp"  # unreachable now; tidy drops it
+        del node.input[:]
+        node.attr.clear()
+        changes.append(f"{conv.name}: per-channel Mul {node.name!r} folded into the depthwise filter")
+
+    for node in graph_def.node:
+        if node.op not in ADD_OPS or node.name in keep_set or len(node.input) != 2:
+            continue
+        data, const = node.input
+        before = _producer(data, nodes)
+        if _const_rank(const, nodes) != 1 or before is None or before.op not in CONV_OPS or ":" in data:
+            continue
+        if len(consumers(before.name)) != 1:
+            continue
+        node.op = "BiasAdd"
+        node.attr["data_format"].s = b"NHWC"
+        changes.append(f"{node.name}: AddV2 of a per-channel constant after {before.op} made a BiasAdd")
+
+    tidy(graph_def, keep)
+    return changes
+
+
+# --- running it in a subprocess ---------------------------------------------------------------
+
+
+@dataclass
+class OpenCVCheck:
+    """What happened when OpenCV loaded and ran a graph in a subprocess."""
+
+    status: str  # "ok" | "crashed" | "error" | "timeout" | "mismatch"
+    graph: str
+    returncode: Optional[int] = None
+    signal: Optional[str] = None  # "SIGSEGV" when the process was killed by a signal
+    stage: str = ""  # "load" (readNetFromTensorflow) or "run" (setInput + forward): where it stopped
+    message: str = ""  # the error's first line, when OpenCV raised one
+    findings: list[Finding] = field(default_factory=list)
+    nodes: int = 0
+    ops: dict[str, int] = field(default_factory=dict, repr=False)
+    outputs: list[np.ndarray] = field(default_factory=list, repr=False)
+    verification: Optional[Verification] = None
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def max_abs_diff(self) -> Optional[float]:
+        return None if self.verification is None else self.verification.max_abs_diff
+
+    @property
+    def cause(self) -> str:
+        return likely_cause(self.findings)
+
+    def reason(self) -> str:
+        """One line: what OpenCV did with the graph, the likely cause and what to do."""
+        where = {"load": "in readNetFromTensorflow", "run": "in setInput/forward"}.get(self.stage, "")
+        fix = "run `graphfreeze export GRAPH.pb --to opencv` (optimize, then rewrite for OpenCV)"
+        if self.status == "ok":
+            diff = f"; max |diff| = {self.max_abs_diff:.3g}" if self.verification else ""
+            return f"OpenCV reads and runs {self.graph}{diff}"
+        if self.status == "crashed":
+            return (f"OpenCV cannot read {self.graph}: the reader process died with {self.signal} {where}; "
+                    f"likely cause: {self.cause}; {fix}")
+        if self.status == "timeout":
+            return f"OpenCV did not finish reading {self.graph} {where} in time; likely cause: {self.cause}; {fix}"
+        if self.status == "mismatch":
+            return (f"OpenCV runs {self.graph} but its outputs differ from the reference: {self.verification!r}; "
+                    f"likely cause: {self.cause}; {fix}")
+        message = self.message
+        for prefix in ("OpenCV cannot run the graph: ", "OpenCV cannot read the graph: "):
+            message = message.removeprefix(prefix)
+        what = "read" if self.stage == "load" else "run"
+        return f"OpenCV cannot {what} {self.graph}: {message}; likely cause: {self.cause}; {fix}"
+
+    def raise_if_failed(self) -> "OpenCVCheck":
+        if not self.ok:
+            raise UnsupportedGraphError(self.reason())
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "graph": self.graph,
+            "ok": self.ok,
+            "status": self.status,
+            "returncode": self.returncode,
+            "signal": self.signal,
+            "stage": self.stage,
+            "message": self.message,
+            "likely_cause": None if self.ok and not self.findings else self.cause,
+            "suspicious_ops": [f.to_dict() for f in self.findings],
+            "nodes": self.nodes,
+            "max_abs_diff": self.max_abs_diff,
+            "seconds": round(self.seconds, 3),
+        }
+
+    def __repr__(self) -> str:
+        extra = f", signal={self.signal}" if self.signal else ""
+        extra += f", stage={self.stage!r}" if self.stage and not self.ok else ""
+        extra += f", {self.verification!r}" if self.verification else ""
+        return f"OpenCVCheck({self.status}, {self.graph}, nodes={self.nodes}, suspicious={len(self.findings)}{extra})"
+
+    def _repr_html_(self) -> str:
+        import html
+
+        rows = "".join(f"<tr><td><code>{html.escape(f.node)}</code></td><td>{f.op}</td><td>{f.kind}</td>"
+                       f"<td>{html.escape(f.detail)}</td></tr>" for f in self.findings[:20])
+        table = (f"<table><tr><th>node</th><th>op</th><th>kind</th><th>why</th></tr>{rows}</table>"
+                 if rows else "<p>No suspicious ops.</p>")
+        color = "green" if self.ok else "firebrick"
+        return f"<p style='color:{color}'><b>{html.escape(self.reason())}</b></p>{table}"
+
+
+def _signal_name(returncode: int) -> str:
+    try:
+        return signal.Signals(-returncode).name
+    except ValueError:
+        return f"signal {-returncode}"
+
+
+def _specs(graph_def: Any, path: Optional[Path]) -> list[Any]:
+    from . import graphfile
+
+    signature = graphfile.sidecar_signature(path) if path is not None else None
+    return list(signature[0]) if signature else graphfile.placeholder_inputs(graph_def)
+
+
+def check_opencv(
+    graph: Any,
+    *,
+    inputs: Optional[Sequence[np.ndarray]] = None,
+    reference: Optional[Callable[..., Any]] = None,
+    tolerance: float = DEFAULT_TOLERANCE,
+    timeout: float = DEFAULT_TIMEOUT_S,
+    name: Optional[str] = None,
+) -> OpenCVCheck:
+    """Load and run ``graph`` with OpenCV in a subprocess (TensorFlow blocked there); never crash the caller.
+
+    ``graph`` is a ``.pb`` path, GraphDef bytes, a GraphDef or a :class:`FrozenGraph`.
+    ``inputs`` default to seeded random data of the graph's input shapes (NHWC, as for
+    TensorFlow). With ``reference`` (a callable on the same inputs: the Keras model, or the
+    frozen graph) the outputs are compared, and a difference above ``tolerance`` makes the
+    status ``"mismatch"``. The subprocess is :mod:`graphfreeze_helpers.runner`, the same
+    code a TF-free deployment runs.
+    """
+    import time
+
+    from .freeze import sample_inputs
+    from .runner import tf_free_command
+
+    path = Path(graph) if isinstance(graph, (str, Path)) else None
+    if path is not None and not path.is_file():
+        raise InputError(f"graph {str(graph)!r} does not exist")
+    graph_def = _graph_def(graph)
+    label = name or (str(path) if path is not None else "the graph")
+    specs = _specs(graph_def, path)
+    if len(specs) != 1:
+        raise InputError(f"check_opencv runs graphs with one input; this one has {len(specs)}: "
+                         f"{[t.name for t in specs]}")
+    arrays = list(inputs) if inputs is not None else sample_inputs(specs)
+    findings = suspicious_ops(graph_def)
+    report = OpenCVCheck("ok", label, findings=findings, nodes=len(graph_def.node),
+                         ops=dict(Counter(n.op for n in graph_def.node).most_common()))
+    with tempfile.TemporaryDirectory(prefix="graphfreeze-opencv-") as scratch:
+        pb = Path(scratch) / "graph.pb"
+        pb.write_bytes(path.read_bytes() if path is not None else graph_def.SerializeToString())
+        if path is not None and (sidecar := path.with_suffix(".json")).is_file():
+            (Path(scratch) / "graph.json").write_bytes(sidecar.read_bytes())
+        np.save(Path(scratch) / "x.npy", arrays[0])
+        out = Path(scratch) / "y.npz"
+        command = tf_free_command(pb, "--input", Path(scratch) / "x.npy", "-o", out, "--runtime", "opencv", "--stages")
+        started = time.perf_counter()
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired as exc:
+            report.status, report.seconds = "timeout", time.perf_counter() - started
+            stderr = exc.stderr.decode() if isinstance(exc.stderr, bytes) else (exc.stderr or "")
+            report.stage = _last_stage(stderr)
+            return report
+        report.seconds = time.perf_counter() - started
+        report.returncode = done.returncode
+        report.stage = _last_stage(done.stderr)
+        if done.returncode < 0:
+            report.status, report.signal = "crashed", _signal_name(done.returncode)
+            return report
+        if done.returncode != 0:
+            report.status = "error"
+            lines = [line for line in done.stderr.splitlines() if line.strip() and not line.startswith("stage: ")]
+            message = lines[-1] if lines else f"exit code {done.returncode}"
+            report.message = message.split(": error: ", 1)[-1]
+            return report
+        saved = np.load(out, allow_pickle=False)  # .npz content for several outputs, .npy for one
+        if hasattr(saved, "files"):
+            with saved:
+                report.outputs = [saved[k] for k in sorted(saved.files, key=lambda k: int(k.split("_")[1]))]
+        else:
+            report.outputs = [saved]
+    if reference is not None:
+        outputs = report.outputs
+        diff = max_abs_diff(as_output_list(reference(*arrays)), outputs)
+        samples = int(arrays[0].shape[0]) if np.ndim(arrays[0]) else 0
+        report.verification = Verification(diff, tolerance, samples)
+        if not report.verification.ok:
+            report.status = "mismatch"
+    return report
+
+
+def _last_stage(stderr: str) -> str:
+    stages = [line.split(":", 1)[1].strip() for line in stderr.splitlines() if line.startswith("stage: ")]
+    return stages[-1] if stages else ""
+
+
+# --- the OpenCV-ready .pb ---------------------------------------------------------------------
+
+
+@dataclass
+class OpenCVExport:
+    """An OpenCV-ready frozen graph: its bytes, ops, the rewrites made and the subprocess check."""
+
+    frozen: Any = field(repr=False)  # a FrozenGraph (its sidecar is written by save)
+    data: bytes = field(repr=False)
+    ops: dict[str, int]
+    nodes_before: int
+    rewrites: list[str] = field(default_factory=list, repr=False)
+    check: Optional[OpenCVCheck] = field(default=None, repr=False)
+    path: Optional[Path] = None
+    format: str = "opencv"
+
+    @property
+    def bytes(self) -> int:
+        return len(self.data)
+
+    @property
+    def nodes_after(self) -> int:
+        return sum(self.ops.values())
+
+    @property
+    def verification(self) -> Optional[Verification]:
+        return None if self.check is None else self.check.verification
+
+    @property
+    def max_abs_diff(self) -> Optional[float]:
+        return None if self.verification is None else self.verification.max_abs_diff
+
+    @property
+    def sha256(self) -> str:
+        from ._io import sha256_bytes
+
+        return sha256_bytes(self.data)
+
+    def save(self, path: str | Path, *, force: bool = False) -> Path:
+        """Write the ``.pb`` and its sidecar ``.json`` atomically; never overwrite without ``force``."""
+        self.path = self.frozen.save(path, force=force)
+        return self.path
+
+    def __repr__(self) -> str:
+        ops = ", ".join(f"{op}:{n}" for op, n in self.ops.items())
+        check = f", {self.verification!r}" if self.verification else ""
+        where = f", path={str(self.path)!r}" if self.path else ""
+        return (f"OpenCVExport(nodes {self.nodes_before} -> {self.nodes_after}, rewrites={len(self.rewrites)}, "
+                f"ops={{{ops}}}{where}{check})")
+
+
+def export_opencv(
+    graph: Any,
+    *,
+    inputs: Optional[Sequence[np.ndarray]] = None,
+    reference: Optional[Callable[..., Any]] = None,
+    tolerance: float = DEFAULT_TOLERANCE,
+    check: bool = True,
+    timeout: float = DEFAULT_TIMEOUT_S,
+) -> OpenCVExport:
+    """Make an OpenCV-ready ``.pb`` from a frozen graph (a :class:`FrozenGraph` or a ``.pb`` path).
+
+    Optimize with :data:`OPENCV_PASSES` (verified against the frozen graph), rewrite with
+    :func:`rewrite_for_opencv`, then (with ``check``) run the result with OpenCV in a
+    subprocess on ``inputs`` and compare with ``reference`` (default: the frozen graph,
+    run by TensorFlow). Raises :class:`UnsupportedGraphError` (exit 3) if OpenCV crashes,
+    fails, or differs by more than ``tolerance``.
+    """
+    from .freeze import FrozenGraph, sample_inputs
+    from .optimize import _as_frozen, op_histogram, optimize
+
+    frozen = _as_frozen(graph)
+    arrays = list(inputs) if inputs is not None else sample_inputs(frozen.inputs)
+    result = optimize(frozen, passes=OPENCV_PASSES, inputs=arrays, tolerance=tolerance)
+    graph_def = result.graph_def
+    keep = [t.op_name for t in frozen.inputs] + [t.op_name for t in frozen.outputs]
+    rewrites = rewrite_for_opencv(graph_def, keep)
+    ready = FrozenGraph(graph_def, list(frozen.inputs), list(result.frozen.outputs),
+                        source=f"export_opencv({frozen.source or 'graph'})")
+    exported = OpenCVExport(ready, ready.serialize(), op_histogram(graph_def), result.nodes_before, rewrites)
+    if check:
+        if reference is None:
+            from .load import FrozenFunction
+
+            reference = FrozenFunction(frozen.graph_def, frozen.inputs, frozen.outputs)
+        report = check_opencv(exported.data, inputs=arrays, reference=reference, tolerance=tolerance,
+                              timeout=timeout, name="the OpenCV export")
+        exported.check = report.raise_if_failed()
+        ready.verification = report.verification
+    return exported
+
+
+# --- the benchmark contender ------------------------------------------------------------------
+
+
+def opencv_dnn_contender(subject: Any, *, num_threads: Optional[int] = None) -> Any:
+    """Benchmark factory: the OpenCV export of the subject's frozen graph, run by OpenCV DNN in-process.
+
+    Returns ``None`` without OpenCV, without a frozen graph, or when OpenCV cannot read the
+    graph. OpenCV runs in the benchmark's own process only after the same bytes passed
+    :func:`check_opencv` in a subprocess at that batch size, so a crash cannot take the
+    benchmark down. Setup (optimize, rewrite, checks) stays outside the timed call.
+    """
+    if getattr(subject, "frozen", None) is None:
+        return None
+    try:
+        import cv2  # noqa: F401
+    except ImportError:
+        return None
+    from .bench import Contender
+    from .errors import RefusedError
+    from .freeze import FrozenGraph
+    from .runner import OpenCVRunner
+
+    loaded = subject.frozen
+    source = FrozenGraph(loaded.graph_def, loaded.inputs, loaded.outputs)
+    try:
+        exported = export_opencv(source, inputs=subject.inputs(2), reference=loaded)
+    except (RefusedError, GraphFormatError):
+        return None
+    specs = list(exported.frozen.inputs)
+
+    def make(batch: int) -> Callable[[], Any]:
+        check_opencv(exported.data, inputs=subject.inputs(batch), name=f"the OpenCV export at batch {batch}"
+                     ).raise_if_failed()
+        runner = OpenCVRunner(exported.data, num_threads=num_threads, inputs=specs,
+                              outputs=exported.frozen.outputs)
+        xs = runner._check(subject.inputs(batch))
+        runner.run(xs)
+
+        def run() -> Any:
+            out = runner.run(xs)
+            return out[0] if len(out) == 1 else out
+
+        return run
+
+    note = (f"OpenCV DNN on the OpenCV export ({exported.nodes_before} -> {exported.nodes_after} nodes), "
+            "NHWC->NCHW blob in the timed call; checked in a subprocess first")
+    return Contender("opencv_dnn", make, note)
+
+
+__all__ = [
+    "OPENCV_PASSES",
+    "OPENCV_TF_OPS",
+    "Finding",
+    "OpenCVCheck",
+    "OpenCVExport",
+    "check_opencv",
+    "export_opencv",
+    "likely_cause",
+    "opencv_dnn_contender",
+    "rewrite_for_opencv",
+    "suspicious_ops",
+]
