@@ -676,6 +676,13 @@ def onnxruntime(subject: Subject) -> Optional[Contender]:
     return onnxruntime_contender(subject)
 
 
+def opencv_dnn(subject: Subject) -> Optional[Contender]:
+    """The frozen graph's OpenCV export run by OpenCV DNN, in-process only after a subprocess check passed."""
+    from .opencv import opencv_dnn_contender
+
+    return opencv_dnn_contender(subject)
+
+
 # The standard contenders, in table order. A later stage adds its own factory here (or passes
 # Contender objects to run_benchmark); a factory returns None when the subject lacks what it needs.
 FACTORIES: dict[str, Callable[[Subject], Optional[Contender]]] = {
@@ -689,6 +696,7 @@ FACTORIES: dict[str, Callable[[Subject], Optional[Contender]]] = {
     "optimized": optimized,
     "litert": litert,
     "onnxruntime": onnxruntime,
+    "opencv_dnn": opencv_dnn,
 }
 FROZEN_CONTENDERS = ("frozen", "frozen_prune", "frozen_session")
 # The seven ways of running a model with TensorFlow alone that notebook 05 compares.
