@@ -86,7 +86,6 @@ UNSAFE_OPS: dict[str, str] = {
     **_entries(_PYTHON, "PyFunc", "PyFuncStateless", "EagerPyFunc"),
     # printing and debugging
     "PrintV2": "prints tensors (to stdout/stderr/log, or to a file with output_stream='file://...')",
-    "Print": "prints tensors to stderr",
     **_entries(
         _DEBUG,
         "DebugIdentity",
@@ -336,12 +335,18 @@ def _reason(node: Any) -> Optional[str]:
     reason = UNSAFE_OPS.get(node.op)
     if reason is None:
         return None
-    if node.op == "PrintV2" and "output_stream" in node.attr:
-        stream = node.attr["output_stream"].s.decode("utf-8", "replace")
+    if node.op == "PrintV2":
+        # tf.print to the process's own streams or log is harmless; a file:// stream writes files.
+        stream = node.attr["output_stream"].s.decode("utf-8", "replace") if "output_stream" in node.attr else "stderr"
+        if stream in _CONSOLE_STREAMS:
+            return None
         if stream.startswith("file://"):
             return f"prints tensors to a file ({stream!r})"
-        return f"prints tensors to {stream}"
+        return f"prints tensors to {stream!r}"
     return reason
+
+
+_CONSOLE_STREAMS = frozenset({"stderr", "stdout", "log(info)", "log(warning)", "log(error)"})
 
 
 _KNOWN_OPS_FILE = Path(__file__).with_name("known_ops.txt")

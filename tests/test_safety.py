@@ -274,3 +274,22 @@ def test_shipped_op_list_matches_installed_tensorflow():
     tool = Path(__file__).resolve().parent.parent / "tools" / "gen_known_ops.py"
     result = subprocess.run([sys.executable, str(tool), "--check"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
+
+
+def test_print_to_the_console_is_not_a_finding_but_print_to_a_file_is():
+    import tensorflow as tf
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.float32)])
+    def console(x):
+        tf.print(x)
+        tf.print(x, output_stream=sys.stdout)
+        return x * 2
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.float32)])
+    def to_file(x):
+        tf.print(x, output_stream="file:///tmp/graphfreeze-print.txt")
+        return x * 2
+
+    assert [f.op for f in scan(console.get_concrete_function().graph.as_graph_def())] == []
+    found = scan(to_file.get_concrete_function().graph.as_graph_def())
+    assert [f.op for f in found] == ["PrintV2"] and "file://" in found[0].reason
