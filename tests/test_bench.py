@@ -212,7 +212,7 @@ def test_every_contender_runs_and_agrees(saved_pb, trained_model):
 def test_graph_only_gives_the_frozen_contenders(saved_pb):
     subject = bench.prepare(saved_pb)
     names = [c.name for c in bench.standard_contenders(subject)]
-    assert names == ["frozen_prune", "frozen", "frozen_session", "optimized", "litert", "onnxruntime"]
+    assert names == ["frozen_prune", "frozen", "frozen_session", "optimized", "litert", "onnxruntime", "opencv_dnn"]
     with pytest.raises(ValueError, match="unknown contender"):
         bench.standard_contenders(subject, ["frozen", "turbo"])
 
