@@ -68,6 +68,8 @@ def run_notebook(
         return papermill.execute_notebook(
             str(notebook), str(output), parameters=dict(parameters or {}), cwd=str(cwd or notebook.parent),
             kernel_name=kernel_name, progress_bar=False, execution_timeout=timeout,
+            # the kernel's only start-up warning is "running over TCP without encryption" (local only)
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
         )
     except PapermillExecutionError as error:
         nb = nbformat.read(output, as_version=4)
@@ -94,8 +96,8 @@ def parameter_grid(**axes: Sequence[Any]) -> list[dict[str, Any]]:
 
 
 def point_name(point: Mapping[str, Any]) -> str:
-    """A folder name for one grid point: ``width=8_depth=1_batch_size=32``."""
-    return "_".join(f"{key}={value}" for key, value in point.items())
+    """A folder name for one grid point: ``width-8_depth-1_batch_size-32``."""
+    return "_".join(f"{key}-{value}" for key, value in point.items())
 
 
 @dataclass
@@ -125,12 +127,10 @@ def sweep(
     """
     import time
 
-    from tqdm.auto import tqdm
-
     points = [dict(p) for p in grid]
     out_dir = Path(out_dir)
     runs = []
-    bar = tqdm(total=len(points) * len(chain), desc="sweep", unit="notebook", disable=not progress)
+    bar = _progress_bar(total=len(points) * len(chain), desc="sweep", unit="notebook", disable=not progress)
     try:
         for point in points:
             folder = out_dir / point_name(point)
@@ -151,6 +151,22 @@ def sweep(
     return runs
 
 
+def _progress_bar(**kwargs: Any) -> Any:
+    """tqdm's notebook widget where ipywidgets is installed, else a text bar on stdout (no red stderr box)."""
+    import sys
+
+    try:
+        import ipywidgets  # noqa: F401
+
+        from tqdm.auto import tqdm
+
+        return tqdm(**kwargs)
+    except ImportError:
+        from tqdm import tqdm
+
+        return tqdm(file=sys.stdout, **kwargs)
+
+
 def _read_json(path: Path) -> dict[str, Any]:
     try:
         loaded = json.loads(path.read_text())
@@ -162,8 +178,9 @@ def _read_json(path: Path) -> dict[str, Any]:
 def collect(runs: Sequence[SweepRun]) -> list[dict[str, Any]]:
     """One flat row per run: the point, then ``metrics.json``, the ``.pb`` sidecars and benchmark JSON.
 
-    Keys from the sidecar of ``X.pb`` are prefixed ``X.`` (``digits_cnn.nodes``); a
-    benchmark JSON (any ``*bench*.json``) is flattened the same way. Missing files give
+    Keys from the sidecar of ``X.pb`` are prefixed ``X.`` (``digits_cnn_frozen.nodes``); a
+    benchmark JSON (any ``*bench*.json``) gives ``median_us.<contender>.b<batch>`` for each of
+    its ``rows`` and its other fields flattened under its own name. Missing files give
     missing keys, never an error: a table with holes still shows what ran.
     """
     rows = []
@@ -179,10 +196,21 @@ def collect(runs: Sequence[SweepRun]) -> list[dict[str, Any]]:
                 if key in sidecar:
                     row[f"{pb.stem}.{key}"] = sidecar[key]
         for bench in sorted(run.artifacts.glob("**/*bench*.json")):
-            for key, value in _flatten(_read_json(bench)).items():
+            record = _read_json(bench)
+            for result in record.get("rows", []) if isinstance(record.get("rows"), list) else []:
+                if isinstance(result, Mapping) and {"contender", "batch", "median_us"} <= set(result):
+                    row[f"median_us.{result['contender']}.b{result['batch']}"] = result["median_us"]
+            for key, value in _flatten({k: v for k, v in record.items() if k != "rows"}).items():
                 row.setdefault(f"{bench.stem}.{key}", value)
         rows.append(row)
     return rows
+
+
+def count_parameters(model_path: str | Path) -> int:
+    """The number of weights (trainable or not) of a saved ``.keras``/``.h5`` model."""
+    from .freeze import load_model
+
+    return int(load_model(model_path).count_params())
 
 
 def _flatten(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -194,3 +222,79 @@ def _flatten(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
         elif isinstance(value, (int, float, str, bool)) or value is None:
             flat[name] = value
     return flat
+
+
+@dataclass
+class SweepTable:
+    """The collected sweep results: one row per grid point, the chosen columns in order."""
+
+    rows: list[dict[str, Any]]
+    columns: list[str]
+
+    def column(self, name: str) -> list[Any]:
+        return [row.get(name) for row in self.rows]
+
+    def _cells(self) -> list[list[str]]:
+        def show(value: Any) -> str:
+            if value is None:
+                return "-"
+            if isinstance(value, float):
+                return f"{value:.4g}"
+            if isinstance(value, int) and not isinstance(value, bool):
+                return f"{value:,}"
+            return str(value)
+
+        return [[show(row.get(c)) for c in self.columns] for row in self.rows]
+
+    def __repr__(self) -> str:
+        cells = self._cells()
+        widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(self.columns)]
+        lines = ["  ".join(c.rjust(w) for c, w in zip(self.columns, widths))]
+        lines += ["  ".join(v.rjust(w) for v, w in zip(r, widths)) for r in cells]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        import html
+
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in self.columns)
+        body = "".join(
+            "<tr>" + "".join(f'<td style="text-align:right">{html.escape(v)}</td>' for v in r) + "</tr>"
+            for r in self._cells()
+        )
+        return f"<table><tr>{head}</tr>{body}</table>"
+
+    def to_csv(self, path: str | Path, *, force: bool = False) -> Path:
+        """Write the table (raw values, all columns chosen) as CSV, atomically."""
+        import csv
+        import io
+
+        from ._io import write_files_atomically
+
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(self.columns)
+        writer.writerows([["" if row.get(c) is None else row.get(c) for c in self.columns] for row in self.rows])
+        write_files_atomically({Path(path): buffer.getvalue().encode()}, force=force)
+        return Path(path)
+
+    def plot(self, x: str, ys: Mapping[str, str], *, group: Optional[str] = None) -> Any:
+        """One panel per ``ys`` entry (column -> axis label) against ``x``, log-log, a line per ``group``."""
+        import matplotlib.pyplot as plt
+
+        fig, axes = plt.subplots(1, len(ys), figsize=(4.2 * len(ys), 3.4), squeeze=False)
+        groups = sorted({row.get(group) for row in self.rows}, key=str) if group else [None]
+        for ax, (column, label) in zip(axes[0], ys.items()):
+            for value in groups:
+                points = sorted(
+                    (row[x], row[column]) for row in self.rows
+                    if (group is None or row.get(group) == value) and row.get(x) is not None
+                    and row.get(column) is not None
+                )
+                if points:
+                    ax.plot(*zip(*points), marker="o", label=f"{group}={value}" if group else None)
+            ax.set(xlabel=x.replace("_", " "), ylabel=label, xscale="log", yscale="log")
+            ax.grid(True, which="both", alpha=0.3)
+            if group and len(groups) > 1:
+                ax.legend(fontsize="small")
+        fig.tight_layout()
+        return fig

@@ -1,0 +1,117 @@
+"""Every parameter of every notebook: papermill infers its type, and a wrong value stops the validation cell.
+
+tests/test_notebooks.py already checks the form of the parameters cell (``name: type =
+literal  # comment``), that ``papermill --help-notebook`` lists each one with its help, and
+that the next code cell raises ``ValueError``; it also runs a few hand-picked bad values
+through papermill. Here we add, for *every* parameter of *every* notebook:
+
+- ``papermill.inspect_notebook`` infers the declared type (so ``--help-notebook`` shows it);
+- a value of the wrong type, as ``papermill -p`` produces from a shell (``-p epochs three``
+  gives the string ``"three"``, ``-p artifacts_dir 42`` gives the int ``42``), is rejected by
+  the first code cell after the parameters with a ``ValueError`` of one line that names the
+  parameter, before anything is written;
+- the defaults pass that cell.
+
+One kernel per notebook runs the setup cells once, then the parameters and validation cells
+once per case, so the whole check costs about one TensorFlow start-up per notebook.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+IDS = [p.stem for p in NOTEBOOKS]
+
+# A value of the wrong type for each declared type, as papermill's command line would pass it.
+WRONG_TYPE: dict[str, Any] = {"int": "three", "float": "fast", "str": 42, "bool": "yes", "list": "1,8"}
+
+
+def _tags(cell: Any) -> list[str]:
+    return list(cell.get("metadata", {}).get("tags", []))
+
+
+def declared(path: Path) -> tuple[nbformat.NotebookNode, int, dict[str, str]]:
+    """The notebook, the index of its parameters cell and ``{name: annotation}`` in order."""
+    nb = nbformat.read(path, as_version=4)
+    index = next(i for i, c in enumerate(nb.cells) if "parameters" in _tags(c))
+    types = {}
+    for statement in ast.parse(nb.cells[index].source).body:
+        if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
+            types[statement.target.id] = ast.unparse(statement.annotation)
+    return nb, index, types
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_papermill_infers_every_declared_type(path: Path):
+    import papermill
+
+    _, _, types = declared(path)
+    inferred = {name: info["inferred_type_name"] for name, info in papermill.inspect_notebook(str(path)).items()}
+    assert inferred == types, "papermill --help-notebook must show each parameter's type"
+
+
+def test_wrong_type_values_cover_every_type_used():
+    used = {t for path in NOTEBOOKS for t in declared(path)[2].values()}
+    assert used <= set(WRONG_TYPE), f"no wrong-type value for {sorted(used - set(WRONG_TYPE))}"
+
+
+def _cases(path: Path) -> list[tuple[str, Any]]:
+    return [(name, WRONG_TYPE[annotation]) for name, annotation in declared(path)[2].items()]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_wrong_type_fails_in_the_validation_cell_with_one_sentence(path: Path, tmp_path: Path):
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    nb, index, types = declared(path)
+    validation = next(i for i in range(index + 1, len(nb.cells)) if nb.cells[i].cell_type == "code")
+    parameters_source, validation_source = nb.cells[index].source, nb.cells[validation].source  # nbclient
+    # replaces the notebook's cells with the ones it executes, so keep the originals' sources
+    artifacts = tmp_path / "artifacts"
+    client = NotebookClient(nb, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    problems: list[str] = []
+    with client.setup_kernel():
+        for i in range(index):
+            if nb.cells[i].cell_type == "code":
+                client.execute_cell(nb.cells[i], i)
+
+        def attempt(overrides: dict[str, Any]) -> str | None:
+            """Run parameters + overrides, then the validation cell; return 'ename: evalue' or None."""
+            source = parameters_source + "\n" + "\n".join(f"{k} = {v!r}" for k, v in overrides.items())
+            client.execute_cell(nbformat.v4.new_code_cell(source), index)
+            try:
+                client.execute_cell(nbformat.v4.new_code_cell(validation_source), validation)
+            except CellExecutionError as error:
+                return f"{error.ename}: {error.evalue}"
+            return None
+
+        default = attempt({"artifacts_dir": str(artifacts)} if "artifacts_dir" in types else {})
+        if default is not None:
+            problems.append(f"the defaults fail the validation cell: {default}")
+        for name, value in _cases(path):
+            scratch = tmp_path / f"bad-{name}"
+            overrides = {"artifacts_dir": str(scratch)} if "artifacts_dir" in types and name != "artifacts_dir" else {}
+            overrides[name] = value
+            outcome = attempt(overrides)
+            shown = f"{name}={value!r} ({types[name]} expected)"
+            if outcome is None:
+                problems.append(f"{shown}: accepted by the validation cell")
+                continue
+            ename, _, message = outcome.partition(": ")
+            if ename != "ValueError":
+                problems.append(f"{shown}: raised {outcome.splitlines()[0][:150]}, not a ValueError")
+            elif "\n" in message.strip() or name not in message:
+                problems.append(f"{shown}: the message must be one line naming {name!r}: {message[:150]!r}")
+            if scratch.exists() and any(scratch.iterdir()):
+                problems.append(f"{shown}: files were written before the parameters were validated")
+    assert not problems, f"{path.name}:\n  " + "\n  ".join(problems)
