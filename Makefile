@@ -43,8 +43,10 @@ canon: $(STAMP) ## strip outputs and normalise every notebook (run before commit
 student: $(STAMP) ## write student copies (solutions replaced by stubs) into student/
 	$(PY) tools/make_student.py
 
-sweep: $(STAMP) ## run train -> freeze -> benchmark over a bigger width/depth/batch grid into build/sweep/
-	$(PY) -m papermill --cwd notebooks notebooks/08_parameter_sweep.ipynb build/sweep/08_parameter_sweep.ipynb -p grid_size large
+sweep: $(STAMP) ## run train -> freeze -> benchmark over a 12-point width/depth/batch grid into build/sweep/
+	mkdir -p build/sweep
+	$(PY) -m papermill --cwd notebooks notebooks/08_parameter_sweep.ipynb build/sweep/08_parameter_sweep.ipynb \
+		-y '{widths: [8, 16, 32], depths: [1, 2], batch_sizes: [1, 64], epochs: 3, time_budget_s: 1.0}'
 
 clean: ## remove build/, artifacts/ and caches (keeps .venv)
 	rm -rf build artifacts student .pytest_cache .hypothesis

@@ -25,8 +25,7 @@ from graphfreeze_helpers.exercises import STUB_MARKER  # noqa: E402
 
 PATHS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 IDS = [p.stem for p in PATHS]
-# 00_index is a table of contents: no code to exercise.
-WITH_EXERCISES = [p for p in PATHS if not p.name.startswith("00_")]
+WITH_EXERCISES = PATHS  # every notebook ends with exercises, the index included
 
 
 def _read(path: Path) -> nbformat.NotebookNode:
