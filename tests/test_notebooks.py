@@ -183,6 +183,23 @@ def test_validation_cell_follows_parameters(path: Path):
     )
 
 
+def test_index_time_to_learn_matches_each_notebook():
+    """00_index's table repeats every notebook's own 'Time to learn'; they must agree."""
+    index = "\n".join(c.source for c in _read(NOTEBOOK_DIR / "00_index.ipynb").cells if c.cell_type == "markdown")
+    rows = dict(re.findall(r"\]\((\d\d_[a-z0-9_]+)\.ipynb\) \|[^|\n]*\| (\d+) min \|", index))
+    assert len(rows) >= 3, "the index table lost its Time to learn column"
+    wrong = []
+    for stem, minutes in rows.items():
+        path = NOTEBOOK_DIR / f"{stem}.ipynb"
+        if not path.is_file():
+            continue  # the notebook itself checks that every link exists
+        prose = "\n".join(c.source for c in _read(path).cells if c.cell_type == "markdown")
+        own = re.search(r"Time to learn\**: (\d+) minutes", prose)
+        if not own or own[1] != minutes:
+            wrong.append(f"{stem}: index says {minutes} min, notebook says {own[1] if own else 'nothing'}")
+    assert not wrong, "update the table in 00_index: " + "; ".join(wrong)
+
+
 def test_parse_parameters_rejects_bad_lines():
     assert parse_parameters('epochs: int = 3  # passes\nname: str = "x"  # a name') == {"epochs": 3, "name": "x"}
     for bad in ("epochs = 3  # untyped", "epochs: int = 3", "epochs: int = 1 + 2  # computed",
