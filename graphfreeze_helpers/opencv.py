@@ -95,7 +95,8 @@ CAUSES = {
     "unsupported-op": "ops OpenCV's TensorFlow importer does not support",
     "shift-layer": "a per-channel Add of a constant that is not a BiasAdd after a convolution "
                    "(OpenCV makes it a Shift layer, which its 5.x engine rejects)",
-    "scale-layer": "a per-channel Mul of a constant that is not folded into a convolution filter",
+    "scale-layer": "a per-channel Mul of a constant that is neither folded into a convolution filter "
+                   "nor followed by a per-channel Add (OpenCV fuses that pair into one Scale layer)",
     "unfolded-batchnorm": "BatchNorm left unfolded as Rsqrt/Mul/Sub/AddV2 on constants",
 }
 
@@ -165,8 +166,10 @@ def suspicious_ops(source: Any) -> list[Finding]:
         if node.op in ADD_OPS and len(data) == 2:
             consts = [edge for edge in data if _const_rank(edge, nodes) == 1]
             others = [edge for edge in data if edge not in consts]
-            if len(consts) == 1 and others:
-                before = _producer(others[0], nodes)
+            before = _producer(others[0], nodes) if others else None
+            scaled = before is not None and before.op == "Mul" and any(
+                _const_rank(edge, nodes) == 1 for edge in before.input)  # Mul + Add fuse into one Scale layer
+            if len(consts) == 1 and others and not scaled:
                 after = before.op if before is not None else "?"
                 found.append(Finding("shift-layer", node.name, node.op,
                                      f"adds a per-channel constant after {after}; OpenCV fuses only a BiasAdd "
@@ -174,7 +177,10 @@ def suspicious_ops(source: Any) -> list[Finding]:
         if node.op == "Mul" and len(data) == 2:
             consts = [edge for edge in data if _const_rank(edge, nodes) == 1]
             others = [edge for edge in data if edge not in consts]
-            if len(consts) == 1 and others:
+            users = [n for n in graph_def.node if any(e.split(":")[0] == node.name for e in n.input)]
+            shifted = bool(users) and all(
+                u.op in ADD_OPS and any(_const_rank(edge, nodes) == 1 for edge in u.input) for u in users)
+            if len(consts) == 1 and others and not shifted:
                 before = _producer(others[0], nodes)
                 after = before.op if before is not None else "?"
                 found.append(Finding("scale-layer", node.name, node.op,
