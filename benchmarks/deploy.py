@@ -10,6 +10,8 @@ batch 1 and 256:
 - ``keras_eager``: the Keras model called directly, ``model(x, training=False)``;
 - ``frozen`` and ``optimized``: the frozen graph, before and after ``optimize``;
 - ``litert`` and ``onnxruntime``: the exports, run from NumPy without TensorFlow;
+- ``opencv_dnn``: the OpenCV export (``export --to opencv``), run by OpenCV DNN (side by
+  side for information; it is not one of the targets' runtimes);
 - ``numpy``: a forward pass of the same model written by hand in NumPy (im2col convolution,
   BatchNorm as scale and shift, ReLU, global average pooling, dense, softmax), checked
   against Keras first. It is the floor: what a few lines of NumPy cost.
@@ -169,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         graph = Path(scratch) / "digits_cnn.pb"
         freeze(model, inputs=[x]).save(graph)
         subject = bench.prepare(graph, model)
-        contenders = bench.standard_contenders(subject, ["keras_eager", "frozen", "optimized", *TF_FREE])
+        contenders = bench.standard_contenders(subject, ["keras_eager", "frozen", "optimized", *TF_FREE, "opencv_dnn"])
         missing = sorted({"keras_eager", "frozen", "optimized", *TF_FREE} - {c.name for c in contenders})
         if missing:
             print(f"FAIL  contenders unavailable: {missing} (install the export extra: pip install -e .[export])")
@@ -205,6 +207,13 @@ def main(argv: list[str] | None = None) -> int:
         ok = ratio <= OPTIMIZED_LIMIT
         failed |= not ok
         print(f"{'PASS' if ok else 'FAIL'}  batch {batch}: optimized / frozen = {ratio:.2f} (target <= {OPTIMIZED_LIMIT})")
+    if "opencv_dnn" in result.contenders:
+        for batch in args.batch_sizes:
+            print(f"info  batch {batch}: opencv_dnn / {fastest} = {result.ratio('opencv_dnn', fastest, batch):.2f}, "
+                  f"keras_eager / opencv_dnn = {result.ratio('keras_eager', 'opencv_dnn', batch):.1f}x "
+                  f"({result.median('opencv_dnn', batch):,.1f} µs)")
+    else:
+        print("info  opencv_dnn unavailable (install the export extra for OpenCV, or OpenCV cannot read the graph)")
     for batch in args.batch_sizes:
         if batch != 1:
             for name in (*TF_FREE, "numpy"):
