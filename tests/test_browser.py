@@ -204,6 +204,14 @@ def test_notebook_01_runs_in_jupyterlab_without_errors(browser_context, jupyterl
     assert (jupyterlab["root"] / "artifacts" / "digits_cnn.keras").is_file()
     assert shot.stat().st_size > 10_000
     assert not console_errors, console_errors
+
+    # Save it (Ctrl+S): the executed notebook on disk feeds the report test below.
+    saved = jupyterlab["root"] / "notebooks" / NOTEBOOK
+    page.keyboard.press("Control+s")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and '"outputs": []' in saved.read_text() and "image/png" not in saved.read_text():
+        time.sleep(0.5)
+    assert "image/png" in saved.read_text(), "JupyterLab did not save the executed notebook"
     page.close()
 
 
@@ -241,8 +249,27 @@ def test_report_index_links_notebooks_and_shows_figures(browser_context, tmp_pat
     assert "Train a small model" in seen["titles"]["01_train_small_model.html"]
 
 
+def test_report_of_the_notebook_run_in_jupyterlab(browser_context, jupyterlab, tmp_path):
+    """A report of real output: notebook 01 as JupyterLab saved it above, and the metrics.json it wrote."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    import make_report
+
+    saved = jupyterlab["root"] / "notebooks" / NOTEBOOK
+    if "image/png" not in saved.read_text():
+        pytest.skip("notebook 01 was not run in JupyterLab (see the test above)")
+    executed = tmp_path / "executed"
+    executed.mkdir()
+    shutil.copy(saved, executed / NOTEBOOK)
+    index = make_report.make_report(executed, jupyterlab["root"] / "artifacts", tmp_path / "report")
+    seen = _check_report_in_browser(browser_context, index, BUILD / "report_01.png")
+    assert seen["links"] == [f"{Path(NOTEBOOK).stem}.html"]
+    assert len(seen["figures"]) == 1 and seen["figures"][0]["width"] > 0, seen["figures"]
+    assert seen["key_rows"] >= 2  # test_accuracy and epochs at least
+    assert "Train a small model" in seen["titles"][f"{Path(NOTEBOOK).stem}.html"]
+
+
 def test_make_run_report_if_built(browser_context):
-    """The real report from `make run`, when there is one (CI runs `make run` before the tests)."""
+    """The report from your last `make run`, when there is one (CI runs `make test` only and skips this)."""
     index = ROOT / "build" / "report" / "index.html"
     if not index.is_file():
         pytest.skip("build/report/index.html does not exist; `make run` writes it")
