@@ -26,6 +26,12 @@ def sha256_file(path: PathLike) -> str:
     return digest.hexdigest()
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def check_writable(paths: Iterable[PathLike], *, force: bool = False) -> None:
     """Fail before any work when an output exists (without ``force``) or cannot be written."""
     for raw in paths:
@@ -58,6 +64,7 @@ def write_files_atomically(files: dict[PathLike, bytes], *, force: bool = False)
             target = Path(raw)
             fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
             staged.append((Path(tmp), target))
+            os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a saved artifact reads like any file
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
                 handle.flush()

@@ -56,6 +56,7 @@ def import_tensorflow() -> ModuleType:
             import tensorflow as tf
 
             tf.config.list_physical_devices()  # the GPU probe logs once, here
+            tf.get_logger().setLevel("ERROR")  # no INFO lines such as "Assets written to ..."
         except BaseException:
             sys.stderr.write("".join(line + "\n" for line in lines))
             raise

@@ -62,3 +62,23 @@ def test_sha256(tmp_path):
     p.write_bytes(b"abc")
     assert _io.sha256_file(p) == _io.sha256_bytes(b"abc")
     assert _io.sha256_bytes(b"abc").startswith("ba7816bf")
+
+
+def test_written_files_follow_the_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        _io.write_files_atomically({tmp_path / "a.pb": b"x"})
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.pb").stat().st_mode & 0o777 == 0o644
+
+
+def test_record_metrics_merges_and_survives_a_damaged_file(tmp_path):
+    import json
+
+    _io.record_metrics(tmp_path, accuracy=0.9)
+    record = _io.record_metrics(tmp_path / "", nodes=52)
+    assert record == {"accuracy": 0.9, "nodes": 52}
+    assert json.loads((tmp_path / _io.METRICS_FILE).read_text()) == record
+    (tmp_path / _io.METRICS_FILE).write_text("{broken")
+    assert _io.record_metrics(tmp_path, size=1) == {"size": 1}

@@ -36,3 +36,14 @@ def test_bad_architecture_arguments(kwargs):
 def test_bad_epochs(digits):
     with pytest.raises(InputError, match="epochs"):
         train(build_model(width=2, depth=1), digits, epochs=0)
+
+
+def test_ensure_tutorial_model_trains_once_and_never_replaces(tmp_path):
+    from graphfreeze_helpers.model import ensure_tutorial_model
+
+    path = ensure_tutorial_model(tmp_path, epochs=1, width=2, depth=1)
+    assert path.name == "digits_cnn.keras" and path.is_file()
+    stamp = path.stat().st_mtime_ns
+    assert ensure_tutorial_model(tmp_path, epochs=1, width=2, depth=1) == path
+    assert path.stat().st_mtime_ns == stamp
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["digits_cnn.keras"]  # no scratch left
