@@ -241,13 +241,13 @@ def test_papermill_runs_with_other_parameters(path: Path, tmp_path: Path):
     ids=[f"{stem}-{'-'.join(o)}" for stem, cases in BAD_PARAMS.items() for o, _ in cases],
 )
 def test_bad_parameter_fails_in_validation_cell(stem: str, overrides: dict, message: str, tmp_path: Path):
-    from papermill.exceptions import PapermillExecutionError
+    from graphfreeze_helpers.sweep import NotebookRunError
 
     path = NOTEBOOK_DIR / f"{stem}.ipynb"
     if not path.is_file():
         pytest.fail(f"{path.name} is listed in BAD_PARAMS but does not exist")
     output = BUILD / f"{stem}-bad-{'-'.join(overrides)}.ipynb"
-    with pytest.raises(PapermillExecutionError) as caught:
+    with pytest.raises(NotebookRunError) as caught:
         run_notebooks.execute(path, output, {**overrides, "artifacts_dir": str(tmp_path)})
     error = caught.value
     assert error.ename == "ValueError", f"expected ValueError, got {error.ename}: {error.evalue}"

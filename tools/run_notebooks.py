@@ -19,54 +19,20 @@ from __future__ import annotations
 
 import argparse
 import ast
-import contextlib
 import json
 import sys
 import time
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
-EXPECTED_ERROR_TAG = "raises-exception"
 METRICS_FILE = "metrics.json"
 
 
 def discover(folder: Path = NOTEBOOKS) -> list[Path]:
     """``NN_*.ipynb`` in name order, without drafts (names starting with ``_``)."""
     return sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb") if not p.name.startswith("_"))
-
-
-def _raise_for_unexpected_errors(nb: Any, output_path: Any) -> None:
-    """papermill's end-of-run check, except that cells tagged ``raises-exception`` may fail."""
-    from papermill.exceptions import PapermillExecutionError
-
-    for index, cell in enumerate(nb.cells):
-        if EXPECTED_ERROR_TAG in cell.get("metadata", {}).get("tags", []):
-            continue
-        for output in cell.get("outputs", []):
-            if output.output_type == "error" and not (output.ename == "SystemExit" and output.evalue in ("", "0")):
-                raise PapermillExecutionError(
-                    cell_index=index, exec_count=cell.execution_count, source=cell.source,
-                    ename=output.ename, evalue=output.evalue, traceback=output.traceback,
-                )
-        if cell.get("metadata", {}).get("papermill", {}).get("exception") is True:
-            raise PapermillExecutionError(
-                cell_index=index, exec_count=cell.execution_count, source=cell.source,
-                ename="CellExecutionError", evalue="the cell failed without an error output", traceback=[],
-            )
-
-
-@contextlib.contextmanager
-def _expected_errors_allowed() -> Iterator[None]:
-    import papermill.execute
-
-    original = papermill.execute.raise_for_execution_errors
-    papermill.execute.raise_for_execution_errors = _raise_for_unexpected_errors
-    try:
-        yield
-    finally:
-        papermill.execute.raise_for_execution_errors = original
 
 
 def execute(
@@ -77,22 +43,10 @@ def execute(
     cwd: Path = NOTEBOOKS,
     timeout: int = 600,
 ) -> Any:
-    """Execute ``notebook`` into ``output`` with papermill; return the executed notebook.
+    """Execute ``notebook`` into ``output``; raise ``NotebookRunError`` for an unexpected error."""
+    from graphfreeze_helpers.sweep import run_notebook
 
-    Raises ``PapermillExecutionError`` for an error in any cell not tagged ``raises-exception``.
-    """
-    import papermill
-
-    output.parent.mkdir(parents=True, exist_ok=True)
-    with _expected_errors_allowed():
-        return papermill.execute_notebook(
-            str(notebook), str(output), parameters=parameters or {}, kernel_name="python3", cwd=str(cwd),
-            progress_bar=False, log_output=False, execution_timeout=timeout,
-            # The kernel's own log holds only noise here: "running over TCP without encryption" at start
-            # (the kernel is local) and, at ERROR, "KeyboardInterrupt caught in kernel" because
-            # jupyter_client interrupts every kernel it shuts down. Cell errors still come back as errors.
-            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
-        )
+    return run_notebook(notebook, output, parameters, cwd=cwd, timeout=timeout)
 
 
 def failure_line(notebook: Path, output: Path, error: BaseException) -> str:
@@ -187,8 +141,6 @@ def main(argv: Optional[list[str]] = None) -> int:
     artifacts.mkdir(parents=True, exist_ok=True)
     (artifacts / METRICS_FILE).unlink(missing_ok=True)  # figures from this run only
 
-    from papermill.exceptions import PapermillExecutionError
-
     width = max(len(p.stem) for p in paths)
     started = time.perf_counter()
     for index, path in enumerate(paths, 1):
@@ -197,7 +149,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         start = time.perf_counter()
         try:
             execute(path.resolve(), output, parameters)
-        except (PapermillExecutionError, Exception) as error:  # kernel death, timeouts, missing kernel
+        except Exception as error:  # NotebookRunError, and kernel death, timeouts, a missing kernel
             print("FAILED", flush=True)
             print(failure_line(path, output, error), file=sys.stderr)
             return 1
