@@ -15,6 +15,7 @@ from typing import Any, Callable, Optional, Sequence
 
 from . import __version__
 from .errors import GraphFreezeError, InputError
+from .inspect import human_bytes
 
 PROG = "graphfreeze"
 
@@ -28,15 +29,6 @@ class _Parser(argparse.ArgumentParser):
 
 def _emit(payload: Any) -> None:
     print(json.dumps(payload, indent=None, default=str))
-
-
-def _human_bytes(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"
 
 
 def _refuse_unsafe(graph: Path, graph_def: Any, allow_unsafe: bool) -> None:
@@ -96,7 +88,7 @@ def cmd_freeze(args: argparse.Namespace) -> int:
         for t in frozen.outputs:
             print(f"  output  {t}")
         print(f"  nodes   {frozen.nodes}")
-        print(f"  size    {_human_bytes(size)}")
+        print(f"  size    {human_bytes(size)}")
         print(f"  max |frozen - original| = {diff:.3g} (tolerance {args.tolerance:g})")
     return 0
 
@@ -269,7 +261,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         _emit({"output": str(out), "format": exported.format, "bytes": exported.bytes, "sha256": exported.sha256,
                "ops": exported.ops, "max_abs_diff": exported.max_abs_diff})
     else:
-        print(f"wrote {out} ({_human_bytes(exported.bytes)}, {args.to})")
+        print(f"wrote {out} ({human_bytes(exported.bytes)}, {args.to})")
         print("  ops     " + ", ".join(f"{op} {n}" for op, n in exported.ops.items()))
         print(f"  max |{args.to} - frozen| = {exported.max_abs_diff:.3g} (tolerance {args.tolerance:g})")
         print(f"  run it without TensorFlow: python -m graphfreeze_helpers.runner {out} --input X.npy -o Y.npy")

@@ -163,8 +163,8 @@ class GraphSummary:
         fn_list = ", ".join(f.name for f in self.functions[:5]) + (" ..." if len(self.functions) > 5 else "")
         overview = [
             ["nodes", f"{self.nodes:,}" + (f" (+{sum(f.nodes for f in self.functions):,} in functions)" if self.functions else "")],
-            ["serialized size", _human_bytes(self.graph_bytes)],
-            ["constants", f"{self.const_count:,} holding {_human_bytes(self.const_bytes)}, {self.const_params:,} float parameters"],
+            ["serialized size", human_bytes(self.graph_bytes)],
+            ["constants", f"{self.const_count:,} holding {human_bytes(self.const_bytes)}, {self.const_params:,} float parameters"],
             ["functions", f"{len(self.functions)}" + (f": {fn_list}" if self.functions else "")],
             ["control flow", str(len(self.control_flow))],
             ["variable ops", "none (frozen)" if not self.variable_ops else f"{len(self.variable_ops)} (NOT frozen)"],
@@ -189,7 +189,7 @@ class GraphSummary:
         if self.largest_consts:
             sections.append((
                 "Largest constants", ["node", "dtype", "shape", "size"],
-                [[c.node, c.dtype, str(c.shape), _human_bytes(c.bytes)] for c in self.largest_consts],
+                [[c.node, c.dtype, str(c.shape), human_bytes(c.bytes)] for c in self.largest_consts],
             ))
         if self.functions:
             sections.append((
@@ -221,7 +221,7 @@ class GraphSummary:
         io = ", ".join(t.name for t in self.inputs) + " -> " + ", ".join(t.name for t in self.outputs)
         return (
             f"GraphSummary({self.nodes} nodes, {len(self.ops)} op types, {io}, "
-            f"{self.const_count} consts = {_human_bytes(self.const_bytes)}, {len(self.functions)} functions, "
+            f"{self.const_count} consts = {human_bytes(self.const_bytes)}, {len(self.functions)} functions, "
             f"{len(self.variable_ops)} variable ops, {len(self.unsafe_ops)} unsafe ops)"
         )
 
@@ -287,9 +287,9 @@ class GraphDiff:
     def _overview(self) -> list[list[str]]:
         return [
             ["nodes", f"{self.nodes_before:,}", f"{self.nodes_after:,}", f"{self.node_change:+,d}"],
-            ["serialized size", _human_bytes(self.bytes_before), _human_bytes(self.bytes_after),
+            ["serialized size", human_bytes(self.bytes_before), human_bytes(self.bytes_after),
              f"{self.byte_change:+,d} B"],
-            ["constant bytes", _human_bytes(self.const_bytes_before), _human_bytes(self.const_bytes_after),
+            ["constant bytes", human_bytes(self.const_bytes_before), human_bytes(self.const_bytes_after),
              f"{self.const_bytes_after - self.const_bytes_before:+,d} B"],
         ]
 
@@ -622,7 +622,8 @@ def export_for_tensorboard(graph_def: Any, logdir: str | Path, *, force: bool = 
 # --- formatting ----------------------------------------------------------------------------
 
 
-def _human_bytes(n: int) -> str:
+def human_bytes(n: int) -> str:
+    """``28252`` → ``'27.6 KB'``."""
     size = float(n)
     for unit in ("B", "KB", "MB", "GB"):
         if size < 1024 or unit == "GB":
