@@ -106,10 +106,12 @@ def check_types(namespace: Mapping[str, Any]) -> dict[str, str]:
             raise TypeError(f"parameter {name} is annotated {kind!r}; use one of {sorted(_EXPECTED)} "
                             "so that papermill and check_types understand it")
         if name not in namespace:
-            raise LookupError(f"parameter {name} is annotated but has no value; give it a default in the parameters cell")
+            raise LookupError(f"parameter {name} is annotated but has no value; "
+                              "give it a default in the parameters cell")
         value = namespace[name]
         if not _CHECKS[base](value):
-            raise ValueError(f"{name} must be {_EXPECTED[base]}, got {_found(value)}{_papermill_hint(kind, name, value)}")
+            hint = _papermill_hint(kind, name, value)
+            raise ValueError(f"{name} must be {_EXPECTED[base]}, got {_found(value)}{hint}")
         if element:
             inner = element[1]
             wrong = [item for item in value if not _CHECKS[inner](item)]

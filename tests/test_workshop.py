@@ -32,6 +32,20 @@ def test_agenda_lists_every_notebook_in_order_with_a_measured_run_time():
         assert re.search(r"\| \d+ s \| \d+ min \| \d+ \| \d+ min \|$", row), row
 
 
+def test_agenda_time_to_learn_matches_each_notebook():
+    """The agenda repeats each notebook's own 'Time to learn' (as 00_index does); a stale copy fails here."""
+    row = r"\[(\d\d_[a-z0-9_]+)\]\(\.\./notebooks/\1\.ipynb\)[^|\n]*\| \d+ s \| (\d+) min \|"
+    rows = re.findall(row, _agenda_block())
+    assert rows, "the agenda lost its Time to learn column"
+    wrong = []
+    for stem, minutes in rows:
+        nb = nbformat.read(ROOT / "notebooks" / f"{stem}.ipynb", as_version=4)
+        own = workshop_times.TIME_TO_LEARN.search("\n".join(c.source for c in nb.cells if c.cell_type == "markdown"))
+        if not own or own[1] != minutes:
+            wrong.append(f"{stem}: agenda says {minutes} min, notebook says {own[1] if own else 'nothing'}")
+    assert not wrong, "re-run tools/workshop_times.py --update docs/workshop.md: " + "; ".join(wrong)
+
+
 def test_guide_covers_the_set_up_routes_and_the_kit():
     text = GUIDE.read_text()
     for needed in ("pip and venv", "environment.yml", "Binder", "JupyterHub", "make student", "Common problems"):
