@@ -81,7 +81,7 @@ def _papermill_hint(kind: str, name: str, value: Any) -> str:
     if kind == "str" and _is_number(value):
         return f"; papermill -p reads numbers as numbers, pass text with -r {name} VALUE"
     if kind.startswith("list") and isinstance(value, str):
-        return f"; from papermill's command line give a list as YAML: -y {name} '[1, 8]'"
+        return f"; from papermill's command line give a list as YAML: -y '{name}: [1, 8]'"
     return ""
 
 

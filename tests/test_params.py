@@ -60,7 +60,7 @@ def test_papermill_command_line_hints():
     assert "-r name VALUE" in message(error)  # papermill -p turned the text 42 into a number
     with pytest.raises(ValueError) as error:
         check_types(namespace(sizes="1,8"))
-    assert "-y sizes '[1, 8]'" in message(error)
+    assert "-y 'sizes: [1, 8]'" in message(error)
 
 
 def test_a_long_value_is_shortened_in_the_message():
