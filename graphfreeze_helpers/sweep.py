@@ -40,18 +40,6 @@ class NotebookRunError(InputError):
         self.ename, self.evalue = ename, evalue
 
 
-def unexpected_errors(nb: Any) -> list[tuple[int, str]]:
-    """``(cell index, "Type: message")`` of every error output in a cell not tagged ``raises-exception``."""
-    found = []
-    for index, cell in enumerate(nb.cells):
-        if cell.get("cell_type") != "code" or EXPECTED_ERROR_TAG in cell.get("metadata", {}).get("tags", []):
-            continue
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "error":
-                found.append((index, f"{output.get('ename')}: {str(output.get('evalue', '')).splitlines()[:1]}"))
-    return found
-
-
 def _raise_for_unexpected_errors(nb: Any, output_path: Any) -> None:
     """papermill's end-of-run check, except that cells tagged ``raises-exception`` may fail."""
     from papermill.exceptions import PapermillExecutionError
