@@ -116,10 +116,16 @@ def read_graph_def(
     path = Path(path)
     if not path.exists():
         raise GraphFormatError(f"graph file {str(path)!r} does not exist")
-    kind = describe_file(path)
+    if path.is_dir():
+        raise GraphFormatError(f"{str(path)!r} is {describe_file(path)}")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        reason = exc.strerror or exc
+        raise GraphFormatError(f"cannot read graph file {str(path)!r}: {reason}; check its permissions") from None
+    kind = describe_file(path, data)
     if kind is not None:
         raise GraphFormatError(f"{str(path)!r} is {kind}")
-    data = path.read_bytes()
     if check_sidecar:
         check_integrity(path, data)
     parsed = parse_graph_def(data, name=repr(str(path)), graph_def=graph_def)
