@@ -38,7 +38,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import tempfile
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
@@ -428,6 +427,7 @@ def check_opencv(
     import time
 
     from .freeze import sample_inputs
+    from .optimize import op_histogram
     from .runner import tf_free_command
 
     path = Path(graph) if isinstance(graph, (str, Path)) else None
@@ -442,7 +442,7 @@ def check_opencv(
     arrays = list(inputs) if inputs is not None else sample_inputs(specs)
     findings = suspicious_ops(graph_def)
     report = OpenCVCheck("ok", label, findings=findings, nodes=len(graph_def.node),
-                         ops=dict(Counter(n.op for n in graph_def.node).most_common()))
+                         ops=op_histogram(graph_def))
     with tempfile.TemporaryDirectory(prefix="graphfreeze-opencv-") as scratch:
         pb = Path(scratch) / "graph.pb"
         pb.write_bytes(path.read_bytes() if path is not None else graph_def.SerializeToString())
