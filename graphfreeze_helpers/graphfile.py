@@ -131,12 +131,17 @@ def read_graph_def(
     parsed = parse_graph_def(data, name=repr(str(path)), graph_def=graph_def)
     missing = dangling_inputs(parsed) if check_edges else []
     if missing:
-        node, source = missing[0]
-        raise GraphFormatError(
-            f"{str(path)!r} parses but seems truncated or damaged: {len(missing)} edge(s) name nodes it does not "
-            f"hold (node {node!r} takes input from {source!r}); export the graph again"
-        )
+        raise dangling_error(path, missing)
     return parsed
+
+
+def dangling_error(path: str | Path, missing: list[tuple[str, str]]) -> GraphFormatError:
+    """The one-line refusal of a graph whose edges (``missing``, from :func:`dangling_inputs`) name absent nodes."""
+    node, source = missing[0]
+    return GraphFormatError(
+        f"{str(path)!r} parses but seems truncated or damaged: {len(missing)} edge(s) name nodes it does not "
+        f"hold (node {node!r} takes input from {source!r}); export the graph again"
+    )
 
 
 def read_sidecar(path: str | Path) -> Optional[dict[str, Any]]:

@@ -371,17 +371,6 @@ def _output_info(name: str, nodes: dict[str, Any]) -> TensorInfo:
     return TensorInfo(name, dtype, shape)
 
 
-def _missing_inputs(graph_def: Any) -> list[tuple[str, str]]:
-    names = {n.name for n in graph_def.node}
-    missing = []
-    for node in graph_def.node:
-        for edge in node.input:
-            source = edge.lstrip("^").split(":")[0]
-            if source not in names:
-                missing.append((node.name, source))
-    return missing
-
-
 def summarize(graph_def_or_path: Any, *, largest: int = 5, outputs: Optional[Iterable[str]] = None) -> GraphSummary:
     """Summarize a GraphDef (or a ``.pb`` path, or a ``FrozenGraph``) without importing TensorFlow.
 
@@ -454,7 +443,7 @@ def summarize(graph_def_or_path: Any, *, largest: int = 5, outputs: Optional[Ite
         producer=None if versions is None else int(versions.producer),
         min_consumer=None if versions is None else int(versions.min_consumer),
         graph_bytes=graph_def.ByteSize(),
-        missing_inputs=_missing_inputs(graph_def),
+        missing_inputs=graphfile.dangling_inputs(graph_def),
         path=None if path is None else str(path),
     )
 
@@ -510,9 +499,7 @@ def tensor_to_numpy(tensor: Any) -> Any:
             np_dtype = None
     elif name == "string":
         np_dtype = np.dtype(object)
-    elif name.startswith("qu"):
-        np_dtype = np.dtype(name[1:])
-    elif name.startswith("q"):
+    elif name.startswith("q"):  # qint8 -> int8, quint16 -> uint16
         np_dtype = np.dtype(name[1:])
     elif name in ("resource", "variant") or dtype_enum not in _DTYPES:
         raise GraphFormatError(f"cannot read a {name} tensor as a NumPy array")
@@ -669,9 +656,5 @@ def read_summary(path: str | Path) -> GraphSummary:
     path = Path(path)
     summary = summarize(path)
     if summary.missing_inputs:
-        node, source = summary.missing_inputs[0]
-        raise GraphFormatError(
-            f"{str(path)!r} parses but seems truncated or damaged: {len(summary.missing_inputs)} edge(s) name "
-            f"nodes it does not hold (node {node!r} takes input from {source!r}); export the graph again"
-        )
+        raise graphfile.dangling_error(path, summary.missing_inputs)
     return summary
