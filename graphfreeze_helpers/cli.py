@@ -118,15 +118,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     _refuse_unsafe(graph, graph_def, args.allow_unsafe)
     from .load import check_arrays, load_frozen, resolve_signature
 
-    in_infos, _ = resolve_signature(graph, graph_def, inputs=args.inputs, outputs=args.outputs)
+    in_infos, out_infos = resolve_signature(graph, graph_def, inputs=args.inputs, outputs=args.outputs)
     check_arrays(in_infos, [x])  # names, shape and dtype answered before TensorFlow starts
+    if len(out_infos) > 1 and out.suffix != ".npz":
+        raise InputError(
+            f"graph has {len(out_infos)} outputs {[t.name for t in out_infos]}; give an output file ending in .npz"
+        )
 
-    fn = load_frozen(graph, inputs=args.inputs, outputs=args.outputs, allow_unsafe=args.allow_unsafe)
+    fn = load_frozen(
+        graph, inputs=args.inputs, outputs=args.outputs, allow_unsafe=args.allow_unsafe, graph_def=graph_def
+    )
     y = fn(x)
     buffer = io.BytesIO()
     if isinstance(y, list):
-        if out.suffix != ".npz":
-            raise InputError(f"graph has {len(y)} outputs; give an output file ending in .npz")
         np.savez(buffer, **{f"output_{i}": a for i, a in enumerate(y)})
     else:
         np.save(buffer, y)
@@ -278,7 +282,7 @@ def cmd_check_opencv(args: argparse.Namespace) -> int:
     if not args.timeout > 0:
         raise InputError(f"--timeout must be a number of seconds > 0, got {args.timeout}")
     inputs = [_load_npy(args.input)] if args.input else None
-    graphfile.read_graph_def(graph, check_edges=True)  # fail on a bad file before anything starts
+    graph_def = graphfile.read_graph_def(graph, check_edges=True)  # fail on a bad file before anything starts
     from .opencv import check_opencv
 
     report = check_opencv(graph, inputs=inputs, tolerance=args.tolerance, timeout=args.timeout)
@@ -288,8 +292,8 @@ def cmd_check_opencv(args: argparse.Namespace) -> int:
         from .opencv import _specs
         from .verify import Verification, as_output_list, max_abs_diff
 
-        arrays = inputs or sample_inputs(_specs(graphfile.read_graph_def(graph), graph))
-        expected = as_output_list(load_frozen(graph)(*arrays))
+        arrays = inputs or sample_inputs(_specs(graph_def, graph))
+        expected = as_output_list(load_frozen(graph, graph_def=graph_def)(*arrays))
         report.verification = Verification(max_abs_diff(expected, report.outputs), args.tolerance, len(arrays[0]))
         if not report.verification.ok:
             report.status = "mismatch"

@@ -167,6 +167,7 @@ def load_frozen(
     outputs: Optional[Sequence[str]] = None,
     method: str = "import",
     allow_unsafe: bool = False,
+    graph_def: Any = None,
 ) -> FrozenFunction:
     """Load a frozen ``.pb`` as a :class:`FrozenFunction`.
 
@@ -176,9 +177,13 @@ def load_frozen(
     The graph is scanned first (:func:`.safety.scan`, with TensorFlow's own op registry
     deciding which ops are unknown); a graph with flagged ops is refused with
     :class:`UnsafeGraphError` unless ``allow_unsafe=True``.
+
+    Pass ``graph_def`` when ``path`` was already read with
+    ``graphfile.read_graph_def(path, check_edges=True)``, so the file is not read twice.
     """
     tf = import_tensorflow()
-    graph_def = graphfile.read_graph_def(path, graph_def=tf.compat.v1.GraphDef(), check_edges=True)
+    if graph_def is None:
+        graph_def = graphfile.read_graph_def(path, graph_def=tf.compat.v1.GraphDef(), check_edges=True)
     if not allow_unsafe:
         found = safety.scan(graph_def, known_ops=RegisteredOps())
         if found:

@@ -149,6 +149,19 @@ def test_run_bad_graph_files(tmp_path, payload):
     assert not (tmp_path / "y.npy").exists()
 
 
+def test_run_several_outputs_need_npz(saved_pb, tmp_path):
+    x, y = tmp_path / "x.npy", tmp_path / "y.npy"
+    np.save(x, np.zeros((1, 8, 8, 1), np.float32))
+    result = run_cli("run", saved_pb, "--input", x, "-o", y, "--outputs", "Identity", "image")
+    line = assert_one_line_error(result, 2, "ending in .npz")
+    assert "2 outputs ['Identity:0', 'image:0']" in line
+    assert sorted(os.listdir(tmp_path)) == ["x.npy"]
+    result = run_cli("run", saved_pb, "--input", x, "-o", tmp_path / "y.npz", "--outputs", "Identity", "image")
+    assert result.returncode == 0, result.stderr
+    with np.load(tmp_path / "y.npz") as saved:
+        assert sorted(saved) == ["output_0", "output_1"] and saved["output_1"].shape == (1, 8, 8, 1)
+
+
 def test_run_bad_input_file(saved_pb, tmp_path):
     x = tmp_path / "x.npy"
     x.write_text("not numpy")
