@@ -43,6 +43,18 @@ def _refuse_unsafe(graph: Path, graph_def: Any, allow_unsafe: bool) -> None:
         raise UnsafeGraphError(safety.refusal_message(repr(str(graph)), found))
 
 
+def _check_tolerance(tolerance: float) -> None:
+    if not tolerance >= 0:  # NaN too
+        raise InputError(f"--tolerance must be a number >= 0, got {tolerance}")
+
+
+def _count(text: str) -> int:
+    """argparse type for --top: a whole number >= 0."""
+    if not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {text!r}")
+    return int(text)
+
+
 def _require_file(path: str, what: str) -> Path:
     p = Path(path)
     if not p.exists():
@@ -57,8 +69,7 @@ def cmd_freeze(args: argparse.Namespace) -> int:
     from . import _io
 
     model = _require_file(args.model, "model")
-    if not args.tolerance >= 0:
-        raise InputError(f"--tolerance must be a number >= 0, got {args.tolerance}")
+    _check_tolerance(args.tolerance)
     out = Path(args.output)
     from .freeze import sidecar_path
 
@@ -218,6 +229,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     out = Path(args.output)
     if out.resolve() == graph.resolve():
         raise InputError(f"output {args.output!r} is the input graph; write the optimized graph to a new file")
+    _check_tolerance(args.tolerance)
     _io.check_writable([out, sidecar_path(out)], force=args.force)
     inputs = [_load_npy(args.input)] if args.input else None
     graphfile.read_graph_def(graph)  # fail on a bad file before TensorFlow starts
@@ -245,6 +257,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from .export import FORMATS
 
     graph = _require_file(args.graph, "graph")
+    _check_tolerance(args.tolerance)
     if args.to == "opencv":  # a .pb again: never the input's own name, and a sidecar beside it
         from .freeze import sidecar_path
 
@@ -281,6 +294,7 @@ def cmd_check_opencv(args: argparse.Namespace) -> int:
         raise InputError(f"graph {args.graph!r} is a directory; give the frozen .pb file")
     if not args.timeout > 0:
         raise InputError(f"--timeout must be a number of seconds > 0, got {args.timeout}")
+    _check_tolerance(args.tolerance)
     inputs = [_load_npy(args.input)] if args.input else None
     graph_def = graphfile.read_graph_def(graph, check_edges=True)  # fail on a bad file before anything starts
     from .opencv import check_opencv
@@ -350,7 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("inspect", help="summarize a .pb without TensorFlow: inputs, outputs, ops, constants, risky ops")
     p.add_argument("graph", help="the frozen .pb (binary or text .pbtxt)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
-    p.add_argument("--top", type=int, default=15, metavar="N", help="op types to list in the table (default 15)")
+    p.add_argument("--top", type=_count, default=15, metavar="N", help="op types to list in the table (default 15)")
     p.set_defaults(func=cmd_inspect)
 
     p = sub.add_parser("bench", help="time a frozen graph (and the model it came from) against other ways to run it")
@@ -398,7 +412,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tolerance", type=float, default=1e-5, help="largest allowed |opencv - tensorflow| (default 1e-5)")
     p.add_argument("--no-compare", action="store_true", help="only load and run in OpenCV; do not start TensorFlow")
     p.add_argument("--timeout", type=float, default=120.0, metavar="SECONDS", help="give up after (default 120)")
-    p.add_argument("--top", type=int, default=10, metavar="N", help="suspicious ops to list (default 10)")
+    p.add_argument("--top", type=_count, default=10, metavar="N", help="suspicious ops to list (default 10)")
     p.add_argument("--json", action="store_true",
                    help="print {graph, ok, status, signal, stage, message, likely_cause, suspicious_ops, max_abs_diff}")
     p.set_defaults(func=cmd_check_opencv)

@@ -93,6 +93,19 @@ def test_negative_tolerance_is_a_usage_error(keras_file, tmp_path):
     assert_one_line_error(run_cli("freeze", keras_file, "-o", tmp_path / "m.pb", "--tolerance", "-1"), 2, ">= 0")
 
 
+@pytest.mark.parametrize("value", ["-1", "nan"])
+@pytest.mark.parametrize("command", [["optimize", "-o", "o.pb"], ["export", "--to", "tflite"], ["check-opencv"]])
+def test_bad_tolerance_is_a_usage_error_for_every_command(command, value, saved_pb, tmp_path):
+    result = run_cli(command[0], saved_pb, *command[1:], "--tolerance", value, cwd=tmp_path)
+    assert_one_line_error(result, 2, f"--tolerance must be a number >= 0, got {value}")
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("command", ["inspect", "check-opencv"])
+def test_negative_top_is_a_usage_error(command, saved_pb):
+    assert_one_line_error(run_cli(command, saved_pb, "--top", "-1"), 2, "--top: must be a whole number >= 0")
+
+
 def test_usage_errors_are_one_line():
     assert_one_line_error(run_cli("freeze"), 2, "required")
     assert_one_line_error(run_cli("bogus"), 2, "invalid choice")
