@@ -6,13 +6,14 @@ sha256 before use.
 
 from __future__ import annotations
 
-import hashlib
+import io
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from ._io import sha256_bytes
 from .errors import DataError
 
 DIGITS_SHA256 = "b2dab7b501728c22e9119ad76740b2e17c77a231e42d1e592380d90886f1a05e"
@@ -52,14 +53,14 @@ def load_digits(path: str | Path = DIGITS_PATH, *, test_fraction: float = 0.2, s
     if not path.is_file():
         raise DataError(f"data file {str(path)!r} is missing; restore it with `git checkout -- data/`")
     payload = path.read_bytes()
-    digest = hashlib.sha256(payload).hexdigest()
+    digest = sha256_bytes(payload)
     if path.resolve() == DIGITS_PATH and digest != DIGITS_SHA256:
         raise DataError(
             f"data file {str(path)!r} is corrupt: sha256 {digest[:12]}…, expected {DIGITS_SHA256[:12]}…; "
             "restore it with `git checkout -- data/`"
         )
     try:
-        with np.load(path) as archive:
+        with np.load(io.BytesIO(payload)) as archive:
             images, labels = archive["images"], archive["labels"]
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
         raise DataError(f"data file {str(path)!r} cannot be read as digits ({exc})") from None
