@@ -22,7 +22,7 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
-from . import _io
+from . import _io, graphfile
 from .runtime import import_tensorflow
 from .errors import ModelLoadError, NotFrozenError, TooLargeError
 from .tensors import TensorInfo
@@ -123,9 +123,7 @@ class FrozenGraph:
         )
 
 
-def sidecar_path(pb_path: str | Path) -> Path:
-    """``model.pb`` → ``model.json``."""
-    return Path(pb_path).with_suffix(".json")
+sidecar_path = graphfile.sidecar_path
 
 
 @dataclass
@@ -241,7 +239,7 @@ def stateful_nodes(graph_def: Any) -> list[tuple[str, str]]:
     found += [
         (n.name, "Placeholder(resource)")
         for n in graph_def.node
-        if n.op == "Placeholder" and n.attr["dtype"].type == 20  # DT_RESOURCE
+        if n.op == "Placeholder" and n.attr["dtype"].type == graphfile.DT_RESOURCE
     ]
     for function in graph_def.library.function:
         found += [(f"{function.signature.name}/{n.name}", n.op) for n in function.node_def if is_stateful_op(n.op)]

@@ -15,7 +15,7 @@ from . import _io
 from .errors import GraphFormatError, IntegrityError
 from .tensors import TensorInfo
 
-_DT_RESOURCE = 20
+DT_RESOURCE = 20  # DataType enum value of a resource handle (a variable or table)
 
 
 def _graph_pb2() -> Any:
@@ -144,9 +144,14 @@ def dangling_error(path: str | Path, missing: list[tuple[str, str]]) -> GraphFor
     )
 
 
+def sidecar_path(pb_path: str | Path) -> Path:
+    """``model.pb`` → ``model.json``."""
+    return Path(pb_path).with_suffix(".json")
+
+
 def read_sidecar(path: str | Path) -> Optional[dict[str, Any]]:
     """The sidecar next to a ``.pb`` (``model.pb`` → ``model.json``), or ``None``."""
-    sidecar = Path(path).with_suffix(".json")
+    sidecar = sidecar_path(path)
     if not sidecar.is_file() or sidecar == Path(path):
         return None
     try:
@@ -169,7 +174,7 @@ def check_integrity(path: Path, data: bytes) -> None:
     record = read_sidecar(path)
     if record and record.get("sha256") and record["sha256"] != _io.sha256_bytes(data):
         raise IntegrityError(
-            f"{str(path)!r} does not match the sha256 in {str(path.with_suffix('.json'))!r}; "
+            f"{str(path)!r} does not match the sha256 in {str(sidecar_path(path))!r}; "
             "the file was changed or damaged since it was saved"
         )
 
@@ -187,7 +192,7 @@ def placeholder_inputs(graph_def: Any) -> list[TensorInfo]:
 
     found = []
     for node in graph_def.node:
-        if node.op != "Placeholder" or node.attr["dtype"].type == _DT_RESOURCE:
+        if node.op != "Placeholder" or node.attr["dtype"].type == DT_RESOURCE:
             continue
         try:
             dtype = types_pb2.DataType.Name(node.attr["dtype"].type).removeprefix("DT_").lower()

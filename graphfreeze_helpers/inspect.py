@@ -41,7 +41,6 @@ VARIABLE_OPS: frozenset[str] = frozenset(
      "ResourceApplyAdam", "DestroyResourceOp", "_VarHandlesOp", "_ReadVariablesOp"}
 )
 
-_DT_RESOURCE = 20
 # DataType enum value -> (name, bytes per element); 0 = variable size (strings, variants).
 _DTYPES: dict[int, tuple[str, int]] = {
     1: ("float32", 4), 2: ("float64", 8), 3: ("int32", 4), 4: ("uint8", 1), 5: ("int16", 2), 6: ("int8", 1),
@@ -397,7 +396,7 @@ def summarize(graph_def_or_path: Any, *, largest: int = 5, outputs: Optional[Ite
             control_flow.append({"node": node.name, "op": node.op, "function": function,
                                  "calls": safety.called_functions(node) + ([node.op] if node.op in library else [])})
         if node.op in VARIABLE_OPS or (
-            node.op == "Placeholder" and node.attr["dtype"].type == _DT_RESOURCE
+            node.op == "Placeholder" and node.attr["dtype"].type == graphfile.DT_RESOURCE
         ):
             variable_ops.append({"node": node.name, "op": node.op, "function": function})
 
