@@ -25,15 +25,15 @@ import numpy as np
 from . import _io, graphfile
 from .runtime import import_tensorflow
 from .errors import ModelLoadError, NotFrozenError, TooLargeError
+from .inspect import VARIABLE_OPS
 from .tensors import TensorInfo
 from .verify import DEFAULT_TOLERANCE, Verification, as_output_list, verify
 
 SIDECAR_FORMAT = "graphfreeze-sidecar/1"
 # Ops that mean state or Python survived freezing; such a graph cannot run on its own.
-STATEFUL_OPS = frozenset(
-    {"ReadVariableOp", "VarHandleOp", "VariableV2", "Variable", "AssignVariableOp", "AssignAddVariableOp",
-     "AssignSubVariableOp", "Assign", "AssignAdd", "AssignSub", "ResourceGather", "EagerPyFunc", "PyFunc",
-     "PyFuncStateless",
+# The variable ops are inspect's catalogue (what `graphfreeze inspect` calls "NOT frozen"), plus:
+STATEFUL_OPS = VARIABLE_OPS | frozenset(
+    {"EagerPyFunc", "PyFunc", "PyFuncStateless",
      # lookup tables: the table lives in a resource outside the graph (Keras StringLookup,
      # IntegerLookup, tf.lookup.StaticHashTable); freezing leaves a resource placeholder
      "HashTable", "HashTableV2", "MutableHashTable", "MutableHashTableV2", "MutableHashTableOfTensors",

@@ -135,6 +135,15 @@ def test_stateful_nodes_finds_leftovers():
     ]
 
 
+def test_freeze_and_inspect_agree_on_variable_ops():
+    from graphfreeze_helpers import inspect
+    from graphfreeze_helpers.freeze import is_stateful_op
+
+    # everything `graphfreeze inspect` calls "NOT frozen" is refused by freeze's own check too
+    assert [op for op in sorted(inspect.VARIABLE_OPS) if not is_stateful_op(op)] == []
+    assert is_stateful_op("VarIsInitializedOp") and is_stateful_op("ResourceGatherNd")
+
+
 def test_leftover_variables_are_refused(monkeypatch, trained_model):
     monkeypatch.setattr("graphfreeze_helpers.freeze.stateful_nodes", lambda g: [("x", "ReadVariableOp")])
     with pytest.raises(NotFrozenError, match="lookup table"):
