@@ -451,11 +451,14 @@ class Subject:
         return isinstance(self.model, keras.Model)
 
 
-def load_graph(path: str | Path, *, allow_unsafe: bool = False) -> Any:
-    """The one place where the benchmark loads a frozen graph (the project's loader; unsafe graphs refused)."""
+def load_graph(path: str | Path, *, allow_unsafe: bool = False, graph_def: Any = None) -> Any:
+    """The one place where the benchmark loads a frozen graph (the project's loader; unsafe graphs refused).
+
+    ``graph_def``: the graph already read from ``path`` (see :func:`.load.load_frozen`).
+    """
     from .load import load_frozen
 
-    return load_frozen(path, allow_unsafe=allow_unsafe)
+    return load_frozen(path, allow_unsafe=allow_unsafe, graph_def=graph_def)
 
 
 def prepare(
@@ -465,8 +468,12 @@ def prepare(
     seed: int = 0,
     workdir: str | Path | None = None,
     allow_unsafe: bool = False,
+    graph_def: Any = None,
 ) -> Subject:
-    """Load what the contenders need: a frozen ``.pb`` and/or a model (object or path)."""
+    """Load what the contenders need: a frozen ``.pb`` and/or a model (object or path).
+
+    ``graph_def``: the graph already read from ``graph``, so the file is not read again.
+    """
     from .runtime import import_tensorflow
     from .tensors import TensorInfo
 
@@ -483,7 +490,7 @@ def prepare(
         subject.model = model
     if graph is not None:
         subject.graph_path = Path(graph)
-        subject.frozen = load_graph(graph, allow_unsafe=allow_unsafe)
+        subject.frozen = load_graph(graph, allow_unsafe=allow_unsafe, graph_def=graph_def)
         subject.specs = list(subject.frozen.inputs)
     elif subject.is_keras:
         subject.specs = [TensorInfo(t.name, t.dtype, (None, *tuple(t.shape)[1:])) for t in model.inputs]
@@ -727,12 +734,14 @@ def compare(
     progress: bool = False,
     seed: int = 0,
     allow_unsafe: bool = False,
+    graph_def: Any = None,
 ) -> BenchResult:
     """Prepare the subject, make the standard contenders and run them: one call for the CLI and notebooks.
 
-    A graph the safety scan flags is refused unless ``allow_unsafe=True``.
+    A graph the safety scan flags is refused unless ``allow_unsafe=True``. ``graph_def``: the
+    graph already read from ``graph`` (the CLI reads it first to answer a bad file at once).
     """
-    subject = prepare(graph, model, seed=seed, allow_unsafe=allow_unsafe)
+    subject = prepare(graph, model, seed=seed, allow_unsafe=allow_unsafe, graph_def=graph_def)
     chosen = standard_contenders(subject, contenders)
     result = run_benchmark(
         chosen, batch_sizes, time_budget_s=time_budget_s, warmup=warmup, min_calls=min_calls, progress=progress

@@ -194,6 +194,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         min_calls=args.min_calls,
         progress=not args.json and sys.stderr.isatty(),
         allow_unsafe=args.allow_unsafe,
+        graph_def=graph_def,
     )
     if args.json:
         _emit(result.to_records(short=True))

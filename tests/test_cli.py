@@ -175,6 +175,21 @@ def test_run_several_outputs_need_npz(saved_pb, tmp_path):
         assert sorted(saved) == ["output_0", "output_1"] and saved["output_1"].shape == (1, 8, 8, 1)
 
 
+@pytest.mark.parametrize("command", [["run", "-o", "y.npy"], ["bench", "--budget", "0.01", "--min-calls", "1"]])
+def test_commands_read_the_graph_once(command, saved_pb, tmp_path, monkeypatch):
+    from graphfreeze_helpers import cli, graphfile
+
+    x = tmp_path / "x.npy"
+    np.save(x, np.zeros((1, 8, 8, 1), np.float32))
+    reads = []
+    real = graphfile.read_graph_def
+    monkeypatch.setattr(graphfile, "read_graph_def", lambda *a, **k: reads.append(a[0]) or real(*a, **k))
+    monkeypatch.chdir(tmp_path)
+    extra = ["--input", str(x)] if command[0] == "run" else ["--batch", "1", "--json"]
+    assert cli.main([command[0], str(saved_pb), *command[1:], *extra]) == 0
+    assert reads == [saved_pb]
+
+
 def test_run_bad_input_file(saved_pb, tmp_path):
     x = tmp_path / "x.npy"
     x.write_text("not numpy")
