@@ -372,8 +372,10 @@ def freeze(
     leftovers = stateful_nodes(graph_def)
     if leftovers:
         raise NotFrozenError(not_frozen_reason(leftovers, graph_def))
-    arrays = list(inputs) if inputs is not None else sample_inputs(frozen.inputs)
-    from .load import FrozenFunction
+    from .load import FrozenFunction, check_arrays
+
+    # a wrong shape or dtype is a ShapeError naming both, not an error from inside Keras
+    arrays = check_arrays(frozen.inputs, list(inputs)) if inputs is not None else sample_inputs(frozen.inputs)
 
     candidate = FrozenFunction(frozen.graph_def, frozen.inputs, frozen.outputs)
     frozen.verification = verify(

@@ -74,6 +74,14 @@ def test_freeze_corrupt_model_leaves_nothing(tmp_path):
     assert os.listdir(tmp_path) == ["bad.keras"]
 
 
+def test_freeze_input_of_wrong_shape_is_one_line(keras_file, tmp_path):
+    x = tmp_path / "x.npy"
+    np.save(x, np.zeros((2, 3), np.float32))
+    line = assert_one_line_error(run_cli("freeze", keras_file, "-o", tmp_path / "m.pb", "--input", x), 2, "wants shape")
+    assert "(None, 8, 8, 1)" in line and "(2, 3)" in line
+    assert os.listdir(tmp_path) == ["x.npy"]
+
+
 def test_freeze_refusal_exits_3(tmp_path):
     import tensorflow as tf
 

@@ -135,6 +135,15 @@ def test_stateful_nodes_finds_leftovers():
     ]
 
 
+def test_freeze_checks_given_inputs_before_calling_the_model(trained_model):
+    from graphfreeze_helpers.errors import ShapeError
+
+    with pytest.raises(ShapeError, match=r"wants shape \(None, 8, 8, 1\).*got \(2, 3\)"):
+        freeze(trained_model, inputs=[np.zeros((2, 3), np.float32)])
+    frozen = freeze(trained_model, inputs=[np.zeros((2, 8, 8, 1), np.float64)])  # cast like at run time
+    assert frozen.verification.ok and frozen.verification.samples == 2
+
+
 def test_freeze_and_inspect_agree_on_variable_ops():
     from graphfreeze_helpers import inspect
     from graphfreeze_helpers.freeze import is_stateful_op
