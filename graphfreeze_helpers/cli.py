@@ -66,14 +66,12 @@ def _require_file(path: str, what: str) -> Path:
 
 
 def cmd_freeze(args: argparse.Namespace) -> int:
-    from . import _io
-
     model = _require_file(args.model, "model")
     _check_tolerance(args.tolerance)
     out = Path(args.output)
-    from .freeze import sidecar_path
+    from .freeze import check_save_path, sidecar_path
 
-    _io.check_writable([out, sidecar_path(out)], force=args.force)
+    check_save_path(out, force=args.force)
     inputs = [_load_npy(args.input)] if args.input else None
     from .freeze import freeze
 
@@ -223,15 +221,15 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 
 def cmd_optimize(args: argparse.Namespace) -> int:
-    from . import _io, graphfile
-    from .freeze import sidecar_path
+    from . import graphfile
+    from .freeze import check_save_path, sidecar_path
 
     graph = _require_file(args.graph, "graph")
     out = Path(args.output)
     if out.resolve() == graph.resolve():
         raise InputError(f"output {args.output!r} is the input graph; write the optimized graph to a new file")
     _check_tolerance(args.tolerance)
-    _io.check_writable([out, sidecar_path(out)], force=args.force)
+    check_save_path(out, force=args.force)
     inputs = [_load_npy(args.input)] if args.input else None
     graphfile.read_graph_def(graph)  # fail on a bad file before TensorFlow starts
     from .optimize import optimize
@@ -260,12 +258,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     graph = _require_file(args.graph, "graph")
     _check_tolerance(args.tolerance)
     if args.to == "opencv":  # a .pb again: never the input's own name, and a sidecar beside it
-        from .freeze import sidecar_path
+        from .freeze import check_save_path
 
         out = Path(args.output) if args.output else graph.with_name(graph.stem + "_opencv.pb")
         if out.resolve() == graph.resolve():
             raise InputError(f"output {str(out)!r} is the input graph; write the OpenCV graph to a new file")
-        _io.check_writable([out, sidecar_path(out)], force=args.force)
+        check_save_path(out, force=args.force)
     else:
         out = Path(args.output) if args.output else graph.with_suffix(FORMATS[args.to])
         _io.check_writable([out], force=args.force)

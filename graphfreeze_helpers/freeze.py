@@ -24,7 +24,7 @@ import numpy as np
 
 from . import _io, graphfile
 from .runtime import import_tensorflow
-from .errors import ModelLoadError, NotFrozenError, TooLargeError
+from .errors import InputError, ModelLoadError, NotFrozenError, TooLargeError
 from .inspect import VARIABLE_OPS
 from .tensors import TensorInfo
 from .verify import DEFAULT_TOLERANCE, Verification, as_output_list, verify
@@ -98,6 +98,7 @@ class FrozenGraph:
     def save(self, path: str | Path, *, force: bool = False) -> Path:
         """Write ``path`` and its sidecar (same name, ``.json``) atomically; return ``path``."""
         path = Path(path)
+        check_save_path(path, force=force)
         check_graph_size(self.graph_def)
         data = self.serialize()
         sidecar = json.dumps(self.sidecar(data), indent=2).encode() + b"\n"
@@ -124,6 +125,15 @@ class FrozenGraph:
 
 
 sidecar_path = graphfile.sidecar_path
+
+
+def check_save_path(path: str | Path, *, force: bool = False) -> None:
+    """Fail before any work where :meth:`FrozenGraph.save` would: an existing or unwritable
+    ``path`` or sidecar, or a ``.json`` name, which the sidecar would overwrite."""
+    path = Path(path)
+    if sidecar_path(path) == path:
+        raise InputError(f"output {str(path)!r} ends in .json, the name of its own sidecar; give the graph a .pb name")
+    _io.check_writable([path, sidecar_path(path)], force=force)
 
 
 @dataclass

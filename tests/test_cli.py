@@ -82,6 +82,14 @@ def test_freeze_input_of_wrong_shape_is_one_line(keras_file, tmp_path):
     assert os.listdir(tmp_path) == ["x.npy"]
 
 
+@pytest.mark.parametrize("command", [["freeze", "MODEL"], ["optimize", "GRAPH"], ["export", "GRAPH", "--to", "opencv"]])
+def test_json_output_name_would_be_its_own_sidecar(command, keras_file, saved_pb, tmp_path):
+    args = [{"MODEL": keras_file, "GRAPH": saved_pb}.get(a, a) for a in command]
+    result = run_cli(*args, "-o", tmp_path / "m.json")
+    assert_one_line_error(result, 2, "ends in .json, the name of its own sidecar; give the graph a .pb name")
+    assert os.listdir(tmp_path) == []
+
+
 def test_freeze_refusal_exits_3(tmp_path):
     import tensorflow as tf
 

@@ -144,6 +144,14 @@ def test_freeze_checks_given_inputs_before_calling_the_model(trained_model):
     assert frozen.verification.ok and frozen.verification.samples == 2
 
 
+def test_save_refuses_a_json_name(frozen_graph, tmp_path):
+    from graphfreeze_helpers.errors import InputError
+
+    with pytest.raises(InputError, match="own sidecar"):
+        frozen_graph.save(tmp_path / "m.json")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_freeze_and_inspect_agree_on_variable_ops():
     from graphfreeze_helpers import inspect
     from graphfreeze_helpers.freeze import is_stateful_op
