@@ -299,13 +299,10 @@ def _cpu_model() -> str:
 def _progress(total: float, enabled: bool) -> Any:
     if not enabled:
         return None
-    try:
-        import ipywidgets  # noqa: F401  (tqdm.auto draws a widget only with it)
-        from tqdm.auto import tqdm
-    except ImportError:
-        from tqdm import tqdm
-    return tqdm(total=round(total, 1), unit="s", desc="benchmark", mininterval=0.5,
-                bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} s{postfix}")
+    from .runtime import progress_bar
+
+    return progress_bar(total=round(total, 1), unit="s", desc="benchmark", mininterval=0.5,
+                        bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} s{postfix}")
 
 
 def _outputs(value: Any) -> Optional[list[np.ndarray]]:

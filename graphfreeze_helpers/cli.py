@@ -253,19 +253,18 @@ def cmd_optimize(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from . import _io, graphfile
-    from .export import FORMATS
+    from .export import default_output
 
     graph = _require_file(args.graph, "graph")
     _check_tolerance(args.tolerance)
+    out = Path(args.output) if args.output else default_output(graph, args.to)
     if args.to == "opencv":  # a .pb again: never the input's own name, and a sidecar beside it
         from .freeze import check_save_path
 
-        out = Path(args.output) if args.output else graph.with_name(graph.stem + "_opencv.pb")
         if out.resolve() == graph.resolve():
             raise InputError(f"output {str(out)!r} is the input graph; write the OpenCV graph to a new file")
         check_save_path(out, force=args.force)
     else:
-        out = Path(args.output) if args.output else graph.with_suffix(FORMATS[args.to])
         _io.check_writable([out], force=args.force)
     inputs = [_load_npy(args.input)] if args.input else None
     graphfile.read_graph_def(graph)  # fail on a bad file before TensorFlow starts

@@ -15,7 +15,7 @@ import re
 import sys
 import tempfile
 from types import ModuleType
-from typing import Iterator
+from typing import Any, Iterator
 
 _NOISE = re.compile(
     r"^(WARNING: All log messages before absl::InitializeLog\(\)"
@@ -84,3 +84,17 @@ def check_versions() -> dict[str, str]:
                 "run `make setup` (or `pip install -e .`) to get the pinned versions"
             )
     return found
+
+
+def progress_bar(**kwargs: Any) -> Any:
+    """tqdm's notebook widget where ipywidgets is installed, else a text bar on stdout (no red stderr box)."""
+    try:
+        import ipywidgets  # noqa: F401
+
+        from tqdm.auto import tqdm
+
+        return tqdm(**kwargs)
+    except ImportError:
+        from tqdm import tqdm
+
+        return tqdm(file=sys.stdout, **kwargs)

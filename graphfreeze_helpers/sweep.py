@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence
 
 from .errors import InputError
+from .runtime import progress_bar
 
 EXPECTED_ERROR_TAG = "raises-exception"
 
@@ -159,7 +160,7 @@ def sweep(
     points = [dict(p) for p in grid]
     out_dir = Path(out_dir)
     runs = []
-    bar = _progress_bar(total=len(points) * len(chain), desc="sweep", unit="notebook", disable=not progress)
+    bar = progress_bar(total=len(points) * len(chain), desc="sweep", unit="notebook", disable=not progress)
     try:
         for point in points:
             folder = out_dir / point_name(point)
@@ -178,22 +179,6 @@ def sweep(
     finally:
         bar.close()
     return runs
-
-
-def _progress_bar(**kwargs: Any) -> Any:
-    """tqdm's notebook widget where ipywidgets is installed, else a text bar on stdout (no red stderr box)."""
-    import sys
-
-    try:
-        import ipywidgets  # noqa: F401
-
-        from tqdm.auto import tqdm
-
-        return tqdm(**kwargs)
-    except ImportError:
-        from tqdm import tqdm
-
-        return tqdm(file=sys.stdout, **kwargs)
 
 
 def _read_json(path: Path) -> dict[str, Any]:

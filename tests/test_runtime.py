@@ -48,3 +48,13 @@ def test_version_guard(monkeypatch):
     monkeypatch.setitem(runtime.SUPPORTED, "tensorflow", "9.9")
     with pytest.raises(GraphFreezeError, match="needs tensorflow 9.9.x but found 2."):
         runtime.check_versions()
+
+
+def test_progress_bar_never_writes_to_stderr(capsys):
+    from graphfreeze_helpers.runtime import progress_bar
+
+    bar = progress_bar(total=2, desc="work")
+    bar.update(2)
+    bar.close()
+    captured = capsys.readouterr()
+    assert captured.err == ""  # a stderr stream is a red box under the cell in JupyterLab
