@@ -47,6 +47,7 @@ from typing import Any, Callable, Iterable, Optional, Sequence
 import numpy as np
 
 from . import _io
+from .freeze import positional_signature
 from .verify import as_output_list, max_abs_diff
 
 Run = Callable[[], Any]
@@ -492,9 +493,8 @@ def prepare(
     elif subject.is_keras:
         subject.specs = [TensorInfo(t.name, t.dtype, (None, *tuple(t.shape)[1:])) for t in model.inputs]
     else:
-        function = model.signatures["serving_default"]
-        _, kwargs = function.structured_input_signature
-        subject.specs = [TensorInfo.from_tensor(kwargs[k]) for k in sorted(kwargs)]
+        specs, _ = positional_signature(model.signatures["serving_default"])
+        subject.specs = [TensorInfo.from_tensor(spec) for spec in specs]
     return subject
 
 
@@ -558,11 +558,7 @@ def tf_function(subject: Subject) -> Optional[Contender]:
         concrete = tf.function(lambda *xs: call(xs), input_signature=specs).get_concrete_function()
         note = "tf.function(model(x, training=False)) concrete function, then .numpy()"
     else:
-        concrete = subject.model.signatures["serving_default"]
-        _, kwargs = concrete.structured_input_signature
-        keys = sorted(kwargs)
-        signature = concrete
-        concrete = lambda *xs: signature(**dict(zip(keys, xs)))  # noqa: E731
+        _, concrete = positional_signature(subject.model.signatures["serving_default"])
         note = "the SavedModel's serving_default signature, then .numpy()"
 
     def make(batch: int) -> Run:
@@ -589,10 +585,7 @@ def saved_model(subject: Subject) -> Optional[Contender]:
         note = "model.export -> tf.saved_model.load -> .serve(x), then .numpy()"
     else:
         loaded = subject.model if subject.model_path is None else tf.saved_model.load(str(subject.model_path))
-        signature = loaded.signatures["serving_default"]
-        _, kwargs = signature.structured_input_signature
-        keys = sorted(kwargs)
-        serve = lambda *xs: signature(**dict(zip(keys, xs)))  # noqa: E731
+        _, serve = positional_signature(loaded.signatures["serving_default"])
         note = "tf.saved_model.load -> signatures['serving_default'], then .numpy()"
     subject._keep.append(loaded)
 

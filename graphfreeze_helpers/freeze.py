@@ -181,6 +181,14 @@ def _first_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
+def positional_signature(function: Any) -> tuple[list[Any], Callable[..., Any]]:
+    """A SavedModel signature takes keyword tensors; return its input specs and a caller that
+    takes them positionally, in the sorted-keyword order the frozen graph's inputs follow."""
+    _, kwargs = function.structured_input_signature
+    keys = sorted(kwargs)
+    return [kwargs[key] for key in keys], lambda *xs: function(**dict(zip(keys, xs)))
+
+
 def _trace(model: Any, signature: str) -> _Traced:
     tf = import_tensorflow()
     import keras
@@ -210,12 +218,10 @@ def _trace(model: Any, signature: str) -> _Traced:
         if signature not in signatures:
             raise ModelLoadError(f"SavedModel has no signature {signature!r}; it has {sorted(signatures)}")
         function = signatures[signature]
-        _, kwargs = function.structured_input_signature
-        keys = sorted(kwargs)
-        specs = [kwargs[key] for key in keys]
+        specs, call = positional_signature(function)
 
         def reference(*xs: Any) -> Any:
-            return function(**{key: tf.constant(x) for key, x in zip(keys, xs)})
+            return call(*[tf.constant(x) for x in xs])
 
         return _Traced(function, reference, specs, source, keepalive=model)
     raise ModelLoadError(f"cannot freeze a {type(model).__name__}: pass a keras.Model, a .keras/.h5 path or a SavedModel")

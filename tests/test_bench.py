@@ -251,3 +251,14 @@ def test_cli_bench_missing_files_are_one_line(saved_pb, tmp_path):
     assert_one_line_error(run_cli("bench", tmp_path / "nope.pb"), 2, "does not exist")
     assert_one_line_error(run_cli("bench", saved_pb, "--model", tmp_path / "nope.keras"), 2, "does not exist")
     assert_one_line_error(run_cli("bench", saved_pb, "--budget", "0"), 2, "--budget")
+
+
+def test_a_savedmodel_directory_as_the_model(saved_pb, trained_model, tmp_path):
+    trained_model.export(str(tmp_path / "sm"), verbose=False)
+    result = bench.compare(
+        saved_pb, tmp_path / "sm", batch_sizes=[2], contenders=["tf_function", "saved_model", "frozen"],
+        time_budget_s=0.02, warmup=1, min_calls=2,
+    )
+    assert result.contenders == ["tf_function", "saved_model", "frozen"]
+    assert all(row.max_abs_diff is not None and row.max_abs_diff <= 1e-5 for row in result.rows)
+    assert "serving_default" in result.settings["notes"]["saved_model"]
