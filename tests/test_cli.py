@@ -128,15 +128,6 @@ def test_usage_errors_are_one_line():
     assert_one_line_error(run_cli("freeze", "m.keras", "-o", "x.pb", "--tolerance", "abc"), 2, "invalid float")
 
 
-def test_usage_errors_answer_before_tensorflow_loads(tmp_path):
-    import time
-
-    start = time.perf_counter()
-    run_cli("freeze", tmp_path / "nope.keras", "-o", tmp_path / "m.pb")
-    # Not a timing target: a TensorFlow import alone takes several seconds here.
-    assert time.perf_counter() - start < 3
-
-
 def test_run_writes_outputs(saved_pb, trained_model, digits, tmp_path):
     x, y = tmp_path / "x.npy", tmp_path / "y.npy"
     np.save(x, digits.x_test[:10])
@@ -216,6 +207,9 @@ def test_closed_pipe_is_quiet(saved_pb):
     import subprocess
     import sys
 
-    command = f"{sys.executable} -m graphfreeze_helpers.cli inspect --json {saved_pb} | true"
+    command = f'{sys.executable} -m graphfreeze_helpers.cli inspect --json {saved_pb} | true; echo "${{PIPESTATUS[0]}}"'
     result = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    # 141 when the reader left before the write (a closed pipe), 0 when the output fitted in the pipe first
+    assert result.stdout.strip() in ("0", "141"), result.stdout
     assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr
