@@ -1,6 +1,7 @@
 """The two ways to install (pip/venv and conda) must ask for the same packages."""
 
 import re
+import sys
 import tomllib
 from pathlib import Path
 
@@ -53,3 +54,15 @@ def test_readme_commands_are_the_ones_ci_runs():
     readme = (ROOT / "README.md").read_text()
     ci = (ROOT / ".ci" / "run").read_text()
     assert "make test" in ci and "make test" in readme and "make run" in readme
+
+
+def test_python_versions_agree():
+    """pyproject's requires-python, the README's claim and environment.yml's Python say the same."""
+    spec = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
+    low, high = re.fullmatch(r">=3\.(\d+),<3\.(\d+)", spec).groups()
+    newest = int(high) - 1
+    assert f"Python 3.{low}–3.{newest}" in (ROOT / "README.md").read_text()
+    assert f"Python 3.{low}-3.{newest}" in (ROOT / "docs" / "workshop.md").read_text()
+    conda = re.search(r"- python=3\.(\d+)", (ROOT / "environment.yml").read_text()).group(1)
+    assert int(low) <= int(conda) <= newest
+    assert (3, int(low)) <= sys.version_info[:2] <= (3, newest), "the tests run on a Python the project claims"
