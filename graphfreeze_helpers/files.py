@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import tempfile
 from pathlib import Path
@@ -88,38 +87,3 @@ def write_files_atomically(files: dict[PathLike, bytes], *, force: bool = False)
             for target in placed:
                 target.unlink(missing_ok=True)
         raise
-
-
-METRICS_FILE = "metrics.json"
-
-
-def _plain(value: object) -> object:
-    """NumPy scalars and arrays, paths and tuples as JSON-ready Python values."""
-    if hasattr(value, "tolist"):  # numpy scalar or array
-        return value.tolist()  # type: ignore[union-attr]
-    if isinstance(value, os.PathLike):
-        return os.fspath(value)
-    raise TypeError(f"cannot record a {type(value).__name__} in {METRICS_FILE}; pass numbers, strings or lists")
-
-
-def record_metrics(artifacts_dir: PathLike, **values: object) -> dict[str, object]:
-    """Merge ``values`` into ``{artifacts_dir}/metrics.json`` (atomically) and return the whole record.
-
-    Notebooks call this with their key figures; ``make run`` prints them as its summary.
-    A missing or unreadable file starts a new record.
-    """
-    folder = Path(artifacts_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / METRICS_FILE
-    record: dict[str, object] = {}
-    if path.is_file():
-        try:
-            loaded = json.loads(path.read_text())
-            if isinstance(loaded, dict):
-                record = loaded
-        except (OSError, ValueError):
-            record = {}
-    record.update(json.loads(json.dumps(values, default=_plain)))
-    text = json.dumps(record, indent=2, sort_keys=True) + "\n"
-    write_files_atomically({path: text.encode()}, force=True)
-    return record

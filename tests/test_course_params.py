@@ -1,4 +1,4 @@
-"""graphfreeze_helpers.params: the checks every notebook's validation cell makes."""
+"""graphfreeze_helpers.course.params: the checks every notebook's validation cell makes."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from graphfreeze_helpers.params import (
-    at_least, between, check_types, existing_path, folder, int_list, one_of, positive,
+from graphfreeze_helpers.course.params import (
+    Rule, at_least, between, check_params, check_types, existing_path, folder, int_list, make_folder, one_of,
+    positive, satisfies,
 )
 
 PARAMETERS = {"epochs": "int", "tolerance": "float", "name": "str", "flag": "bool", "sizes": "list"}
@@ -121,77 +122,113 @@ def test_ipython_keeps_the_parameters_cells_annotations_for_the_validation_cell(
 def test_papermills_unannotated_injected_cell_is_checked_against_the_parameters_cells_types():
     injected = 'epochs = "three"\nartifacts_dir = "/tmp/a"'  # what papermill -p epochs three adds
     with pytest.raises(ValueError, match="^epochs must be a whole number"):
-        _run_cells(PARAMETERS_CELL, injected, "from graphfreeze_helpers.params import check_types",
+        _run_cells(PARAMETERS_CELL, injected, "from graphfreeze_helpers.course import check_types",
                    "check_types(globals())")
 
 
 def test_at_least_and_positive():
-    at_least("epochs", 1, 1)
+    at_least(1).check("epochs", 1)
     with pytest.raises(ValueError) as error:
-        at_least("epochs", 0, 1)
+        at_least(1).check("epochs", 0)
     assert message(error) == "epochs must be at least 1, got 0"
-    positive("time_budget_s", 0.5)
+    positive().check("time_budget_s", 0.5)
     for bad in (0, -1.0, math.inf, math.nan):
         with pytest.raises(ValueError, match="^time_budget_s must be"):
-            positive("time_budget_s", bad)
+            positive().check("time_budget_s", bad)
     with pytest.raises(ValueError) as error:
-        at_least("seed", "three", 0)  # a range check alone still gives a ValueError, not a TypeError
+        at_least(0).check("seed", "three")  # a range check alone still gives a ValueError, not a TypeError
     assert message(error) == "seed must be a number, got 'three' (a str)"
 
 
 def test_between_inclusive_and_open():
-    between("min_accuracy", 0, 0, 1)
-    between("min_accuracy", 1.0, 0, 1)
+    between(0, 1).check("min_accuracy", 0)
+    between(0, 1).check("min_accuracy", 1.0)
     with pytest.raises(ValueError) as error:
-        between("min_accuracy", 1.5, 0, 1)
+        between(0, 1).check("min_accuracy", 1.5)
     assert message(error) == "min_accuracy must be from 0 to 1, got 1.5"
-    between("tolerance", 1e-5, 0, 1, inclusive=False)
+    between(0, 1, inclusive=False).check("tolerance", 1e-5)
     for bad in (0, 1, math.nan):
         with pytest.raises(ValueError, match="^tolerance must be"):
-            between("tolerance", bad, 0, 1, inclusive=False)
+            between(0, 1, inclusive=False).check("tolerance", bad)
     with pytest.raises(ValueError) as error:
-        between("tolerance", 0, 0, 1, inclusive=False)
+        between(0, 1, inclusive=False).check("tolerance", 0)
     assert message(error) == "tolerance must be above 0 and below 1, got 0"
 
 
 def test_one_of_and_int_list():
-    one_of("method", "prune", ("import", "prune"))
+    one_of(("import", "prune")).check("method", "prune")
     with pytest.raises(ValueError) as error:
-        one_of("target", "fast", {"portable": 1, "tensorflow": 2})
+        one_of({"portable": 1, "tensorflow": 2}).check("target", "fast")
     assert message(error) == "target must be one of ['portable', 'tensorflow'], got 'fast'"
-    int_list("batch_sizes", [1, 8], 1)
+    int_list(1).check("batch_sizes", [1, 8])
     for bad in ([], [1, 0], [1, 2.0], [True], "1,8"):
         with pytest.raises(ValueError, match="^batch_sizes must be a non-empty list of whole numbers >= 1, got"):
-            int_list("batch_sizes", bad, 1)
+            int_list(1).check("batch_sizes", bad)
     with pytest.raises(ValueError, match="^depths must be a non-empty list of whole numbers from 1 to 4, got \\[5\\]"):
-        int_list("depths", [5], 1, 4)
+        int_list(1, 4).check("depths", [5])
 
 
 def test_folder(tmp_path):
-    folder("artifacts_dir", str(tmp_path / "not-yet"))  # need not exist: the notebook creates it
+    folder().check("artifacts_dir", str(tmp_path / "not-yet"))  # need not exist: the notebook creates it
     for bad in ("", "  ", 42):
         with pytest.raises(ValueError, match="^artifacts_dir must name a folder, got"):
-            folder("artifacts_dir", bad)
+            folder().check("artifacts_dir", bad)
     a_file = tmp_path / "f.txt"
     a_file.write_text("x")
     with pytest.raises(ValueError, match="which is a file"):
-        folder("artifacts_dir", str(a_file))
+        folder().check("artifacts_dir", str(a_file))
 
 
 def test_existing_path(tmp_path):
     a_file = tmp_path / "g.pb"
     a_file.write_bytes(b"")
-    existing_path("graph_path", str(a_file), "file")
-    existing_path("model_path", str(tmp_path), "any")
-    existing_path("graph_path", "", "file", empty_ok=True)
+    existing_path("file").check("graph_path", str(a_file))
+    existing_path("any").check("model_path", str(tmp_path))
+    existing_path("file", empty_ok=True).check("graph_path", "")
     with pytest.raises(ValueError) as error:
-        existing_path("graph_path", str(tmp_path / "no.pb"), "file", hint="give a frozen .pb")
+        existing_path("file", hint="give a frozen .pb").check("graph_path", str(tmp_path / "no.pb"))
     assert message(error) == f"graph_path {str(tmp_path / 'no.pb')!r} does not exist; give a frozen .pb"
     with pytest.raises(ValueError, match="is not a file"):
-        existing_path("graph_path", str(tmp_path), "file")
+        existing_path("file").check("graph_path", str(tmp_path))
     with pytest.raises(ValueError, match="is not a folder"):
-        existing_path("model_path", str(a_file), "dir")
+        existing_path("dir").check("model_path", str(a_file))
     with pytest.raises(ValueError, match="does not exist"):
-        existing_path("graph_path", "", "file")  # empty is a value only when empty_ok
+        existing_path("file").check("graph_path", "")  # empty is a value only when empty_ok
     with pytest.raises(ValueError, match=r"^graph_path must be a path string, got 42 \(an int\)"):
-        existing_path("graph_path", 42, "file", empty_ok=True)
+        existing_path("file", empty_ok=True).check("graph_path", 42)
+
+
+def test_satisfies_says_what_the_value_must_do():
+    rule = satisfies(lambda sizes: 1 in sizes, "include 1 (the per-call comparison is at batch 1)")
+    rule.check("batch_sizes", [1, 8])
+    with pytest.raises(ValueError) as error:
+        rule.check("batch_sizes", [8])
+    assert message(error) == "batch_sizes must include 1 (the per-call comparison is at batch 1), got [8]"
+    assert repr(rule) == "Rule(include 1 (the per-call comparison is at batch 1))"
+
+
+def test_check_params_checks_types_first_then_each_rule_in_order():
+    rules = {"epochs": at_least(1), "tolerance": between(0, 1, inclusive=False),
+             "sizes": [int_list(1), satisfies(lambda v: 1 in v, "include 1")]}
+    assert check_params(namespace(), **rules) is None
+    with pytest.raises(ValueError, match="^epochs must be a whole number"):  # the type, before the range
+        check_params(namespace(epochs="0"), **rules)
+    with pytest.raises(ValueError) as error:
+        check_params(namespace(epochs=0), **rules)
+    assert message(error) == "epochs must be at least 1, got 0"
+    with pytest.raises(ValueError, match=r"^sizes must be a non-empty list of whole numbers >= 1, got \[0\]"):
+        check_params(namespace(sizes=[0]), **rules)  # the first rule of a list wins
+    with pytest.raises(ValueError, match=r"^sizes must include 1, got \[8\]"):
+        check_params(namespace(sizes=[8]), **rules)
+    assert all(isinstance(r, Rule) for r in (at_least(1), folder(), positive()))
+
+
+def test_check_params_refuses_a_rule_for_a_name_that_is_not_a_parameter():
+    with pytest.raises(TypeError, match=r"check_params got rules for \['epoch'\], which are not parameters"):
+        check_params(namespace(), epoch=at_least(1))
+
+
+def test_make_folder_creates_and_returns_the_folder(tmp_path):
+    made = make_folder(str(tmp_path / "a" / "b"))
+    assert made == tmp_path / "a" / "b" and made.is_dir()
+    assert make_folder(str(made)) == made  # an existing folder is fine

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from graphfreeze_helpers.exercises import (
+from graphfreeze_helpers.course.exercises import (
     STUB_MARKER,
     Correct,
     ExerciseIncorrect,

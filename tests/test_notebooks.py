@@ -242,7 +242,7 @@ def test_papermill_runs_with_other_parameters(path: Path, tmp_path: Path):
     ids=[f"{stem}-{'-'.join(o)}" for stem, cases in BAD_PARAMS.items() for o, _ in cases],
 )
 def test_bad_parameter_fails_in_validation_cell(stem: str, overrides: dict, message: str, tmp_path: Path):
-    from graphfreeze_helpers.sweep import NotebookRunError
+    from graphfreeze_helpers.course.sweep import NotebookRunError
 
     path = NOTEBOOK_DIR / f"{stem}.ipynb"
     if not path.is_file():

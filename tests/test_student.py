@@ -21,7 +21,7 @@ NOTEBOOKS = ROOT / "notebooks"
 sys.path.insert(0, str(ROOT / "tools"))
 
 import make_student  # noqa: E402
-from graphfreeze_helpers.exercises import STUB_MARKER  # noqa: E402
+from graphfreeze_helpers.course.exercises import STUB_MARKER  # noqa: E402
 
 PATHS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 IDS = [p.stem for p in PATHS]
@@ -61,7 +61,7 @@ def _toy_notebook() -> nbformat.NotebookNode:
         nbformat.v4.new_markdown_cell("## Exercises"),
         nbformat.v4.new_markdown_cell("### Exercise 99.1: add one\nSet `answer_1`.", metadata={"tags": ["exercise"]}),
         cell("# Set answer_1 to x + 1\nanswer_1 = x + 1", metadata={"tags": ["solution"]}),
-        cell('from graphfreeze_helpers.exercises import check_equal\n'
+        cell('from graphfreeze_helpers.course import check_equal\n'
              'check_equal("99.1", answer_1, 42, hint="add one to x")'),
     ]
     return nb

@@ -1,4 +1,4 @@
-"""graphfreeze_helpers.sweep: papermill runs that accept expected errors, grids, and collecting results."""
+"""graphfreeze_helpers.course.sweep: papermill runs that accept expected errors, grids, and collecting results."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import nbformat
 import pytest
 
 from graphfreeze_helpers.errors import InputError
-from graphfreeze_helpers.sweep import (
+from graphfreeze_helpers.course.sweep import (
     NotebookRunError,
     SweepRun,
     SweepTable,

@@ -24,7 +24,7 @@ from typing import Any, Optional
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from graphfreeze_helpers._io import write_files_atomically  # noqa: E402
+from graphfreeze_helpers.files import write_files_atomically  # noqa: E402
 
 # The figures make run's summary prints first, then everything else in metrics.json.
 KEY_FIGURES = {

@@ -7,7 +7,7 @@
 The convention (docs/workshop.md, "Exercises and solutions"): an exercise is a markdown cell
 tagged ``exercise`` starting ``### Exercise NN.k: title``, then a code cell tagged
 ``solution``, then an untagged code cell calling a ``check*`` function from
-``graphfreeze_helpers.exercises``. In the student copy the solution cell keeps its leading
+``graphfreeze_helpers.course.exercises``. In the student copy the solution cell keeps its leading
 comment lines and gets ``# YOUR CODE HERE`` and a ``raise NotImplementedError``; it is
 tagged ``stub`` instead of ``solution``. The output folder is git-ignored.
 """
@@ -25,7 +25,7 @@ import nbformat
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from graphfreeze_helpers.exercises import stub_source  # noqa: E402
+from graphfreeze_helpers.course.exercises import stub_source  # noqa: E402
 
 EXERCISE_ID = re.compile(r"^#{2,4}\s*Exercise\s+(?P<id>\d{2}\.\d+)\b", re.MULTILINE)
 CHECK_CALL = re.compile(r"\bcheck(_[a-z]+)?\(")

@@ -12,7 +12,7 @@ Cells tagged ``raises-exception`` show a failure on purpose. papermill's own com
 reports them as errors (exit 1) although nbval and JupyterLab accept them; here they are
 accepted, and any other error stops the run with one line naming the notebook and the cell.
 The summary reads ``{artifacts}/metrics.json``, which the notebooks fill with
-``graphfreeze_helpers._io.record_metrics``.
+``graphfreeze_helpers.course.record_metrics``.
 """
 
 from __future__ import annotations
@@ -25,9 +25,10 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
+from graphfreeze_helpers.course.metrics import METRICS_FILE
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
-METRICS_FILE = "metrics.json"
 
 
 def discover(folder: Path = NOTEBOOKS) -> list[Path]:
@@ -44,7 +45,7 @@ def execute(
     timeout: int = 600,
 ) -> Any:
     """Execute ``notebook`` into ``output``; raise ``NotebookRunError`` for an unexpected error."""
-    from graphfreeze_helpers.sweep import run_notebook
+    from graphfreeze_helpers.course.sweep import run_notebook
 
     return run_notebook(notebook, output, parameters, cwd=cwd, timeout=timeout)
 

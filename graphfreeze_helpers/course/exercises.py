@@ -5,7 +5,7 @@ raises :class:`ExerciseIncorrect` with one sentence saying what was wrong and a 
 Jupyter that error shows as one line, without a traceback: a learner sees the hint, not
 the internals of this module. Nothing here prints.
 
-    from graphfreeze_helpers.exercises import check_equal
+    from graphfreeze_helpers.course import check_equal
     check_equal("03.1", answer_1, 12, hint="count node.op == 'Const' in frozen.graph_def.node")
 
 The convention for marking solutions (cells tagged ``solution``) is in ``docs/workshop.md``;

@@ -1,16 +1,19 @@
-"""Check a notebook's parameters: their types from the parameters cell, then their ranges.
+"""Check a notebook's parameters in one call: their types from the parameters cell, then their rules.
 
 Every notebook has one cell tagged ``parameters`` with typed literals
 (``epochs: int = 10  # passes over the training data``). Python keeps those annotations in
 the notebook's namespace (``__annotations__``), also when papermill injects new values in an
-un-annotated cell after it, so the validation cell needs no second list of types:
+un-annotated cell after it, so the validation cell needs no second list of types, only the
+rules that the types do not say:
 
-    check_types(globals())                     # every annotated parameter has its type
-    at_least("epochs", epochs, 1)              # then only the ranges
-    between("tolerance", tolerance, 0, 1, inclusive=False)
+    check_params(globals(), epochs=at_least(1), tolerance=between(0, 1, inclusive=False),
+                 artifacts_dir=folder())
 
-Each check raises ``ValueError`` with one sentence that names the parameter, says what was
-expected and what was found. Nothing here prints, writes or imports TensorFlow.
+A rule is a small object made by :func:`at_least`, :func:`between`, :func:`positive`,
+:func:`one_of`, :func:`int_list`, :func:`folder`, :func:`existing_path` or :func:`satisfies`;
+give a list to apply several. Each check raises ``ValueError`` with one sentence that names
+the parameter, says what was expected and what was found. Nothing here prints or imports
+TensorFlow; only :func:`make_folder` writes (it creates the folder it is given).
 """
 
 from __future__ import annotations
@@ -18,10 +21,14 @@ from __future__ import annotations
 import math
 import numbers
 import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, Sequence, Union
 
-__all__ = ["check_types", "at_least", "between", "positive", "one_of", "int_list", "folder", "existing_path"]
+__all__ = [
+    "Rule", "check_params", "check_types", "make_folder",
+    "at_least", "between", "positive", "one_of", "int_list", "folder", "existing_path", "satisfies",
+]
 
 # annotation name -> (what a value must be, in words)
 _EXPECTED = {
@@ -127,70 +134,148 @@ def _require_number(name: str, value: Any) -> None:
         raise ValueError(f"{name} must be a number, got {_found(value)}")
 
 
-def at_least(name: str, value: Any, low: float) -> None:
+@dataclass(frozen=True)
+class Rule:
+    """One rule for a parameter's value: ``rule.check(name, value)`` raises ``ValueError`` or passes."""
+
+    description: str
+    test: Callable[[str, Any], None]
+
+    def check(self, name: str, value: Any) -> None:
+        self.test(name, value)
+
+    def __repr__(self) -> str:
+        return f"Rule({self.description})"
+
+
+Rules = Union[Rule, Sequence[Rule]]
+
+
+def check_params(namespace: Mapping[str, Any], **rules: Rules) -> None:
+    """Check every annotated parameter's type (:func:`check_types`), then each rule, in order.
+
+    ``rules`` maps a parameter's name to a :class:`Rule` or a list of them. A rule for a name
+    that is not an annotated parameter is a mistake in the notebook: ``TypeError``.
+    """
+    checked = check_types(namespace)
+    unknown = sorted(set(rules) - set(checked))
+    if unknown:
+        raise TypeError(f"check_params got rules for {unknown}, which are not parameters; "
+                        f"the parameters are {sorted(checked)}")
+    for name, given in rules.items():
+        for rule in ([given] if isinstance(given, Rule) else list(given)):
+            rule.check(name, namespace[name])
+
+
+def make_folder(path: str) -> Path:
+    """Create the folder ``path`` (and its parents) if needed, and return it as a ``Path``."""
+    folder_path = Path(path)
+    folder_path.mkdir(parents=True, exist_ok=True)
+    return folder_path
+
+
+def at_least(low: float) -> Rule:
     """``value >= low``: ``epochs must be at least 1, got 0``."""
-    _require_number(name, value)
-    if not value >= low:
-        raise ValueError(f"{name} must be at least {low}, got {value!r}")
+
+    def test(name: str, value: Any) -> None:
+        _require_number(name, value)
+        if not value >= low:
+            raise ValueError(f"{name} must be at least {low}, got {value!r}")
+
+    return Rule(f"at least {low}", test)
 
 
-def between(name: str, value: Any, low: float, high: float, *, inclusive: bool = True) -> None:
+def between(low: float, high: float, *, inclusive: bool = True) -> Rule:
     """``low <= value <= high``, or ``low < value < high`` with ``inclusive=False``."""
-    _require_number(name, value)
-    inside = low <= value <= high if inclusive else low < value < high
-    if not inside:
-        span = f"from {low} to {high}" if inclusive else f"above {low} and below {high}"
-        raise ValueError(f"{name} must be {span}, got {value!r}")
+    span = f"from {low} to {high}" if inclusive else f"above {low} and below {high}"
+
+    def test(name: str, value: Any) -> None:
+        _require_number(name, value)
+        inside = low <= value <= high if inclusive else low < value < high
+        if not inside:
+            raise ValueError(f"{name} must be {span}, got {value!r}")
+
+    return Rule(span, test)
 
 
-def positive(name: str, value: Any) -> None:
+def positive() -> Rule:
     """A finite number above 0: ``time_budget_s must be a finite number above 0, got 0``."""
-    _require_number(name, value)
-    if not (value > 0 and math.isfinite(value)):
-        raise ValueError(f"{name} must be a finite number above 0, got {value!r}")
+
+    def test(name: str, value: Any) -> None:
+        _require_number(name, value)
+        if not (value > 0 and math.isfinite(value)):
+            raise ValueError(f"{name} must be a finite number above 0, got {value!r}")
+
+    return Rule("a finite number above 0", test)
 
 
-def one_of(name: str, value: Any, choices: Iterable[Any]) -> None:
+def one_of(choices: Iterable[Any]) -> Rule:
     """``target must be one of ['portable', 'tensorflow'], got 'fast'``."""
     options = list(choices)
-    if value not in options:
-        raise ValueError(f"{name} must be one of {options}, got {value!r}")
+
+    def test(name: str, value: Any) -> None:
+        if value not in options:
+            raise ValueError(f"{name} must be one of {options}, got {value!r}")
+
+    return Rule(f"one of {options}", test)
 
 
-def int_list(name: str, values: Any, low: int, high: int | None = None) -> None:
+def int_list(low: int, high: int | None = None) -> Rule:
     """A non-empty list of whole numbers, each ``>= low`` (and ``<= high`` when given)."""
     span = f"from {low} to {high}" if high is not None else f">= {low}"
-    ok = isinstance(values, list) and values and all(
-        _is_int(v) and v >= low and (high is None or v <= high) for v in values
-    )
-    if not ok:
-        raise ValueError(f"{name} must be a non-empty list of whole numbers {span}, got {values!r}")
+
+    def test(name: str, values: Any) -> None:
+        ok = isinstance(values, list) and values and all(
+            _is_int(v) and v >= low and (high is None or v <= high) for v in values
+        )
+        if not ok:
+            raise ValueError(f"{name} must be a non-empty list of whole numbers {span}, got {values!r}")
+
+    return Rule(f"a non-empty list of whole numbers {span}", test)
 
 
-def folder(name: str, value: Any) -> None:
+def folder() -> Rule:
     """A folder name: a non-blank string that is not an existing file (the folder need not exist)."""
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{name} must name a folder, got {_found(value)}")
-    if Path(value).exists() and not Path(value).is_dir():
-        raise ValueError(f"{name} must name a folder, got {value!r}, which is a file; give a folder path")
+
+    def test(name: str, value: Any) -> None:
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"{name} must name a folder, got {_found(value)}")
+        if Path(value).exists() and not Path(value).is_dir():
+            raise ValueError(f"{name} must name a folder, got {value!r}, which is a file; give a folder path")
+
+    return Rule("a folder", test)
 
 
-def existing_path(name: str, value: Any, kind: str = "any", *, hint: str = "", empty_ok: bool = False) -> None:
-    """``value`` names an existing ``"file"``, ``"dir"`` or either (``"any"``); ``""`` passes if ``empty_ok``.
+def existing_path(kind: str = "any", *, hint: str = "", empty_ok: bool = False) -> Rule:
+    """The value names an existing ``"file"``, ``"dir"`` or either (``"any"``); ``""`` passes if ``empty_ok``.
 
     ``hint`` says what to give instead: ``model_path 'm.keras' does not exist; give a .keras file``.
     """
     if kind not in ("file", "dir", "any"):
         raise TypeError(f"existing_path kind must be 'file', 'dir' or 'any', got {kind!r}")
-    if not isinstance(value, str):
-        raise ValueError(f"{name} must be a path string, got {_found(value)}")
-    if empty_ok and value == "":
-        return
-    path = Path(value)
     tail = f"; {hint}" if hint else ""
-    if not value or not path.exists():
-        raise ValueError(f"{name} {value!r} does not exist{tail}")
-    if kind == "file" and not path.is_file():
-        raise ValueError(f"{name} {value!r} is not a file{tail}")
-    if kind == "dir" and not path.is_dir():
-        raise ValueError(f"{name} {value!r} is not a folder{tail}")
+
+    def test(name: str, value: Any) -> None:
+        if not isinstance(value, str):
+            raise ValueError(f"{name} must be a path string, got {_found(value)}")
+        if empty_ok and value == "":
+            return
+        path = Path(value)
+        if not value or not path.exists():
+            raise ValueError(f"{name} {value!r} does not exist{tail}")
+        if kind == "file" and not path.is_file():
+            raise ValueError(f"{name} {value!r} is not a file{tail}")
+        if kind == "dir" and not path.is_dir():
+            raise ValueError(f"{name} {value!r} is not a folder{tail}")
+
+    return Rule(f"an existing {kind} path" + (" or empty" if empty_ok else ""), test)
+
+
+def satisfies(predicate: Callable[[Any], bool], requirement: str) -> Rule:
+    """Any other rule: ``satisfies(lambda v: 1 in v, "include 1")`` -> ``batch_sizes must include 1, got [8]``."""
+
+    def test(name: str, value: Any) -> None:
+        if not predicate(value):
+            raise ValueError(f"{name} must {requirement}, got {value!r}")
+
+    return Rule(requirement, test)

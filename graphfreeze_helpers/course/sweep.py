@@ -21,8 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence
 
-from .errors import InputError
-from .runtime import progress_bar
+from ..errors import InputError
+from ..files import write_files_atomically
+from ..freeze import load_model
+from ..formatting import progress_bar
 
 EXPECTED_ERROR_TAG = "raises-exception"
 
@@ -222,8 +224,6 @@ def collect(runs: Sequence[SweepRun]) -> list[dict[str, Any]]:
 
 def count_parameters(model_path: str | Path) -> int:
     """The number of weights (trainable or not) of a saved ``.keras``/``.h5`` model."""
-    from .freeze import load_model
-
     return int(load_model(model_path).count_params())
 
 
@@ -281,8 +281,6 @@ class SweepTable:
         """Write the table (raw values, all columns chosen) as CSV, atomically."""
         import csv
         import io
-
-        from ._io import write_files_atomically
 
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")

@@ -1,0 +1,27 @@
+"""Course scaffolding for the notebooks: parameter checks, exercise self-checks, recorded metrics, sweeps.
+
+This is not part of the freezing library: the library (``graphfreeze_helpers.*``) never
+imports it; it imports the library. A notebook's setup cell takes what it needs from here:
+
+    from graphfreeze_helpers.course import at_least, check_equal, check_params, folder, record_metrics
+
+``graphfreeze_helpers.course.sweep`` (papermill runs of the notebooks, ``make run`` and
+``make sweep``) is imported on its own, since it needs the development dependencies.
+"""
+
+from __future__ import annotations
+
+from .exercises import (
+    Correct, ExerciseIncorrect, ExerciseNotDone, check, check_close, check_equal, check_raises, check_type,
+)
+from .metrics import METRICS_FILE, record_metrics
+from .params import (
+    Rule, at_least, between, check_params, check_types, existing_path, folder, int_list, make_folder, one_of,
+    positive, satisfies,
+)
+
+__all__ = [
+    "Correct", "ExerciseIncorrect", "ExerciseNotDone", "check", "check_close", "check_equal", "check_raises",
+    "check_type", "METRICS_FILE", "record_metrics", "Rule", "at_least", "between", "check_params", "check_types",
+    "existing_path", "folder", "int_list", "make_folder", "one_of", "positive", "satisfies",
+]
