@@ -39,7 +39,7 @@ def build_graphs(cache: Path) -> dict[str, Path]:
         return paths
     from graphfreeze_helpers.freeze import freeze
     from graphfreeze_helpers.model import ensure_tutorial_model
-    from graphfreeze_helpers.runtime import import_tensorflow
+    from graphfreeze_helpers.tfimport import import_tensorflow
 
     import_tensorflow()
     import keras

@@ -1,9 +1,9 @@
 """graphfreeze_helpers: freeze TensorFlow 2 models to a single GraphDef, then inspect,
 load, benchmark, optimize and export it.
 
-The pipeline has one module per stage: ``data`` → ``model`` → ``freeze`` → ``inspect`` →
+The pipeline has one module per stage: ``data`` → ``model`` → ``freeze`` → ``summary`` →
 ``load`` → ``bench`` → ``optimize``/``export``. Importing this package does not import
-TensorFlow; the stages that need it import it (quietly) when first called.
+TensorFlow; the stages that need it import it (quietly, :mod:`.tfimport`) when first called.
 """
 
 from .errors import GraphFreezeError

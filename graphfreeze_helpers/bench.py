@@ -1,9 +1,10 @@
 """Measure latency fairly: contenders side by side, interleaved, on the same inputs.
 
-The harness (:func:`run_benchmark`) knows nothing about TensorFlow. A :class:`Contender` is
-a name and a ``make(batch)`` function that does all the setup for one batch size (build
-the inputs, load the graph, convert to tensors) and returns a zero-argument ``run()`` that
-performs exactly one call. Only ``run()`` is timed. For each batch size the harness
+This is the timing harness, and it knows nothing about TensorFlow or the conversions it
+times. A :class:`Contender` is a name and a ``make(batch)`` function that does all the
+setup for one batch size (build the inputs, load the graph, convert to tensors) and
+returns a zero-argument ``run()`` that performs exactly one call. Only ``run()`` is timed.
+For each batch size :func:`run_benchmark`
 
 1. makes every contender and warms it up (``warmup`` calls, which also trigger tracing,
    graph optimization and lazy initialization); the first output is kept to check that
@@ -13,19 +14,12 @@ performs exactly one call. Only ``run()`` is timed. For each batch size the harn
    used and every contender has at least ``min_calls`` calls;
 3. reports the median, p10, p90 and IQR of the single-call times, in microseconds.
 
-The TensorFlow contenders (:func:`standard_contenders`) all follow the same rules, so
-their times compare like for like:
-
-- **Input**: prepared once per batch size, outside the timed region, as the type each API
-  takes natively: a ``tf.constant`` for everything that accepts a tensor, a NumPy array for
-  ``Session.run``'s ``feed_dict`` (which would convert a tensor to NumPy anyway).
-- **Output**: every ``run()`` returns NumPy arrays, so the device-to-host copy
-  (``.numpy()``) is inside the timed region for all of them; ``predict`` and
-  ``Session.run`` return NumPy by themselves.
-
-More contenders (an optimized graph, LiteRT, ONNX Runtime, ...) plug in as factories:
-a function ``factory(subject) -> Contender | None`` added to :data:`FACTORIES`, or any
-:class:`Contender` passed to :func:`run_benchmark` directly. The harness does not change.
+Contenders come from factories, ``factory(subject) -> Contender | None``, registered by
+name in :data:`FACTORIES` with :func:`register`; a :class:`Subject` holds what they run
+and the inputs they share. The standard factories (Keras, ``tf.function``, SavedModel,
+the frozen graph, its optimized and exported forms) live in
+:mod:`graphfreeze_helpers.contenders`, which registers them when imported; any
+:class:`Contender` can also be passed to :func:`run_benchmark` directly.
 """
 
 from __future__ import annotations
@@ -37,17 +31,16 @@ import json
 import os
 import platform
 import sys
-import tempfile
 import time
-import warnings
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional, Sequence
 
 import numpy as np
 
-from . import _io
-from .freeze import positional_signature
+from . import files
+from .formatting import progress_bar
+from .freeze import sample_inputs
 from .verify import as_output_list, max_abs_diff
 
 Run = Callable[[], Any]
@@ -167,14 +160,14 @@ class BenchResult:
         writer.writeheader()
         for r in self.rows:
             writer.writerow({k: ("" if v is None else v) for k, v in asdict(r).items()})
-        _io.write_files_atomically({Path(path): buffer.getvalue().encode()}, force=force)
+        files.write_files_atomically({Path(path): buffer.getvalue().encode()}, force=force)
         return Path(path)
 
     def to_json(self, path: str | Path, *, force: bool = False) -> Path:
         """Write rows, environment and settings as JSON (atomically; never overwrites without ``force``)."""
         record = {"rows": self.to_records(), "environment": self.environment, "settings": self.settings}
         text = json.dumps(record, indent=2, default=str) + "\n"
-        _io.write_files_atomically({Path(path): text.encode()}, force=force)
+        files.write_files_atomically({Path(path): text.encode()}, force=force)
         return Path(path)
 
     @classmethod
@@ -297,13 +290,32 @@ def _cpu_model() -> str:
 # --- the harness ---------------------------------------------------------------------------
 
 
-def _progress(total: float, enabled: bool) -> Any:
-    if not enabled:
-        return None
-    from .runtime import progress_bar
+class _Progress:
+    """The benchmark's progress bar, in seconds of the measuring budget; does nothing when disabled."""
 
-    return progress_bar(total=round(total, 1), unit="s", desc="benchmark", mininterval=0.5,
-                        bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} s{postfix}")
+    def __init__(self, total_s: float, enabled: bool) -> None:
+        self.total_s = total_s
+        self.done_s = 0.0
+        self.bar = (
+            progress_bar(total=round(total_s, 1), unit="s", desc="benchmark", mininterval=0.5,
+                         bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} s{postfix}")
+            if enabled else None
+        )
+
+    def setting_up(self, batch: int, name: str) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix_str(f"batch {batch}: setting up {name}", refresh=False)
+
+    def measured(self, batch: int, elapsed_ns: int) -> None:
+        if self.bar is not None:
+            step = min(elapsed_ns * 1e-9, max(self.total_s - self.done_s, 0.0))
+            self.done_s += step
+            self.bar.set_postfix_str(f"batch {batch}", refresh=False)
+            self.bar.update(step)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _outputs(value: Any) -> Optional[list[np.ndarray]]:
@@ -314,6 +326,86 @@ def _outputs(value: Any) -> Optional[list[np.ndarray]]:
     if isinstance(value, (list, tuple)):
         value = [v.numpy() if hasattr(v, "numpy") and not isinstance(v, np.ndarray) else v for v in value]
     return as_output_list(value)
+
+
+@dataclass
+class _Warm:
+    """A contender made and warmed up at one batch size: its ``run``, first output and time per call."""
+
+    run: Run
+    output: Optional[list[np.ndarray]]
+    estimate_ns: float
+
+
+def _check_settings(
+    names: Sequence[str], batch_sizes: Sequence[int], *, time_budget_s: float, warmup: int, min_calls: int,
+    block_s: float, max_block_calls: int,
+) -> None:
+    if not names:
+        raise ValueError("no contenders to benchmark")
+    if len(set(names)) != len(names):
+        raise ValueError(f"contender names must be unique, got {list(names)}")
+    if not batch_sizes or any(b < 1 for b in batch_sizes):
+        raise ValueError(f"batch sizes must be positive whole numbers, got {list(batch_sizes)}")
+    if time_budget_s < 0 or warmup < 0 or min_calls < 1 or block_s <= 0 or max_block_calls < 1:
+        raise ValueError("time_budget_s and warmup must be >= 0, min_calls and max_block_calls >= 1, block_s > 0")
+
+
+def _warm_up(contender: Contender, batch: int, warmup: int, clock: Callable[[], int]) -> _Warm:
+    """Make ``contender`` for ``batch`` and call it ``warmup`` times; the first call's output is kept."""
+    run = contender.make(batch)
+    started = clock()
+    output = _outputs(run())  # the first call traces/initializes; its output is compared
+    estimate_ns: float = clock() - started
+    if warmup > 1:
+        started = clock()
+        for _ in range(warmup - 1):
+            run()
+        estimate_ns = (clock() - started) / (warmup - 1)
+    return _Warm(run, output, estimate_ns)
+
+
+def _diffs(outputs: Sequence[Optional[list[np.ndarray]]]) -> list[Optional[float]]:
+    """Each output's largest difference from the first one there is (``None`` where nothing to compare)."""
+    reference = next((out for out in outputs if out is not None), None)
+    return [None if out is None or reference is None else max_abs_diff(reference, out) for out in outputs]
+
+
+def _calls_per_block(estimate_ns: float, block_s: float, max_block_calls: int) -> int:
+    """How many calls fill about ``block_s`` (at least one, at most ``max_block_calls``)."""
+    return int(min(max_block_calls, max(1, block_s * 1e9 // max(estimate_ns, 1))))
+
+
+def _time_interleaved(
+    runs: Sequence[Run], per_block: Sequence[int], *, share_ns: float, min_calls: int, clock: Callable[[], int],
+    measured: Callable[[int], None],
+) -> tuple[list[list[int]], int]:
+    """Time blocks of single calls round-robin until ``share_ns`` is spent and each has ``min_calls``.
+
+    Returns every call's time in nanoseconds, per run, and the number of rounds.
+    """
+    times: list[list[int]] = [[] for _ in runs]
+    spent_ns = 0
+    rounds = 0
+    while spent_ns < share_ns or min(len(t) for t in times) < min_calls:
+        round_started = clock()
+        for run, calls, sink in zip(runs, per_block, times):
+            for _ in range(calls):
+                t0 = clock()
+                run()
+                sink.append(clock() - t0)
+        elapsed = clock() - round_started
+        spent_ns += elapsed
+        rounds += 1
+        measured(elapsed)
+    return times, rounds
+
+
+def _close(runs: Iterable[Run]) -> None:
+    for run in runs:
+        close = getattr(run, "close", None)
+        if callable(close):
+            close()
 
 
 def run_benchmark(
@@ -337,82 +429,49 @@ def run_benchmark(
     """
     contenders = list(contenders)
     batch_sizes = [int(b) for b in batch_sizes]
-    if not contenders:
-        raise ValueError("no contenders to benchmark")
     names = [c.name for c in contenders]
-    if len(set(names)) != len(names):
-        raise ValueError(f"contender names must be unique, got {names}")
-    if not batch_sizes or any(b < 1 for b in batch_sizes):
-        raise ValueError(f"batch sizes must be positive whole numbers, got {batch_sizes}")
-    if time_budget_s < 0 or warmup < 0 or min_calls < 1 or block_s <= 0 or max_block_calls < 1:
-        raise ValueError("time_budget_s and warmup must be >= 0, min_calls and max_block_calls >= 1, block_s > 0")
-
+    _check_settings(names, batch_sizes, time_budget_s=time_budget_s, warmup=warmup, min_calls=min_calls,
+                    block_s=block_s, max_block_calls=max_block_calls)
     settings = {
         "time_budget_s": time_budget_s, "warmup": warmup, "min_calls": min_calls, "block_s": block_s,
         "batch_sizes": batch_sizes, "contenders": names,
     }
     result = BenchResult(rows=[], settings=settings)
-    share_ns = time_budget_s * 1e9 / len(batch_sizes)
-    bar = _progress(time_budget_s, progress)
-    done_s = 0.0
+    bar = _Progress(time_budget_s, progress)
     try:
         for batch in batch_sizes:
-            runs: list[Run] = []
-            reference: Optional[list[np.ndarray]] = None
-            diffs: list[Optional[float]] = []
-            per_block: list[int] = []
-            for contender in contenders:
-                if bar is not None:
-                    bar.set_postfix_str(f"batch {batch}: setting up {contender.name}", refresh=False)
-                run = contender.make(batch)
-                started = clock()
-                out = _outputs(run())  # the first call traces/initializes; its output is compared
-                estimate_ns = clock() - started
-                if warmup > 1:
-                    started = clock()
-                    for _ in range(warmup - 1):
-                        run()
-                    estimate_ns = (clock() - started) / (warmup - 1)
-                if out is not None and reference is None:
-                    reference = out
-                diffs.append(None if out is None or reference is None else max_abs_diff(reference, out))
-                runs.append(run)
-                per_block.append(int(min(max_block_calls, max(1, block_s * 1e9 // max(estimate_ns, 1)))))
-            times: list[list[int]] = [[] for _ in contenders]  # nanoseconds
-            spent_ns = 0
-            while spent_ns < share_ns or min(len(t) for t in times) < min_calls:
-                round_started = clock()
-                for i, run in enumerate(runs):
-                    calls = per_block[i]
-                    sink = times[i]
-                    for _ in range(calls):
-                        t0 = clock()
-                        run()
-                        sink.append(clock() - t0)
-                    result.schedule.append((batch, names[i], calls))
-                elapsed = clock() - round_started
-                spent_ns += elapsed
-                if bar is not None:
-                    step = min(elapsed * 1e-9, max(time_budget_s - done_s, 0.0))
-                    done_s += step
-                    bar.set_postfix_str(f"batch {batch}", refresh=False)
-                    bar.update(step)
-            for name, sink, diff in zip(names, times, diffs):
-                us = np.asarray(sink, dtype=np.float64) / 1000.0
-                result.rows.append(BenchRow(name, batch, calls=len(sink), max_abs_diff=diff, **summarize_us(us)))
-                result.samples[(name, batch)] = us
-            for run in runs:
-                close = getattr(run, "close", None)
-                if callable(close):
-                    close()
+            _measure_batch(result, contenders, batch, bar, share_ns=time_budget_s * 1e9 / len(batch_sizes),
+                           warmup=warmup, min_calls=min_calls, block_s=block_s, max_block_calls=max_block_calls,
+                           clock=clock)
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
     result.environment = environment()
     return result
 
 
-# --- TensorFlow contenders -----------------------------------------------------------------
+def _measure_batch(
+    result: BenchResult, contenders: Sequence[Contender], batch: int, bar: _Progress, *, share_ns: float,
+    warmup: int, min_calls: int, block_s: float, max_block_calls: int, clock: Callable[[], int],
+) -> None:
+    """One batch size: warm every contender up, time them interleaved, add their rows to ``result``."""
+    warm = []
+    for contender in contenders:
+        bar.setting_up(batch, contender.name)
+        warm.append(_warm_up(contender, batch, warmup, clock))
+    runs = [w.run for w in warm]
+    per_block = [_calls_per_block(w.estimate_ns, block_s, max_block_calls) for w in warm]
+    times, rounds = _time_interleaved(runs, per_block, share_ns=share_ns, min_calls=min_calls, clock=clock,
+                                      measured=lambda elapsed: bar.measured(batch, elapsed))
+    names = [c.name for c in contenders]
+    result.schedule.extend((batch, name, calls) for _ in range(rounds) for name, calls in zip(names, per_block))
+    for name, sink, diff in zip(names, times, _diffs([w.output for w in warm])):
+        us = np.asarray(sink, dtype=np.float64) / 1000.0
+        result.rows.append(BenchRow(name, batch, calls=len(sink), max_abs_diff=diff, **summarize_us(us)))
+        result.samples[(name, batch)] = us
+    _close(runs)
+
+
+# --- what the contenders run, and the registry of their factories ----------------------------
 
 
 @dataclass
@@ -420,7 +479,7 @@ class Subject:
     """What the contenders run: a live model and/or a frozen graph, and the inputs they share.
 
     ``inputs(batch)`` returns the same seeded NumPy arrays to every contender. Build one with
-    :func:`prepare`.
+    :func:`graphfreeze_helpers.contenders.prepare`.
     """
 
     model: Any = None  # a keras.Model or a loaded SavedModel (or None)
@@ -430,276 +489,34 @@ class Subject:
     specs: list[Any] = field(default_factory=list)  # TensorInfo of the inputs
     seed: int = 0
     workdir: Optional[Path] = None
+    held: list[Any] = field(default_factory=list, repr=False)  # objects that must outlive the contenders
     _cache: dict[int, list[np.ndarray]] = field(default_factory=dict, repr=False)
-    _keep: list[Any] = field(default_factory=list, repr=False)  # objects that must outlive the contenders
 
     def inputs(self, batch: int) -> list[np.ndarray]:
         if batch not in self._cache:
-            from .freeze import sample_inputs
-
             self._cache[batch] = sample_inputs(self.specs, batch=batch, seed=self.seed)
         return self._cache[batch]
 
     @property
     def is_keras(self) -> bool:
-        if self.model is None:
-            return False
-        import keras
-
-        return isinstance(self.model, keras.Model)
+        keras = sys.modules.get("keras")  # a Keras model cannot exist unless Keras is imported
+        return keras is not None and self.model is not None and isinstance(self.model, keras.Model)
 
 
-def load_graph(path: str | Path, *, allow_unsafe: bool = False, graph_def: Any = None) -> Any:
-    """The one place where the benchmark loads a frozen graph (the project's loader; unsafe graphs refused).
-
-    ``graph_def``: the graph already read from ``path`` (see :func:`.load.load_frozen`).
-    """
-    from .load import load_frozen
-
-    return load_frozen(path, allow_unsafe=allow_unsafe, graph_def=graph_def)
+Factory = Callable[[Subject], Optional[Contender]]
+# Contender factories by name, in table order. A factory returns None when the subject lacks
+# what it needs. graphfreeze_helpers.contenders registers the standard ones when imported.
+FACTORIES: dict[str, Factory] = {}
 
 
-def prepare(
-    graph: str | Path | None = None,
-    model: Any = None,
-    *,
-    seed: int = 0,
-    workdir: str | Path | None = None,
-    allow_unsafe: bool = False,
-    graph_def: Any = None,
-) -> Subject:
-    """Load what the contenders need: a frozen ``.pb`` and/or a model (object or path).
+def register(name: str) -> Callable[[Factory], Factory]:
+    """Decorator: add a factory to :data:`FACTORIES` under ``name`` (registering a name again replaces it)."""
 
-    ``graph_def``: the graph already read from ``graph``, so the file is not read again.
-    """
-    from .runtime import import_tensorflow
-    from .tensors import TensorInfo
+    def add(factory: Factory) -> Factory:
+        FACTORIES[name] = factory
+        return factory
 
-    import_tensorflow()
-    if graph is None and model is None:
-        raise ValueError("give a frozen graph, a model, or both")
-    subject = Subject(seed=seed, workdir=Path(workdir) if workdir is not None else None)
-    if model is not None:
-        if isinstance(model, (str, Path)):
-            from .freeze import load_model
-
-            subject.model_path = Path(model)
-            model = load_model(model)
-        subject.model = model
-    if graph is not None:
-        subject.graph_path = Path(graph)
-        subject.frozen = load_graph(graph, allow_unsafe=allow_unsafe, graph_def=graph_def)
-        subject.specs = list(subject.frozen.inputs)
-    elif subject.is_keras:
-        subject.specs = [TensorInfo(t.name, t.dtype, (None, *tuple(t.shape)[1:])) for t in model.inputs]
-    else:
-        specs, _ = positional_signature(model.signatures["serving_default"])
-        subject.specs = [TensorInfo.from_tensor(spec) for spec in specs]
-    return subject
-
-
-def _constants(subject: Subject, batch: int) -> list[Any]:
-    from .runtime import import_tensorflow
-
-    tf = import_tensorflow()
-    return [tf.constant(a) for a in subject.inputs(batch)]
-
-
-def _numpy(outputs: Any) -> Any:
-    if isinstance(outputs, dict):
-        return [outputs[k].numpy() for k in sorted(outputs)]
-    if isinstance(outputs, (list, tuple)):
-        return [o.numpy() for o in outputs]
-    return outputs.numpy()
-
-
-def _model_call(subject: Subject) -> Callable[[list[Any]], Any]:
-    model = subject.model
-    if len(subject.specs) == 1:
-        return lambda xs: model(xs[0], training=False)
-    return lambda xs: model(list(xs), training=False)
-
-
-def keras_eager(subject: Subject) -> Optional[Contender]:
-    if not subject.is_keras:
-        return None
-    call = _model_call(subject)
-
-    def make(batch: int) -> Run:
-        xs = _constants(subject, batch)
-        return lambda: _numpy(call(xs))
-
-    return Contender("keras_eager", make, "model(x, training=False) eagerly, then .numpy()")
-
-
-def keras_predict(subject: Subject) -> Optional[Contender]:
-    if not subject.is_keras:
-        return None
-    model = subject.model
-
-    def make(batch: int) -> Run:
-        xs = _constants(subject, batch)
-        x = xs[0] if len(xs) == 1 else list(xs)
-        return lambda: model.predict(x, batch_size=batch, verbose=0)
-
-    return Contender("keras_predict", make, "model.predict(x, batch_size=batch, verbose=0), returns NumPy")
-
-
-def tf_function(subject: Subject) -> Optional[Contender]:
-    """The model's own ``tf.function`` traced once to a concrete function (what gets frozen)."""
-    if subject.model is None:
-        return None
-    from .runtime import import_tensorflow
-
-    tf = import_tensorflow()
-    if subject.is_keras:
-        call = _model_call(subject)
-        specs = [tf.TensorSpec(t.shape, t.dtype) for t in subject.specs]
-        concrete = tf.function(lambda *xs: call(xs), input_signature=specs).get_concrete_function()
-        note = "tf.function(model(x, training=False)) concrete function, then .numpy()"
-    else:
-        _, concrete = positional_signature(subject.model.signatures["serving_default"])
-        note = "the SavedModel's serving_default signature, then .numpy()"
-
-    def make(batch: int) -> Run:
-        xs = _constants(subject, batch)
-        return lambda: _numpy(concrete(*xs))
-
-    return Contender("tf_function", make, note)
-
-
-def saved_model(subject: Subject) -> Optional[Contender]:
-    """``model.export`` (Keras) then ``tf.saved_model.load`` and its ``serve`` endpoint."""
-    if subject.model is None:
-        return None
-    from .runtime import import_tensorflow
-
-    tf = import_tensorflow()
-    if subject.is_keras:
-        with tempfile.TemporaryDirectory(dir=subject.workdir, prefix="graphfreeze-bench-") as scratch:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                subject.model.export(str(Path(scratch) / "export"), verbose=False)
-            loaded = tf.saved_model.load(str(Path(scratch) / "export"))
-        serve = loaded.serve
-        note = "model.export -> tf.saved_model.load -> .serve(x), then .numpy()"
-    else:
-        loaded = subject.model if subject.model_path is None else tf.saved_model.load(str(subject.model_path))
-        _, serve = positional_signature(loaded.signatures["serving_default"])
-        note = "tf.saved_model.load -> signatures['serving_default'], then .numpy()"
-    subject._keep.append(loaded)
-
-    def make(batch: int) -> Run:
-        xs = _constants(subject, batch)
-        return lambda: _numpy(serve(*xs))
-
-    return Contender("saved_model", make, note)
-
-
-def frozen_prune(subject: Subject) -> Optional[Contender]:
-    """The loader everyone copies: ``wrap_function`` + ``prune``, the pruned function called bare."""
-    if subject.frozen is None:
-        return None
-    from .load import FrozenFunction
-
-    pruned = FrozenFunction(subject.frozen.graph_def, subject.frozen.inputs, subject.frozen.outputs, method="prune")
-    function = pruned.function
-
-    def make(batch: int) -> Run:
-        xs = _constants(subject, batch)
-        return lambda: _numpy(function(*xs))
-
-    return Contender("frozen_prune", make, "wrap_function + prune, pruned(x) called bare, then .numpy()")
-
-
-def frozen(subject: Subject) -> Optional[Contender]:
-    """The project's loader (``load_frozen``, method ``"import"``)."""
-    if subject.frozen is None:
-        return None
-    function = subject.frozen.function
-
-    def make(batch: int) -> Run:
-        xs = _constants(subject, batch)
-        return lambda: _numpy(function(*xs))
-
-    return Contender("frozen", make, "load_frozen(path).function(x), then .numpy()")
-
-
-def frozen_session(subject: Subject) -> Optional[Contender]:
-    """A ``tf.compat.v1.Session`` on the frozen graph, ``sess.run(outputs, feed_dict)``."""
-    if subject.frozen is None:
-        return None
-    from .runtime import import_tensorflow
-
-    tf = import_tensorflow()
-    graph = tf.Graph()
-    with graph.as_default():
-        # tf.compat.v1: a Session is the TF1 way to run a GraphDef; TF2 has no Session.
-        tf.compat.v1.import_graph_def(subject.frozen.graph_def, name="")
-    feeds = [graph.get_tensor_by_name(t.name) for t in subject.frozen.inputs]
-    fetches = [graph.get_tensor_by_name(t.name) for t in subject.frozen.outputs]
-    session = tf.compat.v1.Session(graph=graph)
-    subject._keep.append(session)
-    single = len(fetches) == 1
-
-    def make(batch: int) -> Run:
-        xs = subject.inputs(batch)
-        feed = dict(zip(feeds, xs))
-        if single:
-            return lambda: session.run(fetches[0], feed_dict=feed)
-        return lambda: session.run(fetches, feed_dict=feed)
-
-    return Contender("frozen_session", make, "tf.compat.v1.Session.run(output, feed_dict={input: numpy})")
-
-
-def optimized(subject: Subject) -> Optional[Contender]:
-    """The frozen graph after ``optimize`` (offline grappler, portable target), run like ``frozen``."""
-    from .optimize import optimized_contender
-
-    return optimized_contender(subject)
-
-
-def litert(subject: Subject) -> Optional[Contender]:
-    """The frozen graph exported to ``.tflite`` and run by LiteRT (no TensorFlow in the timed call)."""
-    from .export import litert_contender
-
-    return litert_contender(subject)
-
-
-def onnxruntime(subject: Subject) -> Optional[Contender]:
-    """The frozen graph exported to ``.onnx`` and run by ONNX Runtime (no TensorFlow in the timed call)."""
-    from .export import onnxruntime_contender
-
-    return onnxruntime_contender(subject)
-
-
-def opencv_dnn(subject: Subject) -> Optional[Contender]:
-    """The frozen graph's OpenCV export run by OpenCV DNN, in-process only after a subprocess check passed."""
-    from .opencv import opencv_dnn_contender
-
-    return opencv_dnn_contender(subject)
-
-
-# The standard contenders, in table order. A later stage adds its own factory here (or passes
-# Contender objects to run_benchmark); a factory returns None when the subject lacks what it needs.
-FACTORIES: dict[str, Callable[[Subject], Optional[Contender]]] = {
-    "keras_eager": keras_eager,
-    "keras_predict": keras_predict,
-    "tf_function": tf_function,
-    "saved_model": saved_model,
-    "frozen_prune": frozen_prune,
-    "frozen": frozen,
-    "frozen_session": frozen_session,
-    "optimized": optimized,
-    "litert": litert,
-    "onnxruntime": onnxruntime,
-    "opencv_dnn": opencv_dnn,
-}
-FROZEN_CONTENDERS = ("frozen", "frozen_prune", "frozen_session")
-# The seven ways of running a model with TensorFlow alone that notebook 05 compares.
-TF_CONTENDERS = (
-    "keras_eager", "keras_predict", "tf_function", "saved_model", "frozen_prune", "frozen", "frozen_session",
-)
+    return add
 
 
 def standard_contenders(subject: Subject, names: Optional[Sequence[str]] = None) -> list[Contender]:
@@ -707,39 +524,10 @@ def standard_contenders(subject: Subject, names: Optional[Sequence[str]] = None)
     wanted = list(FACTORIES) if names is None else list(names)
     unknown = [n for n in wanted if n not in FACTORIES]
     if unknown:
-        raise ValueError(f"unknown contender(s) {unknown}; known are {list(FACTORIES)}")
+        raise ValueError(f"unknown contender(s) {unknown}; known are {list(FACTORIES)} "
+                         "(import graphfreeze_helpers.contenders for the standard ones)")
     made = [FACTORIES[n](subject) for n in wanted]
     return [c for c in made if c is not None]
-
-
-def compare(
-    graph: str | Path | None = None,
-    model: Any = None,
-    *,
-    batch_sizes: Iterable[int] = (1,),
-    contenders: Optional[Sequence[str]] = None,
-    time_budget_s: float = 2.0,
-    warmup: int = 10,
-    min_calls: int = 10,
-    progress: bool = False,
-    seed: int = 0,
-    allow_unsafe: bool = False,
-    graph_def: Any = None,
-) -> BenchResult:
-    """Prepare the subject, make the standard contenders and run them: one call for the CLI and notebooks.
-
-    A graph the safety scan flags is refused unless ``allow_unsafe=True``. ``graph_def``: the
-    graph already read from ``graph`` (the CLI reads it first to answer a bad file at once).
-    """
-    subject = prepare(graph, model, seed=seed, allow_unsafe=allow_unsafe, graph_def=graph_def)
-    chosen = standard_contenders(subject, contenders)
-    result = run_benchmark(
-        chosen, batch_sizes, time_budget_s=time_budget_s, warmup=warmup, min_calls=min_calls, progress=progress
-    )
-    result.settings["notes"] = {c.name: c.note for c in chosen}
-    result.settings["graph"] = str(subject.graph_path) if subject.graph_path else None
-    result.settings["model"] = str(subject.model_path) if subject.model_path else None
-    return result
 
 
 def comparisons(result: BenchResult, baseline: str = "frozen") -> list[str]:

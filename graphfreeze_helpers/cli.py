@@ -15,7 +15,7 @@ from typing import Any, Callable, Optional, Sequence
 
 from . import __version__
 from .errors import GraphFreezeError, InputError
-from .inspect import human_bytes
+from .formatting import human_bytes
 
 PROG = "graphfreeze"
 
@@ -117,11 +117,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from . import _io, graphfile
+    from . import files, graphfile
 
     graph = _require_file(args.graph, "graph")
     out = Path(args.output)
-    _io.check_writable([out], force=args.force)
+    files.check_writable([out], force=args.force)
     x = _load_npy(args.input)
     graph_def = graphfile.read_graph_def(graph, check_edges=True)  # fail on a bad file before TensorFlow starts
     _refuse_unsafe(graph, graph_def, args.allow_unsafe)
@@ -143,14 +143,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         np.savez(buffer, **{f"output_{i}": a for i, a in enumerate(y)})
     else:
         np.save(buffer, y)
-    _io.write_files_atomically({out: buffer.getvalue()}, force=args.force)
+    files.write_files_atomically({out: buffer.getvalue()}, force=args.force)
     shapes = [a.shape for a in (y if isinstance(y, list) else [y])]
     print(f"wrote {out}: " + ", ".join(f"{tuple(s)}" for s in shapes), file=sys.stderr if args.quiet else sys.stdout)
     return 0
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from .inspect import read_summary
+    from .summary import read_summary
 
     summary = read_summary(args.graph)
     if args.json:
@@ -252,7 +252,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from . import _io, graphfile
+    from . import files, graphfile
     from .export import default_output
 
     graph = _require_file(args.graph, "graph")
@@ -265,7 +265,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             raise InputError(f"output {str(out)!r} is the input graph; write the OpenCV graph to a new file")
         check_save_path(out, force=args.force)
     else:
-        _io.check_writable([out], force=args.force)
+        files.check_writable([out], force=args.force)
     inputs = [_load_npy(args.input)] if args.input else None
     graphfile.read_graph_def(graph)  # fail on a bad file before TensorFlow starts
     from .export import export

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._io import sha256_bytes
+from .files import sha256_bytes
 from .errors import DataError
 
 DIGITS_SHA256 = "b2dab7b501728c22e9119ad76740b2e17c77a231e42d1e592380d90886f1a05e"

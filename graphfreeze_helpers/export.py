@@ -27,16 +27,20 @@ from typing import Any, Callable, Iterator, Optional, Sequence
 
 import numpy as np
 
-from . import _io
+from . import files
 from .errors import GraphFormatError, InputError
 from .freeze import FrozenGraph, sample_inputs
-from .runtime import import_tensorflow
+from .load import FrozenFunction
+from .opencv import OpenCVExport, export_opencv
+from .ops import TF_ONLY_OPS
+from .optimize import as_frozen_graph
+from .runner import LiteRTRunner, load_runner
+from .tfimport import import_tensorflow, to_tf_graph_def
 from .verify import DEFAULT_TOLERANCE, Verification, as_output_list, verify
 
 FORMATS = {"tflite": ".tflite", "onnx": ".onnx", "opencv": ".pb"}  # opencv: see graphfreeze_helpers.opencv
 ONNX_OPSET = 17  # read by every ONNX Runtime since 1.11; tf2onnx 1.17 writes up to 18
 _SPEC_NAME = re.compile(r"[^A-Za-z0-9_]")
-TF_ONLY_OPS = frozenset({"_FusedConv2D", "_FusedMatMul", "_FusedBatchNormEx", "_FusedDepthwiseConv2dNative"})
 
 
 @dataclass
@@ -59,12 +63,12 @@ class Exported:
 
     @property
     def sha256(self) -> str:
-        return _io.sha256_bytes(self.data)
+        return files.sha256_bytes(self.data)
 
     def save(self, path: str | Path, *, force: bool = False) -> Path:
         """Write the artifact atomically; never overwrite without ``force``."""
         path = Path(path)
-        _io.write_files_atomically({path: self.data}, force=force)
+        files.write_files_atomically({path: self.data}, force=force)
         self.path = path
         return path
 
@@ -89,14 +93,6 @@ def _quiet_loggers(*names: str) -> Iterator[None]:
             logger.setLevel(level)
 
 
-def _tf_graph_def(frozen: FrozenGraph) -> Any:
-    tf = import_tensorflow()
-    graph_def = frozen.graph_def
-    if not isinstance(graph_def, tf.compat.v1.GraphDef):
-        graph_def = tf.compat.v1.GraphDef.FromString(graph_def.SerializeToString())
-    return graph_def
-
-
 def _check_portable(frozen: FrozenGraph, to: str) -> None:
     found = sorted({node.op for node in frozen.graph_def.node} & TF_ONLY_OPS)
     if found:
@@ -116,7 +112,7 @@ def frozen_function(frozen: FrozenGraph) -> Any:
     if frozen.function is not None:
         return frozen.function
     tf = import_tensorflow()
-    graph_def = _tf_graph_def(frozen)
+    graph_def = to_tf_graph_def(frozen.graph_def)
     in_names = [t.name for t in frozen.inputs]
     out_names = [t.name for t in frozen.outputs]
     specs = [tf.TensorSpec(t.shape, t.dtype, name=_SPEC_NAME.sub("_", t.op_name)) for t in frozen.inputs]
@@ -168,7 +164,7 @@ def to_onnx(frozen: FrozenGraph, *, opset: int = ONNX_OPSET) -> bytes:
 
         try:
             model_proto, _ = tf2onnx.convert.from_graph_def(
-                _tf_graph_def(frozen),
+                to_tf_graph_def(frozen.graph_def),
                 input_names=[t.name for t in frozen.inputs],
                 output_names=[t.name for t in frozen.outputs],
                 opset=opset,
@@ -185,8 +181,6 @@ def artifact_ops(data: bytes, to: str) -> dict[str, int]:
 
         ops = [node.op_type for node in onnx.load_from_string(data).graph.node]
     else:
-        from .runner import LiteRTRunner
-
         ops = [op for op in LiteRTRunner(data).ops() if op != "DELEGATE"]  # XNNPACK's own nodes
     return dict(Counter(ops).most_common())
 
@@ -199,7 +193,7 @@ def export(
     reference: Optional[Callable[..., Any]] = None,
     tolerance: float = DEFAULT_TOLERANCE,
     check: bool = True,
-) -> Exported:
+) -> Exported | OpenCVExport:
     """Convert a frozen graph (a :class:`FrozenGraph` or a ``.pb`` path) to ``"tflite"``, ``"onnx"`` or ``"opencv"``.
 
     ``"opencv"`` returns an :class:`~graphfreeze_helpers.opencv.OpenCVExport` (see
@@ -211,22 +205,15 @@ def export(
     """
     if to not in FORMATS:
         raise InputError(f"unknown export format {to!r}; choose one of {sorted(FORMATS)}")
-    from .optimize import _as_frozen
-
     if to == "opencv":  # a GraphDef again, checked by OpenCV in a subprocess (it can crash the process)
-        from .opencv import export_opencv
-
         return export_opencv(graph, inputs=inputs, reference=reference, tolerance=tolerance, check=check)
-    frozen = _as_frozen(graph)
+    frozen = as_frozen_graph(graph)
     data = to_tflite(frozen) if to == "tflite" else to_onnx(frozen)
     exported = Exported(to, data, artifact_ops(data, to))
     if check:
-        from .load import FrozenFunction
-        from .runner import load_runner
-
         arrays = list(inputs) if inputs is not None else sample_inputs(frozen.inputs)
         if reference is None:
-            reference = FrozenFunction(_tf_graph_def(frozen), frozen.inputs, frozen.outputs)
+            reference = FrozenFunction(frozen.graph_def, frozen.inputs, frozen.outputs)
         runner = load_runner(data, kind="litert" if to == "tflite" else "onnxruntime")
         ref = reference
         exported.verification = verify(
@@ -241,47 +228,3 @@ def default_output(graph_path: str | Path, to: str) -> Path:
     if to == "opencv":
         return Path(graph_path).with_name(Path(graph_path).stem + "_opencv.pb")
     return Path(graph_path).with_suffix(FORMATS[to])
-
-
-def _runtime_contender(subject: Any, to: str, name: str, num_threads: Optional[int]) -> Any:
-    if getattr(subject, "frozen", None) is None:
-        return None
-    try:  # the export extra may be missing: then there is nothing to time
-        if to == "onnx":
-            import onnxruntime  # noqa: F401
-            import tf2onnx  # noqa: F401
-        else:
-            import ai_edge_litert  # noqa: F401
-    except ImportError:
-        return None
-    from .bench import Contender
-    from .runner import load_runner
-
-    loaded = subject.frozen
-    source = FrozenGraph(loaded.graph_def, loaded.inputs, loaded.outputs)
-    exported = export(source, to, inputs=subject.inputs(2), reference=loaded)
-
-    def make(batch: int) -> Callable[[], Any]:
-        runner = load_runner(exported.data, kind="litert" if to == "tflite" else "onnxruntime",
-                             num_threads=num_threads)
-        xs = runner._check(subject.inputs(batch))
-        runner.run(xs)  # resize and allocate for this batch size outside the timed region
-
-        def run() -> Any:
-            out = runner.run(xs)
-            return out[0] if len(out) == 1 else out
-
-        return run
-
-    threads = f", {num_threads} thread(s)" if num_threads else ""
-    return Contender(name, make, f"{to} export run by {name} from NumPy (no TensorFlow){threads}")
-
-
-def litert_contender(subject: Any, *, num_threads: Optional[int] = None) -> Any:
-    """Benchmark factory: the frozen graph exported to ``.tflite``, run by LiteRT's interpreter."""
-    return _runtime_contender(subject, "tflite", "litert", num_threads)
-
-
-def onnxruntime_contender(subject: Any, *, num_threads: Optional[int] = None) -> Any:
-    """Benchmark factory: the frozen graph exported to ``.onnx``, run by ONNX Runtime."""
-    return _runtime_contender(subject, "onnx", "onnxruntime", num_threads)

@@ -22,30 +22,14 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
-from . import _io, graphfile
-from .runtime import import_tensorflow
+from . import files, graphfile
 from .errors import InputError, ModelLoadError, NotFrozenError, TooLargeError
-from .inspect import VARIABLE_OPS
+from .ops import STATEFUL_OPS, STATEFUL_PREFIXES
 from .tensors import TensorInfo
+from .tfimport import import_tensorflow
 from .verify import DEFAULT_TOLERANCE, Verification, as_output_list, verify
 
 SIDECAR_FORMAT = "graphfreeze-sidecar/1"
-# Ops that mean state or Python survived freezing; such a graph cannot run on its own.
-# The variable ops are inspect's catalogue (what `graphfreeze inspect` calls "NOT frozen"), plus:
-STATEFUL_OPS = VARIABLE_OPS | frozenset(
-    {"EagerPyFunc", "PyFunc", "PyFuncStateless",
-     # lookup tables: the table lives in a resource outside the graph (Keras StringLookup,
-     # IntegerLookup, tf.lookup.StaticHashTable); freezing leaves a resource placeholder
-     "HashTable", "HashTableV2", "MutableHashTable", "MutableHashTableV2", "MutableHashTableOfTensors",
-     "MutableHashTableOfTensorsV2", "MutableDenseHashTable", "MutableDenseHashTableV2", "AnonymousHashTable",
-     "AnonymousMutableHashTable", "AnonymousMutableHashTableOfTensors", "AnonymousMutableDenseHashTable",
-     "LookupTableFind", "LookupTableFindV2", "LookupTableInsert", "LookupTableInsertV2", "LookupTableImport",
-     "LookupTableImportV2", "LookupTableExport", "LookupTableExportV2", "LookupTableSize", "LookupTableSizeV2",
-     "LookupTableRemoveV2", "InitializeTable", "InitializeTableV2", "InitializeTableFromTextFile",
-     "InitializeTableFromTextFileV2", "InitializeTableFromDataset"}
-)
-# Op-name prefixes that also mean a variable is written (ResourceApplyAdam, ResourceScatterAdd, ...).
-STATEFUL_PREFIXES = ("Assign", "ResourceApply", "ResourceSparseApply", "ResourceScatter", "ResourceStrided")
 # Protobuf refuses to serialize or parse one message of 2 GiB or more, and a GraphDef is one message.
 MAX_GRAPH_BYTES = 2**31 - 1
 _OP_NAME = re.compile(r"[^A-Za-z0-9_.\-/]")
@@ -85,7 +69,7 @@ class FrozenGraph:
             "outputs": [t.to_dict() for t in self.outputs],
             "nodes": self.nodes,
             "bytes": len(data),
-            "sha256": _io.sha256_bytes(data),
+            "sha256": files.sha256_bytes(data),
             "tensorflow": tf.__version__,
             "keras": keras.__version__,
             "source": self.source,
@@ -102,7 +86,7 @@ class FrozenGraph:
         check_graph_size(self.graph_def)
         data = self.serialize()
         sidecar = json.dumps(self.sidecar(data), indent=2).encode() + b"\n"
-        _io.write_files_atomically({path: data, sidecar_path(path): sidecar}, force=force)
+        files.write_files_atomically({path: data, sidecar_path(path): sidecar}, force=force)
         return path
 
     def __repr__(self) -> str:
@@ -133,7 +117,7 @@ def check_save_path(path: str | Path, *, force: bool = False) -> None:
     path = Path(path)
     if sidecar_path(path) == path:
         raise InputError(f"output {str(path)!r} ends in .json, the name of its own sidecar; give the graph a .pb name")
-    _io.check_writable([path, sidecar_path(path)], force=force)
+    files.check_writable([path, sidecar_path(path)], force=force)
 
 
 @dataclass

@@ -11,9 +11,9 @@ import json
 from pathlib import Path
 from typing import Any, Optional
 
-from . import _io
+from . import files
 from .errors import GraphFormatError, IntegrityError
-from .tensors import TensorInfo
+from .tensors import TensorInfo, node_name
 
 DT_RESOURCE = 20  # DataType enum value of a resource handle (a variable or table)
 
@@ -98,10 +98,10 @@ def dangling_inputs(graph_def: Any) -> list[tuple[str, str]]:
     """``(node, source)`` for every top-level edge whose source node is not in the graph."""
     names = {n.name for n in graph_def.node}
     return [
-        (node.name, edge.lstrip("^").split(":")[0])
+        (node.name, node_name(edge))
         for node in graph_def.node
         for edge in node.input
-        if edge.lstrip("^").split(":")[0] not in names
+        if node_name(edge) not in names
     ]
 
 
@@ -133,6 +133,22 @@ def read_graph_def(
     if missing:
         raise dangling_error(path, missing)
     return parsed
+
+
+def as_graph_def(source: Any) -> tuple[Any, Optional[Path]]:
+    """``(graph_def, path)`` from a GraphDef, a path (read here; else ``path`` is ``None``), a
+    FrozenGraph-like (``.graph_def``) or a ConcreteFunction (``.graph``)."""
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        return read_graph_def(path), path
+    if hasattr(source, "node") and hasattr(source, "library"):
+        return source, None
+    if hasattr(source, "graph_def"):
+        return source.graph_def, None
+    graph = getattr(source, "graph", None)
+    if graph is not None and hasattr(graph, "as_graph_def"):
+        return graph.as_graph_def(), None
+    raise TypeError(f"expected a GraphDef, a path to a .pb or a FrozenGraph; got a {type(source).__name__}")
 
 
 def dangling_error(path: str | Path, missing: list[tuple[str, str]]) -> GraphFormatError:
@@ -172,7 +188,7 @@ def check_integrity(path: Path, data: bytes) -> None:
     if looks_like_text(data):
         return
     record = read_sidecar(path)
-    if record and record.get("sha256") and record["sha256"] != _io.sha256_bytes(data):
+    if record and record.get("sha256") and record["sha256"] != files.sha256_bytes(data):
         raise IntegrityError(
             f"{str(path)!r} does not match the sha256 in {str(sidecar_path(path))!r}; "
             "the file was changed or damaged since it was saved"
@@ -213,6 +229,6 @@ def sink_outputs(graph_def: Any) -> list[str]:
     consumed = set()
     for node in graph_def.node:
         for edge in node.input:
-            consumed.add(edge.lstrip("^").split(":")[0])
+            consumed.add(node_name(edge))
     skip = {"NoOp", "Placeholder", "Const", "Assert", "SaveV2", "RestoreV2"}
     return [f"{n.name}:0" for n in graph_def.node if n.name not in consumed and n.op not in skip]

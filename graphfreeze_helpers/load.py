@@ -19,9 +19,9 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from . import graphfile, safety
-from .runtime import import_tensorflow
 from .errors import ShapeError, TensorNameError, UnsafeGraphError
-from .tensors import TensorInfo, tensor_name
+from .tensors import TensorInfo, format_shape, tensor_name
+from .tfimport import import_tensorflow, to_tf_graph_def
 
 METHODS = ("import", "prune", "prune_tf_function")
 
@@ -40,8 +40,7 @@ class FrozenFunction:
         if method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, got {method!r}")
         self.tf = tf = import_tensorflow()
-        if not isinstance(graph_def, tf.compat.v1.GraphDef):  # a TensorBoard proto: re-read it
-            graph_def = tf.compat.v1.GraphDef.FromString(graph_def.SerializeToString())
+        graph_def = to_tf_graph_def(graph_def)
         self.graph_def = graph_def
         self.inputs = list(inputs)
         self.outputs = list(outputs)
@@ -121,9 +120,9 @@ def check_arrays(specs: Sequence[TensorInfo], arrays: Sequence[Any]) -> list[np.
                 d is None or d == a for d, a in zip(spec.shape, array.shape)
             )
             if not fits:
-                expected = "(" + ", ".join("None" if d is None else str(d) for d in spec.shape) + ")"
                 raise ShapeError(
-                    f"input {spec.name!r} wants shape {expected} (None = any size), got {tuple(array.shape)}"
+                    f"input {spec.name!r} wants shape {format_shape(spec.shape)} (None = any size), "
+                    f"got {tuple(array.shape)}"
                 )
         checked.append(array)
     return checked

@@ -14,9 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from .runtime import import_tensorflow
-from .data import Digits
+from .data import Digits, load_digits
 from .errors import InputError, OutputExistsError
+from .files import write_files_atomically
+from .tfimport import import_tensorflow
 
 
 @dataclass(frozen=True)
@@ -103,9 +104,6 @@ def ensure_tutorial_model(
     Notebooks after 01 call this so that each one also runs on its own. An existing file is
     never replaced; the new one is written atomically (temporary file, then a link).
     """
-    from ._io import write_files_atomically
-    from .data import load_digits
-
     folder = Path(artifacts_dir)
     target = folder / TUTORIAL_MODEL
     if target.is_file():

@@ -45,22 +45,12 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from .errors import GraphFormatError, InputError, UnsupportedGraphError
+from .ops import OPENCV_TF_OPS
 from .verify import DEFAULT_TOLERANCE, Verification, as_output_list, max_abs_diff
 
 # grappler passes for OpenCV: the "portable" ones without "arithmetic" (see the module docstring).
 OPENCV_PASSES = ("pruning", "function", "debug_stripper", "dependency", "constfold")
 
-# The ops OpenCV's TensorFlow importer dispatches on (tf_importer.cpp, 4.x and 5.0), plus
-# the ones its graph simplifier removes or pattern-matches before that.
-OPENCV_TF_OPS = frozenset({
-    "Conv2D", "SpaceToBatchND", "BatchToSpaceND", "DepthwiseConv2dNative", "Pad", "MirrorPad", "Conv3D",
-    "BiasAdd", "Add", "AddV2", "Sub", "AddN", "MatMul", "Reshape", "Flatten", "Squeeze", "Transpose",
-    "Const", "LRN", "Concat", "ConcatV2", "MaxPool", "MaxPool3D", "AvgPool", "AvgPool3D", "Placeholder",
-    "Split", "Slice", "StridedSlice", "Mul", "RealDiv", "FusedBatchNorm", "FusedBatchNormV3",
-    "Conv2DBackpropInput", "BlockLSTM", "ResizeNearestNeighbor", "ResizeBilinear", "L2Normalize",
-    "Softmax", "CropAndResize", "Mean", "Sum", "Max", "Pack", "ClipByValue", "LeakyRelu", "Abs", "Tanh",
-    "Sigmoid", "Relu", "Elu", "Exp", "Identity", "Relu6", "ExpandDims", "NoOp", "Shape",
-})
 CONV_OPS = frozenset({"Conv2D", "DepthwiseConv2dNative", "MatMul"})
 ADD_OPS = frozenset({"Add", "AddV2"})
 # Where a layer's weights must be a Const for the importer: op -> index of the weight input.
@@ -216,7 +206,7 @@ def likely_cause(findings: Sequence[Finding]) -> str:
 
 
 def _tensor_array(node: Any) -> np.ndarray:
-    from .inspect import tensor_to_numpy
+    from .tensorproto import tensor_to_numpy
 
     return np.asarray(tensor_to_numpy(node.attr["value"].tensor))
 
@@ -526,7 +516,7 @@ class OpenCVExport:
 
     @property
     def sha256(self) -> str:
-        from ._io import sha256_bytes
+        from .files import sha256_bytes
 
         return sha256_bytes(self.data)
 

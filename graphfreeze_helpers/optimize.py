@@ -41,7 +41,10 @@ import numpy as np
 
 from .errors import GraphFormatError, InputError
 from .freeze import FrozenGraph, sample_inputs
-from .runtime import import_tensorflow
+from .load import FrozenFunction, load_frozen
+from .ops import FORWARDING_OPS
+from .tensors import node_name
+from .tfimport import import_tensorflow, to_tf_graph_def
 from .verify import DEFAULT_TOLERANCE, Verification, as_output_list, verify
 
 # Grappler pass names (RewriterConfig.optimizers), in the order the notebook explains them.
@@ -61,7 +64,6 @@ PASS_DESCRIPTIONS = {
     "remap": "remapper: fuses Conv2D+BiasAdd+Relu into TensorFlow-only _FusedConv2D kernels",
 }
 # Ops that only forward their input at inference; removed unless they are an input or output.
-FORWARDING_OPS = frozenset({"Identity", "StopGradient", "PreventGradient", "Snapshot", "CheckNumerics"})
 _DEVICE = "/device:CPU:0"
 
 
@@ -179,12 +181,11 @@ def _difference(before: dict[str, int], after: dict[str, int]) -> tuple[dict[str
     )
 
 
-def _as_frozen(graph: FrozenGraph | str | Path) -> FrozenGraph:
+def as_frozen_graph(graph: FrozenGraph | str | Path) -> FrozenGraph:
+    """``graph`` itself, or the frozen ``.pb`` at that path loaded (sidecar names, safety scan) as a FrozenGraph."""
     if isinstance(graph, FrozenGraph):
         return graph
     if isinstance(graph, (str, Path)):
-        from .load import load_frozen
-
         loaded = load_frozen(graph)
         return FrozenGraph(loaded.graph_def, loaded.inputs, loaded.outputs, source=str(graph))
     raise InputError(f"expected a FrozenGraph or the path of a frozen .pb, got a {type(graph).__name__}")
@@ -197,7 +198,7 @@ def run_grappler(graph_def: Any, fetch: Sequence[str], passes: Sequence[str], *,
     collection names the fetch nodes, a RewriterConfig listing the passes, and
     ``tf_optimizer.OptimizeGraph`` (TensorFlow has no public TF2 API for this).
     """
-    tf = import_tensorflow()
+    import_tensorflow()
     from tensorflow.core.protobuf import config_pb2, meta_graph_pb2, rewriter_config_pb2
     from tensorflow.python.grappler import tf_optimizer
 
@@ -206,8 +207,7 @@ def run_grappler(graph_def: Any, fetch: Sequence[str], passes: Sequence[str], *,
         known = sorted(set(PASS_DESCRIPTIONS) - {"tidy"})
         raise InputError(f"unknown grappler pass(es) {unknown}; known passes are {known}")
     meta = meta_graph_pb2.MetaGraphDef()
-    meta.graph_def.CopyFrom(graph_def if isinstance(graph_def, tf.compat.v1.GraphDef) else
-                            tf.compat.v1.GraphDef.FromString(graph_def.SerializeToString()))
+    meta.graph_def.CopyFrom(to_tf_graph_def(graph_def))
     if device:
         for node in meta.graph_def.node:
             node.device = device
@@ -221,10 +221,6 @@ def run_grappler(graph_def: Any, fetch: Sequence[str], passes: Sequence[str], *,
     for node in optimized.node:
         node.device = ""
     return optimized
-
-
-def _op_name(edge: str) -> str:
-    return edge.lstrip("^").split(":")[0]
 
 
 def tidy(graph_def: Any, keep: Sequence[str]) -> Any:
@@ -273,7 +269,7 @@ def tidy(graph_def: Any, keep: Sequence[str]) -> Any:
         if name in needed:
             continue
         needed.add(name)
-        stack.extend(_op_name(edge) for edge in nodes[name].input if _op_name(edge) in nodes)
+        stack.extend(node_name(edge) for edge in nodes[name].input if node_name(edge) in nodes)
     kept = [node for node in graph_def.node if node.name in needed and node.name not in forward]
     del graph_def.node[:]
     graph_def.node.extend(kept)
@@ -293,7 +289,7 @@ def _restore_names(optimized: Any, original: Any, frozen: FrozenGraph) -> None:
             continue
         source = originals.get(info.op_name)
         data = [edge for edge in source.input if not edge.startswith("^")] if source is not None else []
-        if source is None or source.op != "Identity" or len(data) != 1 or _op_name(data[0]) not in present:
+        if source is None or source.op != "Identity" or len(data) != 1 or node_name(data[0]) not in present:
             raise GraphFormatError(
                 f"optimizing removed the output node {info.op_name!r} and it cannot be put back; "
                 "name the graph's real outputs (the sidecar's 'outputs') and try again"
@@ -327,11 +323,8 @@ def optimize(
     if target not in TARGETS:
         raise InputError(f"unknown target {target!r}; choose one of {sorted(TARGETS)}")
     chosen = tuple(passes) if passes is not None else TARGETS[target]
-    frozen = _as_frozen(graph)
-    tf = import_tensorflow()
-    original = frozen.graph_def
-    if not isinstance(original, tf.compat.v1.GraphDef):
-        original = tf.compat.v1.GraphDef.FromString(original.SerializeToString())
+    frozen = as_frozen_graph(graph)
+    original = to_tf_graph_def(frozen.graph_def)
     keep = [t.op_name for t in frozen.inputs] + [t.op_name for t in frozen.outputs]
     optimized = run_grappler(original, [t.op_name for t in frozen.outputs], chosen,
                              device=_DEVICE if "remap" in chosen else "")
@@ -343,8 +336,6 @@ def optimize(
     called |= {node.op for node in optimized.node} & {f.signature.name for f in optimized.library.function}
     if not called:
         optimized.ClearField("library")
-
-    from .load import FrozenFunction
 
     candidate = FrozenFunction(optimized, frozen.inputs, frozen.outputs)
     result_graph = FrozenGraph(
@@ -394,7 +385,7 @@ def pass_report(
     Grappler's passes feed each other (folding creates work for pruning), so each row is
     the *cumulative* effect, and its ``removed_ops`` are relative to the row before.
     """
-    frozen = _as_frozen(graph)
+    frozen = as_frozen_graph(graph)
     passes = TARGETS.get(target)
     if passes is None:
         raise InputError(f"unknown target {target!r}; choose one of {sorted(TARGETS)}")
@@ -439,34 +430,5 @@ __all__ = [
     "run_grappler",
     "tidy",
     "op_histogram",
+    "as_frozen_graph",
 ]
-
-
-def optimized_contender(subject: Any, *, target: str = "portable") -> Any:
-    """Benchmark factory: the subject's frozen graph after :func:`optimize`, run like ``frozen``.
-
-    Returns ``None`` when the subject has no frozen graph. Setup (optimizing, verifying,
-    tracing) happens here, outside the timed region.
-    """
-    if getattr(subject, "frozen", None) is None:
-        return None
-    from .bench import Contender
-    from .load import FrozenFunction
-
-    loaded = subject.frozen
-    source = FrozenGraph(loaded.graph_def, loaded.inputs, loaded.outputs, source=str(subject.graph_path or ""))
-    result = optimize(source, target=target, inputs=subject.inputs(2))
-    function = FrozenFunction(result.graph_def, result.frozen.inputs, result.frozen.outputs).function
-    tf = import_tensorflow()
-
-    def make(batch: int) -> Callable[[], Any]:
-        xs = [tf.constant(a) for a in subject.inputs(batch)]
-
-        def run() -> Any:
-            out = function(*xs)
-            return [o.numpy() for o in out] if isinstance(out, (list, tuple)) else out.numpy()
-
-        return run
-
-    note = f"optimize(target={target!r}): {result.nodes_before} -> {result.nodes_after} nodes, then like frozen"
-    return Contender("optimized", make, note)

@@ -17,32 +17,23 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, Optional, Sequence
 
+from .ops import OP_CATEGORIES
+
 # --- graph pictures (inspect stage) ---------------------------------------------------------
 
-# category -> (colour, op types); the first matching category wins
-_CATEGORIES: list[tuple[str, str, frozenset[str]]] = [
-    ("input", "#4caf50", frozenset({"Placeholder", "_Arg"})),
-    ("constant", "#bdbdbd", frozenset({"Const", "ImmutableConst"})),
-    ("conv / matmul", "#1e88e5", frozenset({
-        "Conv2D", "Conv3D", "Conv1D", "DepthwiseConv2dNative", "Conv2DBackpropInput", "MatMul", "BatchMatMul",
-        "BatchMatMulV2", "BatchMatMulV3", "Einsum", "_FusedConv2D", "_FusedMatMul", "FusedBatchNorm",
-        "FusedBatchNormV3"})),
-    ("activation", "#fb8c00", frozenset({
-        "Relu", "Relu6", "Elu", "Selu", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "LeakyRelu", "Softplus",
-        "Softsign", "Gelu", "Erf"})),
-    ("arithmetic", "#8e24aa", frozenset({
-        "Add", "AddV2", "AddN", "Sub", "Mul", "RealDiv", "Div", "Rsqrt", "Sqrt", "Square", "BiasAdd", "Maximum",
-        "Minimum", "Neg", "Exp", "Log", "Pow", "SquaredDifference", "Cast", "Abs", "FloorDiv", "FloorMod"})),
-    ("pool / reduce", "#00897b", frozenset({
-        "Mean", "Sum", "Max", "Min", "Prod", "MaxPool", "AvgPool", "MaxPoolV2", "ArgMax", "ArgMin"})),
-    ("shape", "#6d4c41", frozenset({
-        "Reshape", "Squeeze", "ExpandDims", "Transpose", "ConcatV2", "Pack", "Unpack", "StridedSlice", "Slice",
-        "Shape", "Pad", "PadV2", "Fill", "Tile", "GatherV2", "Split", "SplitV", "ZerosLike", "OnesLike"})),
-    ("control flow", "#fdd835", frozenset({
-        "If", "StatelessIf", "While", "StatelessWhile", "Case", "StatelessCase", "PartitionedCall",
-        "StatefulPartitionedCall", "Switch", "Merge", "Enter", "Exit", "NextIteration", "LoopCond"})),
-    ("identity / no-op", "#eeeeee", frozenset({"Identity", "IdentityN", "NoOp", "StopGradient", "Snapshot"})),
-]
+# colour of each category of ops.OP_CATEGORIES (the first matching category wins)
+_COLOURS = {
+    "input": "#4caf50",
+    "constant": "#bdbdbd",
+    "conv / matmul": "#1e88e5",
+    "activation": "#fb8c00",
+    "arithmetic": "#8e24aa",
+    "pool / reduce": "#00897b",
+    "shape": "#6d4c41",
+    "control flow": "#fdd835",
+    "identity / no-op": "#eeeeee",
+}
+_CATEGORIES: list[tuple[str, str, frozenset[str]]] = [(name, _COLOURS[name], ops) for name, ops in OP_CATEGORIES]
 _VARIABLE_COLOUR = "#e53935"
 _UNSAFE_COLOUR = "#212121"
 _OTHER_COLOUR = "#90caf9"
@@ -50,8 +41,7 @@ _OTHER_COLOUR = "#90caf9"
 
 def op_category(op: str) -> tuple[str, str]:
     """``(category, colour)`` for an op type: the colour code of :func:`draw_graph`."""
-    from .inspect import VARIABLE_OPS
-    from .safety import UNSAFE_OPS
+    from .ops import UNSAFE_OPS, VARIABLE_OPS
 
     if op in UNSAFE_OPS:
         return "unsafe", _UNSAFE_COLOUR
@@ -70,7 +60,7 @@ def _figure(width: float, height: float) -> Any:
 
 
 def _op_counts(source: Any) -> dict[str, int]:
-    from .inspect import GraphSummary, summarize
+    from .summary import GraphSummary, summarize
 
     if isinstance(source, dict):
         return dict(source)
@@ -226,11 +216,11 @@ def draw_graph(
     """
     from matplotlib.patches import FancyBboxPatch, Patch
 
-    from .inspect import _as_graph_def
+    from .graphfile import as_graph_def
 
     if mode not in ("auto", "whole", "scope", "top"):
         raise ValueError(f"mode must be 'auto', 'whole', 'scope' or 'top', not {mode!r}")
-    graph_def, _ = _as_graph_def(graph_def)
+    graph_def, _ = as_graph_def(graph_def)
     nodes = list(graph_def.node)
     if show_consts is None:
         show_consts = len(nodes) <= max_nodes

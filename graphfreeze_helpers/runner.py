@@ -26,7 +26,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from .errors import GraphFormatError, GraphFreezeError, InputError, ShapeError
-from .runtime import _captured_fd2  # stdlib only: runtime imports TensorFlow inside functions
+from .tfimport import captured_stderr  # stdlib only: tfimport imports TensorFlow inside functions
 
 KINDS = ("litert", "onnxruntime", "opencv")
 
@@ -96,7 +96,7 @@ class LiteRTRunner(Runner):
 
         # LiteRT's C++ side announces its CPU delegate on stderr ("INFO: Created TensorFlow Lite
         # XNNPACK delegate for CPU."); catch that line, pass anything else through.
-        with _captured_fd2() as lines:
+        with captured_stderr() as lines:
             try:
                 if isinstance(model, (bytes, bytearray)):
                     self.interpreter = Interpreter(model_content=bytes(model), num_threads=num_threads)
@@ -345,7 +345,7 @@ def tf_free_command(*args: str, python: Optional[str] = None, module: str = "gra
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    from ._io import check_writable, write_files_atomically
+    from .files import check_writable, write_files_atomically
 
     parser = argparse.ArgumentParser(
         prog="python -m graphfreeze_helpers.runner",

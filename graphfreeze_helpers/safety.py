@@ -3,14 +3,14 @@
 A frozen graph is a program. :func:`scan` walks every node at the top level and inside
 every function of the library (the branches of ``If``/``Case``, the body of ``While``,
 anything a call op or another ``func`` attr names), and reports each node whose op is in
-:data:`UNSAFE_OPS`. It reads protos only; TensorFlow is never imported.
+:data:`.ops.UNSAFE_OPS`. It reads protos only; TensorFlow is never imported.
 
 It also flags ops that TensorFlow does not know (checked against ``known_ops.txt``, the op
 registry of the TensorFlow release we pin, written by ``tools/gen_known_ops.py``) and string
 constants that look like file paths or URLs.
 
-The catalogue lives here and nowhere else; ``inspect.summarize`` and ``graphfreeze scan``
-both use it.
+The catalogue lives in :mod:`.ops` with every other op catalogue; ``summary.summarize`` and
+``graphfreeze scan`` both use this scan.
 """
 
 from __future__ import annotations
@@ -21,212 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Collection, Iterator, Optional, Union
 
-# --- the catalogue: op type -> why it is unsafe ---------------------------------------------
-
-_FILE_READ = "reads files from disk"
-_FILE_WRITE = "writes files to disk"
-_CHECKPOINT = "reads or writes checkpoint files"
-_READER = "a reader op: reads records from files"
-_PYTHON = "calls back into Python (arbitrary code; also cannot run outside the process that made it)"
-_DEBUG = "a debugger op: copies tensors out of the graph (to files or a debug server)"
-_SUMMARY = "a summary writer: writes event files to disk"
-_DATASET = "a dataset op that reads files"
-_DATASET_WRITE = "a dataset op that writes files"
-_NETWORK = "sends or receives tensors across devices or hosts (network)"
-_RPC = "makes or serves remote procedure calls (network)"
-_COLLECTIVE = "a collective op: talks to other workers (network)"
-_TPU = "configures or talks to a TPU system"
-
-
-def _entries(reason: str, *ops: str) -> dict[str, str]:
-    return {op: reason for op in ops}
-
-
-UNSAFE_OPS: dict[str, str] = {
-    # file I/O
-    **_entries(_FILE_READ, "ReadFile", "ImmutableConst", "InitializeTableFromTextFile", "InitializeTableFromTextFileV2"),
-    **_entries(_FILE_WRITE, "WriteFile", "DumpTensor"),
-    "MatchingFiles": "lists files on disk (glob)",
-    "FileSystemSetConfiguration": "changes file-system configuration",
-    **_entries(
-        _CHECKPOINT,
-        "Save",
-        "SaveV2",
-        "SaveSlices",
-        "Restore",
-        "RestoreV2",
-        "RestoreSlice",
-        "MergeV2Checkpoints",
-        "LoadAndRemapMatrix",
-        "DTensorRestoreV2",
-        "CalibrationStatisticsSaver",
-    ),
-    **_entries(
-        _READER,
-        "TextLineReader",
-        "TextLineReaderV2",
-        "TFRecordReader",
-        "TFRecordReaderV2",
-        "FixedLengthRecordReader",
-        "FixedLengthRecordReaderV2",
-        "WholeFileReader",
-        "WholeFileReaderV2",
-        "IdentityReader",
-        "IdentityReaderV2",
-        "LMDBReader",
-        "ReaderRead",
-        "ReaderReadV2",
-        "ReaderReadUpTo",
-        "ReaderReadUpToV2",
-        "ReaderRestoreState",
-        "ReaderRestoreStateV2",
-        "RecordInput",
-    ),
-    # Python callbacks
-    **_entries(_PYTHON, "PyFunc", "PyFuncStateless", "EagerPyFunc"),
-    # printing and debugging
-    "PrintV2": "prints tensors (to stdout/stderr/log, or to a file with output_stream='file://...')",
-    **_entries(
-        _DEBUG,
-        "DebugIdentity",
-        "DebugIdentityV2",
-        "DebugIdentityV3",
-        "DebugNanCount",
-        "DebugNumericSummary",
-        "DebugNumericSummaryV2",
-        "DebugGradientIdentity",
-        "DebugGradientRefIdentity",
-    ),
-    # summary writers
-    **_entries(
-        _SUMMARY,
-        "SummaryWriter",
-        "CreateSummaryFileWriter",
-        "CreateSummaryDbWriter",
-        "FlushSummaryWriter",
-        "CloseSummaryWriter",
-        "WriteSummary",
-        "WriteScalarSummary",
-        "WriteHistogramSummary",
-        "WriteImageSummary",
-        "WriteAudioSummary",
-        "WriteGraphSummary",
-        "WriteRawProtoSummary",
-        "StatsAggregatorSetSummaryWriter",
-    ),
-    # datasets that read or write files
-    **_entries(
-        _DATASET,
-        "TFRecordDataset",
-        "TFRecordDatasetV2",
-        "TextLineDataset",
-        "FixedLengthRecordDataset",
-        "FixedLengthRecordDatasetV2",
-        "CSVDataset",
-        "CSVDatasetV2",
-        "ExperimentalCSVDataset",
-        "LMDBDataset",
-        "ExperimentalLMDBDataset",
-        "SqlDataset",
-        "ExperimentalSqlDataset",
-        "MatchingFilesDataset",
-        "ExperimentalMatchingFilesDataset",
-        "LoadDataset",
-        "SnapshotDataset",
-        "SnapshotDatasetV2",
-        "SnapshotDatasetReader",
-        "SnapshotNestedDatasetReader",
-        "SnapshotChunkDataset",
-        "ListSnapshotChunksDataset",
-        "DataServiceDataset",
-        "DataServiceDatasetV2",
-        "DataServiceDatasetV3",
-        "DataServiceDatasetV4",
-    ),
-    **_entries(_DATASET_WRITE, "SaveDataset", "SaveDatasetV2", "DatasetToTFRecord", "ExperimentalDatasetToTFRecord", "DistributedSave"),
-    # network: send/recv, RPC, collectives
-    **_entries(
-        _NETWORK,
-        "Send",
-        "Recv",
-        "_Send",
-        "_Recv",
-        "_HostSend",
-        "_HostRecv",
-        "XlaSend",
-        "XlaRecv",
-        "XlaSendToHost",
-        "XlaRecvFromHost",
-        "_XlaSendFromHost",
-        "_XlaSendFromHostV2",
-        "_XlaRecvAtHost",
-        "_XlaRecvAtHostV2",
-        "RemoteCall",
-    ),
-    **_entries(
-        _RPC,
-        "RpcClient",
-        "RpcCall",
-        "RpcCheckStatus",
-        "RpcGetValue",
-        "RpcServer",
-        "RpcServerRegister",
-        "RpcServerStart",
-        "DeleteRpcFutureResource",
-    ),
-    **_entries(
-        _COLLECTIVE,
-        "CollectiveReduce",
-        "CollectiveReduceV2",
-        "CollectiveReduceV3",
-        "CollectiveGather",
-        "CollectiveGatherV2",
-        "CollectiveBcastSend",
-        "CollectiveBcastSendV2",
-        "CollectiveBcastRecv",
-        "CollectiveBcastRecvV2",
-        "CollectiveAllToAllV2",
-        "CollectiveAllToAllV3",
-        "CollectiveReduceScatterV2",
-        "CollectivePermute",
-        "CollectiveAssignGroupV2",
-        "CollectiveInitializeCommunicator",
-        "NcclAllReduce",
-        "NcclBroadcast",
-        "NcclReduce",
-        "_NcclBroadcastSend",
-        "_NcclBroadcastRecv",
-        "_NcclReduceSend",
-        "_NcclReduceRecv",
-    ),
-    **_entries(
-        _TPU,
-        "ConfigureDistributedTPU",
-        "ShutdownDistributedTPU",
-        "_ConfigureDistributedTPU",
-        "_ShutdownDistributedTPU",
-        "_InitializeHostForDistributedTPU",
-        "_DisconnectHostFromDistributedTPUSystem",
-        "_WaitForDistributedTPU",
-    ),
-}
-
-# Ops that run a function named in an attr; the walk follows *every* func attr anyway.
-CALL_OPS: frozenset[str] = frozenset(
-    {
-        "If",
-        "StatelessIf",
-        "_If",
-        "While",
-        "StatelessWhile",
-        "_While",
-        "Case",
-        "StatelessCase",
-        "PartitionedCall",
-        "StatefulPartitionedCall",
-        "RemoteCall",
-    }
-)
+from .ops import UNSAFE_OPS
 
 
 @dataclass(frozen=True)
@@ -413,7 +208,7 @@ KnownOps = Union[Collection[str], _Shipped, None]
 def scan(graph_def: Any, *, known_ops: KnownOps = SHIPPED) -> list[UnsafeOp]:
     """Every node (top level and inside library functions) that reaches outside the process.
 
-    A node is flagged when its op is in :data:`UNSAFE_OPS`, when it is a string ``Const``
+    A node is flagged when its op is in :data:`.ops.UNSAFE_OPS`, when it is a string ``Const``
     whose value looks like a file path or URL, or when its op is unknown: neither a
     function of the graph's library nor in ``known_ops``. ``known_ops`` defaults to the op
     list shipped with the package (TensorFlow's registry, no TensorFlow import); pass a

@@ -3,66 +3,24 @@
     summary = summarize("artifacts/digits_cnn.pb")   # or a GraphDef, or a FrozenGraph
     summary.inputs, summary.outputs, summary.ops, summary.const_bytes, summary.unsafe_ops
     diff(unfrozen_graph_def, frozen_graph_def)       # which op types went away or appeared
-    const_value(graph_def, "dense/kernel")           # a Const's tensor as a NumPy array
 
 The protos come from ``tensorboard.compat.proto`` (TensorFlow's own GraphDef works too:
-the fields are the same). The unsafe-op catalogue lives in :mod:`.safety`.
+the fields are the same). Op catalogues live in :mod:`.ops`; a constant's value is read by
+:mod:`.tensorproto`, and :mod:`.tensorboard_log` writes a graph for TensorBoard.
 """
 
 from __future__ import annotations
 
-import html
-import os
-import socket
-import struct
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from . import graphfile, safety
-from .errors import GraphFormatError, TensorNameError
-from .tensors import TensorInfo, tensor_name
-
-# Ops that steer execution: v2 functional control flow, v1 dataflow control flow, calls.
-CONTROL_FLOW_OPS: frozenset[str] = frozenset(
-    {"If", "StatelessIf", "_If", "While", "StatelessWhile", "_While", "Case", "StatelessCase",
-     "PartitionedCall", "StatefulPartitionedCall", "RemoteCall", "Switch", "_SwitchN", "RefSwitch", "Merge",
-     "RefMerge", "Enter", "RefEnter", "Exit", "RefExit", "NextIteration", "RefNextIteration", "LoopCond"}
-)
-# Ops that hold or touch variables. A frozen graph should have none (nor resource Placeholders).
-VARIABLE_OPS: frozenset[str] = frozenset(
-    {"ReadVariableOp", "VarHandleOp", "VariableV2", "Variable", "VarIsInitializedOp", "AssignVariableOp",
-     "AssignAddVariableOp", "AssignSubVariableOp", "Assign", "AssignAdd", "AssignSub", "ResourceGather",
-     "ResourceGatherNd", "ResourceScatterUpdate", "ResourceScatterAdd", "ResourceScatterSub",
-     "ResourceScatterMul", "ResourceScatterDiv", "ResourceScatterMin", "ResourceScatterMax",
-     "ResourceScatterNdUpdate", "ResourceScatterNdAdd", "ResourceScatterNdSub", "ResourceApplyGradientDescent",
-     "ResourceApplyAdam", "DestroyResourceOp", "_VarHandlesOp", "_ReadVariablesOp"}
-)
-
-# DataType enum value -> (name, bytes per element); 0 = variable size (strings, variants).
-_DTYPES: dict[int, tuple[str, int]] = {
-    1: ("float32", 4), 2: ("float64", 8), 3: ("int32", 4), 4: ("uint8", 1), 5: ("int16", 2), 6: ("int8", 1),
-    7: ("string", 0), 8: ("complex64", 8), 9: ("int64", 8), 10: ("bool", 1), 11: ("qint8", 1), 12: ("quint8", 1),
-    13: ("qint32", 4), 14: ("bfloat16", 2), 15: ("qint16", 2), 16: ("quint16", 2), 17: ("uint16", 2),
-    18: ("complex128", 16), 19: ("float16", 2), 20: ("resource", 0), 21: ("variant", 0), 22: ("uint32", 4),
-    23: ("uint64", 8),
-}
-_FLOATING = {"float32", "float64", "float16", "bfloat16", "complex64", "complex128"}
-
-
-def dtype_name(enum_value: int) -> str:
-    """``1`` → ``'float32'``; unknown values keep TensorFlow's enum name in lower case."""
-    if enum_value in _DTYPES:
-        return _DTYPES[enum_value][0]
-    from tensorboard.compat.proto import types_pb2
-
-    try:
-        return types_pb2.DataType.Name(enum_value).removeprefix("DT_").lower()
-    except ValueError:
-        return f"dtype_{enum_value}"
-
+from .formatting import html_table, human_bytes, text_table
+from .ops import CONTROL_FLOW_OPS, VARIABLE_OPS
+from .tensorproto import FLOATING_DTYPES, dtype_itemsize, dtype_name, tensor_shape
+from .tensors import TensorInfo, format_shape, node_name, tensor_name
 
 # --- result types -------------------------------------------------------------------------
 
@@ -177,8 +135,8 @@ class GraphSummary:
             overview.append(["damaged", f"{len(self.missing_inputs)} edge(s) name absent nodes, e.g. {node} <- {name}"])
         sections: list[tuple[str, list[str], list[list[str]]]] = [
             ("Graph" + (f" {self.path}" if self.path else ""), ["", ""], overview),
-            ("Inputs", ["name", "dtype", "shape"], [_tensor_row(t) for t in self.inputs]),
-            (f"Outputs (from {self.outputs_from})", ["name", "dtype", "shape"], [_tensor_row(t) for t in self.outputs]),
+            ("Inputs", ["name", "dtype", "shape"], [[t.name, t.dtype, format_shape(t.shape)] for t in self.inputs]),
+            (f"Outputs (from {self.outputs_from})", ["name", "dtype", "shape"], [[t.name, t.dtype, format_shape(t.shape)] for t in self.outputs]),
         ]
         ops = list(self.ops.items())
         rows = [[op, str(n)] for op, n in ops[:top_ops]]
@@ -214,7 +172,7 @@ class GraphSummary:
 
     def table(self, top_ops: int = 15) -> str:
         """The summary as plain-text tables (what ``graphfreeze inspect`` prints)."""
-        return "\n\n".join(_text_table(title, header, rows) for title, header, rows in self._sections(top_ops))
+        return "\n\n".join(text_table(title, header, rows) for title, header, rows in self._sections(top_ops))
 
     def __repr__(self) -> str:
         io = ", ".join(t.name for t in self.inputs) + " -> " + ", ".join(t.name for t in self.outputs)
@@ -225,7 +183,7 @@ class GraphSummary:
         )
 
     def _repr_html_(self) -> str:
-        return "".join(_html_table(title, header, rows) for title, header, rows in self._sections())
+        return "".join(html_table(title, header, rows) for title, header, rows in self._sections())
 
 
 @dataclass
@@ -302,13 +260,13 @@ class GraphDiff:
 
     def table(self) -> str:
         return (
-            _text_table("Size", ["", "before", "after", "change"], self._overview())
+            text_table("Size", ["", "before", "after", "change"], self._overview())
             + "\n\n"
-            + _text_table("Op types that changed", ["op", "before", "after", "change"], self._rows())
+            + text_table("Op types that changed", ["op", "before", "after", "change"], self._rows())
         )
 
     def _repr_html_(self) -> str:
-        return _html_table("Size", ["", "before", "after", "change"], self._overview()) + _html_table(
+        return html_table("Size", ["", "before", "after", "change"], self._overview()) + html_table(
             "Op types that changed", ["op", "before", "after", "change"], self._rows()
         )
 
@@ -316,37 +274,18 @@ class GraphDiff:
 # --- building the summary ---------------------------------------------------------------
 
 
-def _as_graph_def(source: Any) -> tuple[Any, Optional[Path]]:
-    """A GraphDef from a GraphDef, a path, a FrozenGraph-like (``.graph_def``) or a ConcreteFunction (``.graph``)."""
-    if isinstance(source, (str, Path)):
-        path = Path(source)
-        return graphfile.read_graph_def(path), path
-    if hasattr(source, "node") and hasattr(source, "library"):
-        return source, None
-    if hasattr(source, "graph_def"):
-        return source.graph_def, None
-    graph = getattr(source, "graph", None)
-    if graph is not None and hasattr(graph, "as_graph_def"):
-        return graph.as_graph_def(), None
-    raise TypeError(f"expected a GraphDef, a path to a .pb or a FrozenGraph; got a {type(source).__name__}")
-
-
 def _sorted_counts(counter: Counter) -> list[tuple[str, int]]:
     return sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))
-
-
-def _shape_of(tensor: Any) -> tuple[int, ...]:
-    return tuple(int(d.size) for d in tensor.tensor_shape.dim)
 
 
 def _const_info(node: Any, function: Optional[str]) -> ConstInfo:
     tensor = node.attr["value"].tensor
     dtype = dtype_name(tensor.dtype)
-    shape = _shape_of(tensor)
+    shape = tensor_shape(tensor)
     elements = 1
     for d in shape:
         elements *= max(d, 0)
-    itemsize = _DTYPES.get(tensor.dtype, ("", 0))[1]
+    itemsize = dtype_itemsize(tensor.dtype)
     if itemsize:
         size = elements * itemsize
     else:  # strings: what the proto holds
@@ -355,8 +294,8 @@ def _const_info(node: Any, function: Optional[str]) -> ConstInfo:
 
 
 def _output_info(name: str, nodes: dict[str, Any]) -> TensorInfo:
-    node_name, _, index = name.rpartition(":")
-    node = nodes.get(node_name)
+    index = name.rpartition(":")[2]
+    node = nodes.get(node_name(name))
     dtype, shape = "unknown", None
     if node is not None:
         for key in ("T", "dtype", "out_type", "DstT"):
@@ -376,7 +315,7 @@ def summarize(graph_def_or_path: Any, *, largest: int = 5, outputs: Optional[Ite
     Outputs come from ``outputs`` if given, else from the sidecar next to a path, else from
     the graph's sinks (nodes whose outputs nothing consumes).
     """
-    graph_def, path = _as_graph_def(graph_def_or_path)
+    graph_def, path = graphfile.as_graph_def(graph_def_or_path)
     library = {f.signature.name: f for f in graph_def.library.function}
     reachable = set(safety.reachable_functions(graph_def))
 
@@ -432,7 +371,7 @@ def summarize(graph_def_or_path: Any, *, largest: int = 5, outputs: Optional[Ite
         outputs_from=outputs_from,
         const_count=len(consts),
         const_bytes=sum(c.bytes for c in consts),
-        const_params=sum(c.elements for c in consts if c.dtype in _FLOATING),
+        const_params=sum(c.elements for c in consts if c.dtype in FLOATING_DTYPES),
         largest_consts=sorted(consts, key=lambda c: (-c.bytes, c.node))[:largest],
         functions=functions,
         function_ops=dict(_sorted_counts(fn_ops)),
@@ -460,190 +399,6 @@ def diff(before: Any, after: Any) -> GraphDiff:
         bytes_after=b.graph_bytes,
         const_bytes_before=a.const_bytes,
         const_bytes_after=b.const_bytes,
-    )
-
-
-# --- reading a constant back --------------------------------------------------------------
-
-
-def _find_node(graph_def: Any, node_name: str) -> tuple[Any, Optional[str]]:
-    name = node_name.split(":")[0]
-    for function, node in safety.walk(graph_def):
-        if node.name == name:
-            return node, function
-    consts = sorted(n.name for _, n in safety.walk(graph_def) if n.op == "Const")
-    import difflib
-
-    close = difflib.get_close_matches(name, consts, n=3)
-    hint = f"; did you mean {close}?" if close else f"; it has {len(consts)} Const nodes, e.g. {consts[:3]}"
-    raise TensorNameError(f"no node {name!r} in the graph{hint}")
-
-
-def tensor_to_numpy(tensor: Any) -> Any:
-    """Decode a ``TensorProto`` into a NumPy array (``tensor_content`` or the typed ``*_val`` fields)."""
-    import numpy as np
-
-    shape = _shape_of(tensor)
-    count = 1
-    for d in shape:
-        count *= d
-    dtype_enum = tensor.dtype
-    name = dtype_name(dtype_enum)
-    if name == "bfloat16":
-        try:
-            import ml_dtypes
-
-            np_dtype: Any = np.dtype(ml_dtypes.bfloat16)
-        except ImportError:  # read as float32 from the upper 16 bits
-            np_dtype = None
-    elif name == "string":
-        np_dtype = np.dtype(object)
-    elif name.startswith("q"):  # qint8 -> int8, quint16 -> uint16
-        np_dtype = np.dtype(name[1:])
-    elif name in ("resource", "variant") or dtype_enum not in _DTYPES:
-        raise GraphFormatError(f"cannot read a {name} tensor as a NumPy array")
-    else:
-        np_dtype = np.dtype(name)
-
-    if name == "string":
-        values = list(tensor.string_val)
-        array = np.empty(len(values), dtype=object)
-        array[:] = values
-    elif tensor.tensor_content:
-        if np_dtype is None:
-            raw = np.frombuffer(tensor.tensor_content, dtype="<u2").astype("<u4") << 16
-            return raw.view("<f4").reshape(shape).copy()
-        return np.frombuffer(tensor.tensor_content, dtype=np_dtype.newbyteorder("<")).astype(np_dtype).reshape(shape).copy()
-    else:
-        if name in ("float16", "bfloat16"):
-            bits = np.asarray(list(tensor.half_val), dtype=np.uint16)
-            if name == "float16":
-                array = bits.view(np.float16)
-            elif np_dtype is not None:
-                array = bits.view(np_dtype)
-            else:
-                array = (bits.astype(np.uint32) << 16).view(np.float32)
-        elif name == "float32":
-            array = np.asarray(list(tensor.float_val), dtype=np.float32)
-        elif name == "float64":
-            array = np.asarray(list(tensor.double_val), dtype=np.float64)
-        elif name == "int64":
-            array = np.asarray(list(tensor.int64_val), dtype=np.int64)
-        elif name == "uint32":
-            array = np.asarray(list(tensor.uint32_val), dtype=np.uint32)
-        elif name == "uint64":
-            array = np.asarray(list(tensor.uint64_val), dtype=np.uint64)
-        elif name == "bool":
-            array = np.asarray(list(tensor.bool_val), dtype=bool)
-        elif name == "complex64":
-            flat = np.asarray(list(tensor.scomplex_val), dtype=np.float32)
-            array = flat[0::2] + 1j * flat[1::2]
-            array = array.astype(np.complex64)
-        elif name == "complex128":
-            flat = np.asarray(list(tensor.dcomplex_val), dtype=np.float64)
-            array = flat[0::2] + 1j * flat[1::2]
-        else:  # int32, int16, int8, uint8, uint16 and the quantized types use int_val
-            array = np.asarray(list(tensor.int_val)).astype(np_dtype)
-    if array.size == count:
-        return array.reshape(shape)
-    if array.size == 0:  # all zeros (the proto omits default values)
-        return np.zeros(shape, dtype=array.dtype if name != "string" else object)
-    if array.size > count:
-        raise GraphFormatError(f"tensor holds {array.size} values but its shape {shape} has room for {count}")
-    # TensorFlow's rule: the last value repeats to fill the shape (a splat constant).
-    filled = np.empty(count, dtype=array.dtype)
-    filled[: array.size] = array
-    filled[array.size :] = array[-1]
-    return filled.reshape(shape)
-
-
-def const_value(graph_def: Any, node_name: str) -> Any:
-    """The value of the ``Const`` node ``node_name`` as a NumPy array, read from the proto without TensorFlow."""
-    graph_def, _ = _as_graph_def(graph_def)
-    node, _ = _find_node(graph_def, node_name)
-    if node.op != "Const":
-        raise TensorNameError(f"node {node.name!r} is a {node.op}, not a Const; only constants hold values")
-    return tensor_to_numpy(node.attr["value"].tensor)
-
-
-# --- TensorBoard ---------------------------------------------------------------------------
-
-
-def _masked_crc(data: bytes) -> int:
-    from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c
-
-    return masked_crc32c(data)
-
-
-def _record(data: bytes) -> bytes:
-    header = struct.pack("<Q", len(data))
-    return header + struct.pack("<I", _masked_crc(header)) + data + struct.pack("<I", _masked_crc(data))
-
-
-def export_for_tensorboard(graph_def: Any, logdir: str | Path, *, force: bool = False) -> Path:
-    """Write an events file holding ``graph_def`` under ``logdir`` for TensorBoard's graph dashboard.
-
-    This is what ``tf.summary.graph`` / ``FileWriter.add_graph`` write (an ``Event`` with
-    ``graph_def`` set), built with TensorBoard's protos, so TensorFlow is not imported. Open
-    it with ``tensorboard --logdir LOGDIR`` and the "Graphs" tab. Returns the file's path.
-    """
-    from tensorboard.compat.proto import event_pb2
-
-    from ._io import write_files_atomically
-
-    graph_def, _ = _as_graph_def(graph_def)
-    folder = Path(logdir)
-    folder.mkdir(parents=True, exist_ok=True)
-    now = time.time()
-    events = [
-        event_pb2.Event(wall_time=now, step=0, file_version="brain.Event:2"),
-        event_pb2.Event(wall_time=now, step=0, graph_def=graph_def.SerializeToString()),
-    ]
-    # TensorBoard reads every "*tfevents*" file; pid and microseconds keep two exports apart
-    target = folder / f"events.out.tfevents.{int(now)}.{socket.gethostname()}.{os.getpid()}.{int(now * 1e6) % 10**6}.graphfreeze"
-    write_files_atomically({target: b"".join(_record(e.SerializeToString()) for e in events)}, force=force)
-    return target
-
-
-# --- formatting ----------------------------------------------------------------------------
-
-
-def human_bytes(n: int) -> str:
-    """``28252`` → ``'27.6 KB'``."""
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{int(size)} B" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"
-
-
-def _tensor_row(t: TensorInfo) -> list[str]:
-    shape = "?" if t.shape is None else "(" + ", ".join("None" if d is None else str(d) for d in t.shape) + ")"
-    return [t.name, t.dtype, shape]
-
-
-def _text_table(title: str, header: list[str], rows: list[list[str]]) -> str:
-    if not rows:
-        return f"{title}\n  (none)"
-    shown_header = any(h for h in header)
-    widths = [max(len(str(r[i])) for r in rows + ([header] if shown_header else [])) for i in range(len(header))]
-    lines = [title]
-    if shown_header:
-        lines.append("  " + "  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip())
-    lines += ["  " + "  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
-    return "\n".join(lines)
-
-
-def _html_table(title: str, header: list[str], rows: list[list[str]]) -> str:
-    esc = html.escape
-    head = "".join(f"<th style='text-align:left'>{esc(h)}</th>" for h in header) if any(header) else ""
-    body = "".join(
-        "<tr>" + "".join(f"<td style='text-align:left'>{esc(str(c))}</td>" for c in r) + "</tr>" for r in rows
-    ) or f"<tr><td colspan='{len(header)}'><i>none</i></td></tr>"
-    return (
-        f"<details open><summary><b>{esc(title)}</b></summary>"
-        f"<table>{'<tr>' + head + '</tr>' if head else ''}{body}</table></details>"
     )
 
 

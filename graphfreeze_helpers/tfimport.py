@@ -1,5 +1,8 @@
 """Import TensorFlow without the start-up log lines it writes to stderr.
 
+Also the one conversion of a GraphDef read without TensorFlow (TensorBoard's protos) into
+TensorFlow's own class, :func:`to_tf_graph_def`.
+
 TensorFlow's C++ runtime prints a handful of ``I0000``/``E0000`` lines when it is imported
 and when it first looks for a GPU, before its log level is read. In JupyterLab they show up
 as a red box under the first import. We turn the C++ log level down and catch what is still
@@ -17,6 +20,8 @@ import tempfile
 from types import ModuleType
 from typing import Any, Iterator
 
+from .errors import GraphFreezeError
+
 _NOISE = re.compile(
     r"^(WARNING: All log messages before absl::InitializeLog\(\)"
     r"|[IWE]\d{4} [\d:.]+ +\d+ (port|cudart_stub|cpu_feature_guard|cuda_platform|cuda_executor"
@@ -26,7 +31,8 @@ _NOISE = re.compile(
 
 
 @contextlib.contextmanager
-def _captured_fd2() -> Iterator[list[str]]:
+def captured_stderr() -> Iterator[list[str]]:
+    """Catch what is written to file descriptor 2 (C++ code included) into the yielded list of lines."""
     lines: list[str] = []
     try:
         sys.stderr.flush()
@@ -50,7 +56,7 @@ def import_tensorflow() -> ModuleType:
     if "tensorflow" in sys.modules and "keras" in sys.modules:
         return sys.modules["tensorflow"]
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    with _captured_fd2() as lines:
+    with captured_stderr() as lines:
         try:
             import keras  # noqa: F401  (a second start-up burst comes with Keras)
             import tensorflow as tf
@@ -71,8 +77,6 @@ SUPPORTED = {"tensorflow": "2.21", "keras": "3.15"}
 
 def check_versions() -> dict[str, str]:
     """Return the TensorFlow and Keras versions; raise one clear sentence if they are not the tested ones."""
-    from .errors import GraphFreezeError
-
     tf = import_tensorflow()
     import keras
 
@@ -86,15 +90,9 @@ def check_versions() -> dict[str, str]:
     return found
 
 
-def progress_bar(**kwargs: Any) -> Any:
-    """tqdm's notebook widget where ipywidgets is installed, else a text bar on stdout (no red stderr box)."""
-    try:
-        import ipywidgets  # noqa: F401
-
-        from tqdm.auto import tqdm
-
-        return tqdm(**kwargs)
-    except ImportError:
-        from tqdm import tqdm
-
-        return tqdm(file=sys.stdout, **kwargs)
+def to_tf_graph_def(graph_def: Any) -> Any:
+    """``graph_def`` as TensorFlow's own ``GraphDef`` class (a TensorBoard-proto GraphDef is re-read)."""
+    tf = import_tensorflow()
+    if isinstance(graph_def, tf.compat.v1.GraphDef):
+        return graph_def
+    return tf.compat.v1.GraphDef.FromString(graph_def.SerializeToString())

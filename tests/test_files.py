@@ -2,13 +2,13 @@ import os
 
 import pytest
 
-from graphfreeze_helpers import _io
+from graphfreeze_helpers import files
 from graphfreeze_helpers.errors import InputError, OutputExistsError
 
 
 def test_writes_all_files(tmp_path):
     a, b = tmp_path / "a.pb", tmp_path / "a.json"
-    _io.write_files_atomically({a: b"x", b: b"y"})
+    files.write_files_atomically({a: b"x", b: b"y"})
     assert a.read_bytes() == b"x" and b.read_bytes() == b"y"
     assert sorted(os.listdir(tmp_path)) == ["a.json", "a.pb"]  # no temporary files left
 
@@ -17,7 +17,7 @@ def test_never_overwrites_without_force(tmp_path):
     a, b = tmp_path / "a.pb", tmp_path / "a.json"
     b.write_bytes(b"keep")
     with pytest.raises(OutputExistsError, match="--force"):
-        _io.write_files_atomically({a: b"x", b: b"y"})
+        files.write_files_atomically({a: b"x", b: b"y"})
     assert b.read_bytes() == b"keep"
     assert not a.exists()
     assert sorted(os.listdir(tmp_path)) == ["a.json"]
@@ -26,7 +26,7 @@ def test_never_overwrites_without_force(tmp_path):
 def test_force_replaces(tmp_path):
     a = tmp_path / "a.pb"
     a.write_bytes(b"old")
-    _io.write_files_atomically({a: b"new"}, force=True)
+    files.write_files_atomically({a: b"new"}, force=True)
     assert a.read_bytes() == b"new"
 
 
@@ -41,7 +41,7 @@ def test_race_with_appearing_file_keeps_the_other_writer(tmp_path, monkeypatch):
 
     monkeypatch.setattr(os, "link", link_then_collide)
     with pytest.raises(OutputExistsError):
-        _io.write_files_atomically({a: b"x", b: b"y"})
+        files.write_files_atomically({a: b"x", b: b"y"})
     assert b.read_bytes() == b"someone else"
     assert not a.exists()  # all or nothing
     assert sorted(os.listdir(tmp_path)) == ["a.json"]
@@ -49,36 +49,25 @@ def test_race_with_appearing_file_keeps_the_other_writer(tmp_path, monkeypatch):
 
 def test_missing_directory(tmp_path):
     with pytest.raises(InputError, match="does not exist"):
-        _io.check_writable([tmp_path / "nope" / "a.pb"])
+        files.check_writable([tmp_path / "nope" / "a.pb"])
 
 
 def test_directory_as_output(tmp_path):
     with pytest.raises(OutputExistsError, match="directory"):
-        _io.check_writable([tmp_path])
+        files.check_writable([tmp_path])
 
 
 def test_sha256(tmp_path):
     p = tmp_path / "f"
     p.write_bytes(b"abc")
-    assert _io.sha256_file(p) == _io.sha256_bytes(b"abc")
-    assert _io.sha256_bytes(b"abc").startswith("ba7816bf")
+    assert files.sha256_file(p) == files.sha256_bytes(b"abc")
+    assert files.sha256_bytes(b"abc").startswith("ba7816bf")
 
 
 def test_written_files_follow_the_umask(tmp_path):
     old = os.umask(0o022)
     try:
-        _io.write_files_atomically({tmp_path / "a.pb": b"x"})
+        files.write_files_atomically({tmp_path / "a.pb": b"x"})
     finally:
         os.umask(old)
     assert (tmp_path / "a.pb").stat().st_mode & 0o777 == 0o644
-
-
-def test_record_metrics_merges_and_survives_a_damaged_file(tmp_path):
-    import json
-
-    _io.record_metrics(tmp_path, accuracy=0.9)
-    record = _io.record_metrics(tmp_path / "", nodes=52)
-    assert record == {"accuracy": 0.9, "nodes": 52}
-    assert json.loads((tmp_path / _io.METRICS_FILE).read_text()) == record
-    (tmp_path / _io.METRICS_FILE).write_text("{broken")
-    assert _io.record_metrics(tmp_path, size=1) == {"size": 1}

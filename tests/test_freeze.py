@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from graphfreeze_helpers import _io
+from graphfreeze_helpers import files
 from graphfreeze_helpers.errors import ModelLoadError, NotFrozenError, OutputExistsError, VerificationError
 from graphfreeze_helpers.freeze import freeze, sample_inputs, sidecar_path, stateful_nodes
 from graphfreeze_helpers.tensors import TensorInfo
@@ -49,7 +49,7 @@ def test_verification_is_recorded(frozen_graph):
 
 def test_save_writes_pb_and_sidecar(saved_pb, frozen_graph):
     record = json.loads(sidecar_path(saved_pb).read_text())
-    assert record["sha256"] == _io.sha256_file(saved_pb)
+    assert record["sha256"] == files.sha256_file(saved_pb)
     assert record["bytes"] == saved_pb.stat().st_size
     assert record["inputs"] == [t.to_dict() for t in frozen_graph.inputs]
     assert record["outputs"][0]["name"] == frozen_graph.outputs[0].name
@@ -153,11 +153,11 @@ def test_save_refuses_a_json_name(frozen_graph, tmp_path):
 
 
 def test_freeze_and_inspect_agree_on_variable_ops():
-    from graphfreeze_helpers import inspect
+    from graphfreeze_helpers import ops
     from graphfreeze_helpers.freeze import is_stateful_op
 
     # everything `graphfreeze inspect` calls "NOT frozen" is refused by freeze's own check too
-    assert [op for op in sorted(inspect.VARIABLE_OPS) if not is_stateful_op(op)] == []
+    assert [op for op in sorted(ops.VARIABLE_OPS) if not is_stateful_op(op)] == []
     assert is_stateful_op("VarIsInitializedOp") and is_stateful_op("ResourceGatherNd")
 
 

@@ -14,7 +14,7 @@ from graphfreeze_helpers.freeze import (
     is_stateful_op,
     not_frozen_reason,
 )
-from graphfreeze_helpers.runtime import import_tensorflow
+from graphfreeze_helpers.tfimport import import_tensorflow
 
 
 def test_py_function_is_refused():

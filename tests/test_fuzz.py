@@ -2,7 +2,7 @@
 
 Every byte string goes through what ``graphfreeze inspect`` and ``graphfreeze scan`` do:
 ``graphfile.describe_file``, ``graphfile.parse_graph_def``, ``safety.scan``,
-``inspect.summarize`` (with its JSON and table renderings). The only exceptions allowed
+``summary.summarize`` (with its JSON and table renderings). The only exceptions allowed
 are :class:`GraphFreezeError` subclasses; a per-example deadline catches hangs.
 
 The seeds are real frozen graphs (a small Keras model, and a tf.function with tf.cond and
@@ -24,7 +24,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from graphfreeze_helpers import graphfile, inspect, safety
+from graphfreeze_helpers import graphfile, safety
+from graphfreeze_helpers.summary import summarize
 from graphfreeze_helpers.errors import GraphFreezeError
 
 EXAMPLES = int(os.environ.get("GRAPHFREEZE_FUZZ_EXAMPLES", "10000"))
@@ -40,7 +41,7 @@ FUZZ_SETTINGS = settings(
 
 
 def _seed_graphs() -> list[bytes]:
-    from graphfreeze_helpers.runtime import import_tensorflow
+    from graphfreeze_helpers.tfimport import import_tensorflow
 
     tf = import_tensorflow()
     import keras
@@ -128,7 +129,7 @@ def exercise(data: bytes) -> str:
         graph_def = graphfile.parse_graph_def(data, name="'fuzz.pb'")
         found = safety.scan(graph_def)
         json.dumps([u.to_dict() for u in found])
-        summary = inspect.summarize(graph_def)
+        summary = summarize(graph_def)
         json.dumps(summary.to_dict())
         summary.table()
         graphfile.dangling_inputs(graph_def)

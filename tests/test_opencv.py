@@ -53,7 +53,7 @@ def biased_pb(tmp_path_factory):
     import keras
 
     from graphfreeze_helpers.freeze import freeze
-    from graphfreeze_helpers.runtime import import_tensorflow
+    from graphfreeze_helpers.tfimport import import_tensorflow
 
     import_tensorflow()
     keras.utils.set_random_seed(0)

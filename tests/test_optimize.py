@@ -146,7 +146,7 @@ def test_cli_optimize_bad_inputs_fail_fast_without_files(tmp_path, saved_pb):
 def test_mobilenet_v2_shrinks_to_a_quarter():
     """MobileNetV2 (weights=None, small input and alpha: the node count does not depend on them)."""
     from graphfreeze_helpers.freeze import freeze
-    from graphfreeze_helpers.runtime import import_tensorflow
+    from graphfreeze_helpers.tfimport import import_tensorflow
 
     import_tensorflow()
     import keras

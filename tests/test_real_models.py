@@ -9,10 +9,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from graphfreeze_helpers import inspect, safety
+from graphfreeze_helpers import safety
+from graphfreeze_helpers.summary import summarize
 from graphfreeze_helpers.freeze import freeze, sample_inputs, stateful_nodes
 from graphfreeze_helpers.load import load_frozen
-from graphfreeze_helpers.runtime import import_tensorflow
+from graphfreeze_helpers.tfimport import import_tensorflow
 from graphfreeze_helpers.tensors import TensorInfo
 from graphfreeze_helpers.verify import as_output_list, max_abs_diff
 
@@ -78,7 +79,7 @@ def test_real_architecture_round_trip(name, tmp_path):
     assert stateful_nodes(frozen.graph_def) == []
     assert len(frozen.inputs) == len(model.inputs) and len(frozen.outputs) == len(expected)
 
-    summary = inspect.summarize(frozen)
+    summary = summarize(frozen)
     assert summary.variable_ops == [] and summary.unsafe_ops == []
     assert summary.const_bytes >= sum(np.asarray(v).nbytes for v in model.weights) * 0.9
     assert sorted(t.name for t in summary.inputs) == sorted(t.name for t in frozen.inputs)  # graph order

@@ -140,7 +140,7 @@ def test_refusal_message_is_one_line_and_names_each_node():
 
 def test_tensorflow_built_control_flow_is_scanned(tmp_path):
     """A real tf.function with tf.cond / tf.while_loop: ReadFile inside a branch, PrintV2 in a loop body."""
-    from graphfreeze_helpers.runtime import import_tensorflow
+    from graphfreeze_helpers.tfimport import import_tensorflow
 
     tf = import_tensorflow()
 

@@ -1,4 +1,4 @@
-"""inspect.py (summary, diff, const_value, TensorBoard export), safety.scan basics, plots, and `graphfreeze inspect`."""
+"""summary.py (summary, diff), tensorproto (const_value), tensorboard_log, safety.scan basics, plots, and `graphfreeze inspect`."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from conftest import assert_one_line_error, run_cli
-from graphfreeze_helpers import graphfile, inspect, plots, safety
+from graphfreeze_helpers import graphfile, ops, plots, safety, summary, tensorboard_log, tensorproto
 from graphfreeze_helpers.errors import GraphFormatError, TensorNameError
 
 
@@ -28,7 +28,7 @@ def _tb_graph_def(tf_graph_def):
 
 @pytest.fixture(scope="module")
 def tf():
-    from graphfreeze_helpers.runtime import import_tensorflow
+    from graphfreeze_helpers.tfimport import import_tensorflow
 
     return import_tensorflow()
 
@@ -79,7 +79,7 @@ def frozen_tb(saved_pb):
 
 
 def test_summary_of_the_frozen_tutorial_graph(saved_pb, frozen_graph, trained_model):
-    s = inspect.summarize(saved_pb)
+    s = summary.summarize(saved_pb)
     assert s.nodes == len(frozen_graph.graph_def.node)
     assert [t.name for t in s.inputs] == ["image:0"]
     assert s.inputs[0].dtype == "float32" and s.inputs[0].shape == (None, 8, 8, 1)
@@ -98,14 +98,14 @@ def test_summary_of_the_frozen_tutorial_graph(saved_pb, frozen_graph, trained_mo
 
 
 def test_outputs_from_sinks_without_a_sidecar(frozen_tb, frozen_graph):
-    s = inspect.summarize(frozen_tb)
+    s = summary.summarize(frozen_tb)
     assert s.outputs_from == "sinks"
     assert [t.name for t in s.outputs] == [t.name for t in frozen_graph.outputs]
     assert s.outputs[0].dtype == "float32"
 
 
 def test_summary_views_are_readable(saved_pb):
-    s = inspect.summarize(saved_pb)
+    s = summary.summarize(saved_pb)
     text, html = repr(s), s._repr_html_()
     assert text.startswith("GraphSummary(") and "image:0" in text and "0 variable ops" in text
     assert "<table" in html and "image:0" in html and "Conv2D" in html
@@ -116,7 +116,7 @@ def test_summary_views_are_readable(saved_pb):
 
 
 def test_unfrozen_graph_lists_its_variable_ops(unfrozen_graph, trained_model):
-    s = inspect.summarize(unfrozen_graph)
+    s = summary.summarize(unfrozen_graph)
     ops = {v["op"] for v in s.variable_ops}
     assert ops == {"ReadVariableOp", "Placeholder"}
     resource_placeholders = [v for v in s.variable_ops if v["op"] == "Placeholder"]
@@ -126,7 +126,7 @@ def test_unfrozen_graph_lists_its_variable_ops(unfrozen_graph, trained_model):
 
 
 def test_diff_shows_read_variable_ops_becoming_constants(unfrozen_graph, frozen_tb, trained_model):
-    d = inspect.diff(unfrozen_graph, frozen_tb)
+    d = summary.diff(unfrozen_graph, frozen_tb)
     n_weights = len(trained_model.weights)
     assert d.removed == {"ReadVariableOp": n_weights}
     assert d.added == {}
@@ -136,14 +136,14 @@ def test_diff_shows_read_variable_ops_becoming_constants(unfrozen_graph, frozen_
     assert d.bytes_after > d.bytes_before and d.const_bytes_after > d.const_bytes_before
     assert "ReadVariableOpx" in repr(d) and "removed" in d.table() and "<table" in d._repr_html_()
     # a summary can stand in for a graph
-    assert inspect.diff(inspect.summarize(unfrozen_graph), frozen_tb).to_dict() == d.to_dict()
+    assert summary.diff(summary.summarize(unfrozen_graph), frozen_tb).to_dict() == d.to_dict()
 
 
 # --- functions and control flow -------------------------------------------------------
 
 
 def test_functions_are_walked_through_if_while_case_and_calls(control_flow_graph):
-    s = inspect.summarize(control_flow_graph)
+    s = summary.summarize(control_flow_graph)
     names = [f.name for f in s.functions]
     assert len(names) == len(control_flow_graph.library.function) >= 8
     assert all(f.reachable for f in s.functions)
@@ -163,7 +163,7 @@ def test_scan_finds_write_file_inside_a_cond_branch(control_flow_graph):
     assert len(found) == 1
     assert found[0].function.startswith("cond_true") and found[0].node.endswith("WriteFile")
     assert "writes files" in found[0].reason
-    s = inspect.summarize(control_flow_graph)
+    s = summary.summarize(control_flow_graph)
     assert any(u.op == "WriteFile" and u.function == found[0].function for u in s.unsafe_ops)
 
 
@@ -193,7 +193,7 @@ def test_scan_basics_top_level_unreferenced_functions_and_order():
     assert "file" in found[2].reason and "/tmp/leak.txt" in found[2].reason
     assert safety.scan(g) == found  # deterministic
     assert [u.to_dict()["function"] for u in found][:3] == [None, None, None]
-    assert all(op in safety.UNSAFE_OPS for op in ["ReadFile", "WriteFile", "SaveV2", "RestoreV2", "PyFunc",
+    assert all(op in ops.UNSAFE_OPS for op in ["ReadFile", "WriteFile", "SaveV2", "RestoreV2", "PyFunc",
                                                    "TFRecordDataset", "DebugIdentity", "WriteSummary", "_Send",
                                                    "_Recv", "CollectiveReduce", "TextLineReaderV2"])
 
@@ -206,7 +206,7 @@ def test_scan_is_clean_on_the_frozen_tutorial_graph(frozen_tb):
 
 
 def test_const_value_reads_back_every_keras_weight(frozen_tb, trained_model):
-    consts = {n.name: inspect.const_value(frozen_tb, n.name) for n in frozen_tb.node if n.op == "Const"}
+    consts = {n.name: tensorproto.const_value(frozen_tb, n.name) for n in frozen_tb.node if n.op == "Const"}
     for weight in trained_model.weights:
         value = np.asarray(weight.numpy())
         matches = [name for name, c in consts.items() if c.shape == value.shape and np.array_equal(c, value)]
@@ -236,7 +236,7 @@ def test_tensor_to_numpy_matches_tensorflow(tf, value):
     for proto in (tf.make_tensor_proto(value), tf.make_tensor_proto(value, shape=np.shape(value))):
         tb = tensor_pb2.TensorProto()
         tb.ParseFromString(proto.SerializeToString())
-        got = inspect.tensor_to_numpy(tb)
+        got = tensorproto.tensor_to_numpy(tb)
         expected = tf.make_ndarray(proto)
         assert got.shape == expected.shape and got.dtype == expected.dtype
         assert np.array_equal(got, expected)
@@ -248,17 +248,17 @@ def test_tensor_to_numpy_fills_splat_and_empty_value_lists(tf):
     splat = tensor_pb2.TensorProto(dtype=1, float_val=[1.5])
     splat.tensor_shape.dim.add(size=2)
     splat.tensor_shape.dim.add(size=3)
-    assert np.array_equal(inspect.tensor_to_numpy(splat), np.full((2, 3), 1.5, np.float32))
+    assert np.array_equal(tensorproto.tensor_to_numpy(splat), np.full((2, 3), 1.5, np.float32))
     zeros = tensor_pb2.TensorProto(dtype=3)
     zeros.tensor_shape.dim.add(size=4)
-    assert np.array_equal(inspect.tensor_to_numpy(zeros), np.zeros(4, np.int32))
+    assert np.array_equal(tensorproto.tensor_to_numpy(zeros), np.zeros(4, np.int32))
 
 
 def test_const_value_errors_name_the_problem(frozen_tb):
     with pytest.raises(TensorNameError, match="no node 'nope'"):
-        inspect.const_value(frozen_tb, "nope")
+        tensorproto.const_value(frozen_tb, "nope")
     with pytest.raises(TensorNameError, match="is a Placeholder, not a Const"):
-        inspect.const_value(frozen_tb, "image")
+        tensorproto.const_value(frozen_tb, "image")
 
 
 # --- TensorBoard ---------------------------------------------------------------------------
@@ -281,7 +281,7 @@ def _read_records(path: Path) -> list[bytes]:
 def test_export_for_tensorboard_writes_a_graph_event(frozen_tb, tmp_path):
     from tensorboard.compat.proto import event_pb2, graph_pb2
 
-    path = inspect.export_for_tensorboard(frozen_tb, tmp_path / "logs")
+    path = tensorboard_log.export_for_tensorboard(frozen_tb, tmp_path / "logs")
     assert path.parent == tmp_path / "logs" and path.name.startswith("events.out.tfevents.")
     events = [event_pb2.Event.FromString(r) for r in _read_records(path)]
     assert events[0].file_version == "brain.Event:2"

@@ -8,7 +8,7 @@ from graphfreeze_helpers.errors import GraphFreezeError
 
 def test_import_tensorflow_is_silent_on_stderr():
     code = (
-        "from graphfreeze_helpers.runtime import import_tensorflow\n"
+        "from graphfreeze_helpers.tfimport import import_tensorflow\n"
         "tf = import_tensorflow()\n"
         "import keras\n"
         "keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])(tf.zeros((1, 2)))\n"
@@ -21,14 +21,14 @@ def test_import_tensorflow_is_silent_on_stderr():
 
 def test_plain_import_is_noisy_which_is_why_we_quiet_it():
     result = subprocess.run([sys.executable, "-c", "import tensorflow"], capture_output=True, text=True, timeout=120)
-    assert result.stderr.strip(), "TensorFlow no longer logs at import; runtime.import_tensorflow may be simplified"
+    assert result.stderr.strip(), "TensorFlow no longer logs at import; tfimport.import_tensorflow may be simplified"
 
 
 def test_real_errors_still_show():
     code = (
         "import sys, types\n"
         "sys.modules['keras'] = None\n"  # makes `import keras` fail
-        "from graphfreeze_helpers.runtime import import_tensorflow\n"
+        "from graphfreeze_helpers.tfimport import import_tensorflow\n"
         "import_tensorflow()\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
@@ -42,16 +42,16 @@ def test_package_import_does_not_import_tensorflow():
 
 
 def test_version_guard(monkeypatch):
-    from graphfreeze_helpers import runtime
+    from graphfreeze_helpers import tfimport
 
-    runtime.check_versions()
-    monkeypatch.setitem(runtime.SUPPORTED, "tensorflow", "9.9")
+    tfimport.check_versions()
+    monkeypatch.setitem(tfimport.SUPPORTED, "tensorflow", "9.9")
     with pytest.raises(GraphFreezeError, match="needs tensorflow 9.9.x but found 2."):
-        runtime.check_versions()
+        tfimport.check_versions()
 
 
 def test_progress_bar_never_writes_to_stderr(capsys):
-    from graphfreeze_helpers.runtime import progress_bar
+    from graphfreeze_helpers.formatting import progress_bar
 
     bar = progress_bar(total=2, desc="work")
     bar.update(2)

@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def registered_ops() -> tuple[str, list[str]]:
-    from graphfreeze_helpers.runtime import import_tensorflow
+    from graphfreeze_helpers.tfimport import import_tensorflow
 
     tf = import_tensorflow()
     from tensorflow.core.framework import op_def_pb2

@@ -1,0 +1,294 @@
+"""Every catalogue of TensorFlow op types the package uses, in one place (no TensorFlow import).
+
+- :data:`VARIABLE_OPS`: ops that hold or touch variables; a frozen graph has none.
+- :data:`STATEFUL_OPS` (and :data:`STATEFUL_PREFIXES`): what freezing must not leave behind.
+- :data:`CONTROL_FLOW_OPS` and :data:`CALL_OPS`: ops that steer execution or run a function.
+- :data:`UNSAFE_OPS`: op type -> why it reaches outside the process (files, Python, network).
+- :data:`OPENCV_TF_OPS`: the ops OpenCV's TensorFlow importer reads.
+- :data:`OP_CATEGORIES`: the op families a graph picture colours.
+- :data:`FORWARDING_OPS` and :data:`TF_ONLY_OPS`: ops the optimizer and the exporters treat apart.
+"""
+
+from __future__ import annotations
+
+# Ops that steer execution: v2 functional control flow, v1 dataflow control flow, calls.
+CONTROL_FLOW_OPS: frozenset[str] = frozenset(
+    {"If", "StatelessIf", "_If", "While", "StatelessWhile", "_While", "Case", "StatelessCase",
+     "PartitionedCall", "StatefulPartitionedCall", "RemoteCall", "Switch", "_SwitchN", "RefSwitch", "Merge",
+     "RefMerge", "Enter", "RefEnter", "Exit", "RefExit", "NextIteration", "RefNextIteration", "LoopCond"}
+)
+# Ops that hold or touch variables. A frozen graph should have none (nor resource Placeholders).
+VARIABLE_OPS: frozenset[str] = frozenset(
+    {"ReadVariableOp", "VarHandleOp", "VariableV2", "Variable", "VarIsInitializedOp", "AssignVariableOp",
+     "AssignAddVariableOp", "AssignSubVariableOp", "Assign", "AssignAdd", "AssignSub", "ResourceGather",
+     "ResourceGatherNd", "ResourceScatterUpdate", "ResourceScatterAdd", "ResourceScatterSub",
+     "ResourceScatterMul", "ResourceScatterDiv", "ResourceScatterMin", "ResourceScatterMax",
+     "ResourceScatterNdUpdate", "ResourceScatterNdAdd", "ResourceScatterNdSub", "ResourceApplyGradientDescent",
+     "ResourceApplyAdam", "DestroyResourceOp", "_VarHandlesOp", "_ReadVariablesOp"}
+)
+
+# Ops that mean state or Python survived freezing; such a graph cannot run on its own.
+# The variable ops (what `graphfreeze inspect` calls "NOT frozen"), plus:
+STATEFUL_OPS = VARIABLE_OPS | frozenset(
+    {"EagerPyFunc", "PyFunc", "PyFuncStateless",
+     # lookup tables: the table lives in a resource outside the graph (Keras StringLookup,
+     # IntegerLookup, tf.lookup.StaticHashTable); freezing leaves a resource placeholder
+     "HashTable", "HashTableV2", "MutableHashTable", "MutableHashTableV2", "MutableHashTableOfTensors",
+     "MutableHashTableOfTensorsV2", "MutableDenseHashTable", "MutableDenseHashTableV2", "AnonymousHashTable",
+     "AnonymousMutableHashTable", "AnonymousMutableHashTableOfTensors", "AnonymousMutableDenseHashTable",
+     "LookupTableFind", "LookupTableFindV2", "LookupTableInsert", "LookupTableInsertV2", "LookupTableImport",
+     "LookupTableImportV2", "LookupTableExport", "LookupTableExportV2", "LookupTableSize", "LookupTableSizeV2",
+     "LookupTableRemoveV2", "InitializeTable", "InitializeTableV2", "InitializeTableFromTextFile",
+     "InitializeTableFromTextFileV2", "InitializeTableFromDataset"}
+)
+# Op-name prefixes that also mean a variable is written (ResourceApplyAdam, ResourceScatterAdd, ...).
+STATEFUL_PREFIXES = ("Assign", "ResourceApply", "ResourceSparseApply", "ResourceScatter", "ResourceStrided")
+
+# --- unsafe ops: op type -> why it reaches outside the process ---------------------------------
+
+_FILE_READ = "reads files from disk"
+_FILE_WRITE = "writes files to disk"
+_CHECKPOINT = "reads or writes checkpoint files"
+_READER = "a reader op: reads records from files"
+_PYTHON = "calls back into Python (arbitrary code; also cannot run outside the process that made it)"
+_DEBUG = "a debugger op: copies tensors out of the graph (to files or a debug server)"
+_SUMMARY = "a summary writer: writes event files to disk"
+_DATASET = "a dataset op that reads files"
+_DATASET_WRITE = "a dataset op that writes files"
+_NETWORK = "sends or receives tensors across devices or hosts (network)"
+_RPC = "makes or serves remote procedure calls (network)"
+_COLLECTIVE = "a collective op: talks to other workers (network)"
+_TPU = "configures or talks to a TPU system"
+
+
+def _entries(reason: str, *ops: str) -> dict[str, str]:
+    return {op: reason for op in ops}
+
+
+UNSAFE_OPS: dict[str, str] = {
+    # file I/O
+    **_entries(_FILE_READ, "ReadFile", "ImmutableConst", "InitializeTableFromTextFile", "InitializeTableFromTextFileV2"),
+    **_entries(_FILE_WRITE, "WriteFile", "DumpTensor"),
+    "MatchingFiles": "lists files on disk (glob)",
+    "FileSystemSetConfiguration": "changes file-system configuration",
+    **_entries(
+        _CHECKPOINT,
+        "Save",
+        "SaveV2",
+        "SaveSlices",
+        "Restore",
+        "RestoreV2",
+        "RestoreSlice",
+        "MergeV2Checkpoints",
+        "LoadAndRemapMatrix",
+        "DTensorRestoreV2",
+        "CalibrationStatisticsSaver",
+    ),
+    **_entries(
+        _READER,
+        "TextLineReader",
+        "TextLineReaderV2",
+        "TFRecordReader",
+        "TFRecordReaderV2",
+        "FixedLengthRecordReader",
+        "FixedLengthRecordReaderV2",
+        "WholeFileReader",
+        "WholeFileReaderV2",
+        "IdentityReader",
+        "IdentityReaderV2",
+        "LMDBReader",
+        "ReaderRead",
+        "ReaderReadV2",
+        "ReaderReadUpTo",
+        "ReaderReadUpToV2",
+        "ReaderRestoreState",
+        "ReaderRestoreStateV2",
+        "RecordInput",
+    ),
+    # Python callbacks
+    **_entries(_PYTHON, "PyFunc", "PyFuncStateless", "EagerPyFunc"),
+    # printing and debugging
+    "PrintV2": "prints tensors (to stdout/stderr/log, or to a file with output_stream='file://...')",
+    **_entries(
+        _DEBUG,
+        "DebugIdentity",
+        "DebugIdentityV2",
+        "DebugIdentityV3",
+        "DebugNanCount",
+        "DebugNumericSummary",
+        "DebugNumericSummaryV2",
+        "DebugGradientIdentity",
+        "DebugGradientRefIdentity",
+    ),
+    # summary writers
+    **_entries(
+        _SUMMARY,
+        "SummaryWriter",
+        "CreateSummaryFileWriter",
+        "CreateSummaryDbWriter",
+        "FlushSummaryWriter",
+        "CloseSummaryWriter",
+        "WriteSummary",
+        "WriteScalarSummary",
+        "WriteHistogramSummary",
+        "WriteImageSummary",
+        "WriteAudioSummary",
+        "WriteGraphSummary",
+        "WriteRawProtoSummary",
+        "StatsAggregatorSetSummaryWriter",
+    ),
+    # datasets that read or write files
+    **_entries(
+        _DATASET,
+        "TFRecordDataset",
+        "TFRecordDatasetV2",
+        "TextLineDataset",
+        "FixedLengthRecordDataset",
+        "FixedLengthRecordDatasetV2",
+        "CSVDataset",
+        "CSVDatasetV2",
+        "ExperimentalCSVDataset",
+        "LMDBDataset",
+        "ExperimentalLMDBDataset",
+        "SqlDataset",
+        "ExperimentalSqlDataset",
+        "MatchingFilesDataset",
+        "ExperimentalMatchingFilesDataset",
+        "LoadDataset",
+        "SnapshotDataset",
+        "SnapshotDatasetV2",
+        "SnapshotDatasetReader",
+        "SnapshotNestedDatasetReader",
+        "SnapshotChunkDataset",
+        "ListSnapshotChunksDataset",
+        "DataServiceDataset",
+        "DataServiceDatasetV2",
+        "DataServiceDatasetV3",
+        "DataServiceDatasetV4",
+    ),
+    **_entries(_DATASET_WRITE, "SaveDataset", "SaveDatasetV2", "DatasetToTFRecord", "ExperimentalDatasetToTFRecord", "DistributedSave"),
+    # network: send/recv, RPC, collectives
+    **_entries(
+        _NETWORK,
+        "Send",
+        "Recv",
+        "_Send",
+        "_Recv",
+        "_HostSend",
+        "_HostRecv",
+        "XlaSend",
+        "XlaRecv",
+        "XlaSendToHost",
+        "XlaRecvFromHost",
+        "_XlaSendFromHost",
+        "_XlaSendFromHostV2",
+        "_XlaRecvAtHost",
+        "_XlaRecvAtHostV2",
+        "RemoteCall",
+    ),
+    **_entries(
+        _RPC,
+        "RpcClient",
+        "RpcCall",
+        "RpcCheckStatus",
+        "RpcGetValue",
+        "RpcServer",
+        "RpcServerRegister",
+        "RpcServerStart",
+        "DeleteRpcFutureResource",
+    ),
+    **_entries(
+        _COLLECTIVE,
+        "CollectiveReduce",
+        "CollectiveReduceV2",
+        "CollectiveReduceV3",
+        "CollectiveGather",
+        "CollectiveGatherV2",
+        "CollectiveBcastSend",
+        "CollectiveBcastSendV2",
+        "CollectiveBcastRecv",
+        "CollectiveBcastRecvV2",
+        "CollectiveAllToAllV2",
+        "CollectiveAllToAllV3",
+        "CollectiveReduceScatterV2",
+        "CollectivePermute",
+        "CollectiveAssignGroupV2",
+        "CollectiveInitializeCommunicator",
+        "NcclAllReduce",
+        "NcclBroadcast",
+        "NcclReduce",
+        "_NcclBroadcastSend",
+        "_NcclBroadcastRecv",
+        "_NcclReduceSend",
+        "_NcclReduceRecv",
+    ),
+    **_entries(
+        _TPU,
+        "ConfigureDistributedTPU",
+        "ShutdownDistributedTPU",
+        "_ConfigureDistributedTPU",
+        "_ShutdownDistributedTPU",
+        "_InitializeHostForDistributedTPU",
+        "_DisconnectHostFromDistributedTPUSystem",
+        "_WaitForDistributedTPU",
+    ),
+}
+
+# Ops that run a function named in an attr; the walk follows *every* func attr anyway.
+CALL_OPS: frozenset[str] = frozenset(
+    {
+        "If",
+        "StatelessIf",
+        "_If",
+        "While",
+        "StatelessWhile",
+        "_While",
+        "Case",
+        "StatelessCase",
+        "PartitionedCall",
+        "StatefulPartitionedCall",
+        "RemoteCall",
+    }
+)
+
+# The ops OpenCV's TensorFlow importer dispatches on (tf_importer.cpp, 4.x and 5.0), plus
+# the ones its graph simplifier removes or pattern-matches before that.
+OPENCV_TF_OPS: frozenset[str] = frozenset({
+    "Conv2D", "SpaceToBatchND", "BatchToSpaceND", "DepthwiseConv2dNative", "Pad", "MirrorPad", "Conv3D",
+    "BiasAdd", "Add", "AddV2", "Sub", "AddN", "MatMul", "Reshape", "Flatten", "Squeeze", "Transpose",
+    "Const", "LRN", "Concat", "ConcatV2", "MaxPool", "MaxPool3D", "AvgPool", "AvgPool3D", "Placeholder",
+    "Split", "Slice", "StridedSlice", "Mul", "RealDiv", "FusedBatchNorm", "FusedBatchNormV3",
+    "Conv2DBackpropInput", "BlockLSTM", "ResizeNearestNeighbor", "ResizeBilinear", "L2Normalize",
+    "Softmax", "CropAndResize", "Mean", "Sum", "Max", "Pack", "ClipByValue", "LeakyRelu", "Abs", "Tanh",
+    "Sigmoid", "Relu", "Elu", "Exp", "Identity", "Relu6", "ExpandDims", "NoOp", "Shape",
+})
+
+# What a graph picture colours: (category, op types), in order; the first matching category wins.
+OP_CATEGORIES: tuple[tuple[str, frozenset[str]], ...] = (
+    ("input", frozenset({"Placeholder", "_Arg"})),
+    ("constant", frozenset({"Const", "ImmutableConst"})),
+    ("conv / matmul", frozenset({
+        "Conv2D", "Conv3D", "Conv1D", "DepthwiseConv2dNative", "Conv2DBackpropInput", "MatMul", "BatchMatMul",
+        "BatchMatMulV2", "BatchMatMulV3", "Einsum", "_FusedConv2D", "_FusedMatMul", "FusedBatchNorm",
+        "FusedBatchNormV3"})),
+    ("activation", frozenset({
+        "Relu", "Relu6", "Elu", "Selu", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "LeakyRelu", "Softplus",
+        "Softsign", "Gelu", "Erf"})),
+    ("arithmetic", frozenset({
+        "Add", "AddV2", "AddN", "Sub", "Mul", "RealDiv", "Div", "Rsqrt", "Sqrt", "Square", "BiasAdd", "Maximum",
+        "Minimum", "Neg", "Exp", "Log", "Pow", "SquaredDifference", "Cast", "Abs", "FloorDiv", "FloorMod"})),
+    ("pool / reduce", frozenset({
+        "Mean", "Sum", "Max", "Min", "Prod", "MaxPool", "AvgPool", "MaxPoolV2", "ArgMax", "ArgMin"})),
+    ("shape", frozenset({
+        "Reshape", "Squeeze", "ExpandDims", "Transpose", "ConcatV2", "Pack", "Unpack", "StridedSlice", "Slice",
+        "Shape", "Pad", "PadV2", "Fill", "Tile", "GatherV2", "Split", "SplitV", "ZerosLike", "OnesLike"})),
+    ("control flow", frozenset({
+        "If", "StatelessIf", "While", "StatelessWhile", "Case", "StatelessCase", "PartitionedCall",
+        "StatefulPartitionedCall", "Switch", "Merge", "Enter", "Exit", "NextIteration", "LoopCond"})),
+    ("identity / no-op", frozenset({"Identity", "IdentityN", "NoOp", "StopGradient", "Snapshot"})),
+)
+
+# Ops that pass their one data input through unchanged (the optimizer bypasses them).
+FORWARDING_OPS: frozenset[str] = frozenset({"Identity", "StopGradient", "PreventGradient", "Snapshot", "CheckNumerics"})
+# Grappler's fused ops: only TensorFlow runs them, so no exporter may meet one.
+TF_ONLY_OPS: frozenset[str] = frozenset({"_FusedConv2D", "_FusedMatMul", "_FusedBatchNormEx", "_FusedDepthwiseConv2dNative"})
