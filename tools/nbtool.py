@@ -6,8 +6,9 @@
     python tools/nbtool.py from-py NB.py NB.ipynb       back to a canonical notebook
 
 In the percent format a cell starts with ``# %%`` (code) or ``# %% [markdown]``; tags go
-after it as ``tags=["parameters"]`` or ``tags=["raises-exception"]``. Markdown lines are
-written as comments (``# text``).
+after it as ``tags=["parameters"]`` or ``tags=["raises-exception"]``, and the exception a
+``raises-exception`` cell must raise as ``raises="OSError"`` (kept in the cell's metadata as
+``{"graphfreeze": {"raises": "OSError"}}``). Markdown lines are written as comments (``# text``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ from pathlib import Path
 import nbformat
 
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
-_HEADER = re.compile(r"^# %%(?P<md> \[markdown\])?(?: tags=(?P<tags>\[.*\]))?\s*$")
+_HEADER = re.compile(r'^# %%(?P<md> \[markdown\])?(?: tags=(?P<tags>\[.*?\]))?(?: raises="(?P<raises>\w+)")?\s*$')
+# The cell metadata a canonical notebook keeps: its tags, and the project's own key (the
+# exception a cell tagged raises-exception must raise).
+KEPT_METADATA = ("tags", "graphfreeze")
 
 
 def canonical(nb: nbformat.NotebookNode, stem: str) -> nbformat.NotebookNode:
@@ -30,8 +34,8 @@ def canonical(nb: nbformat.NotebookNode, stem: str) -> nbformat.NotebookNode:
     }
     for index, cell in enumerate(nb.cells):
         cell.id = f"{stem[:50]}-{index:02d}".replace("_", "-")
-        tags = cell.get("metadata", {}).get("tags", [])
-        cell.metadata = {"tags": tags} if tags else {}
+        cell.metadata = {key: value for key, value in cell.get("metadata", {}).items()
+                         if key in KEPT_METADATA and value}
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
@@ -69,6 +73,9 @@ def to_py(path: str) -> str:
         head = "# %%" + (" [markdown]" if cell.cell_type == "markdown" else "")
         if tags:
             head += " tags=" + json.dumps(tags)
+        raises = cell.get("metadata", {}).get("graphfreeze", {}).get("raises")
+        if raises:
+            head += f' raises="{raises}"'
         body = cell.source
         if cell.cell_type == "markdown":
             body = "\n".join(("# " + line) if line else "#" for line in body.splitlines())
@@ -78,14 +85,15 @@ def to_py(path: str) -> str:
 
 def from_py(source: str, stem: str) -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
-    cells: list[tuple[bool, list[str], list[str]]] = []
+    cells: list[tuple[bool, list[str], str, list[str]]] = []
     for line in source.splitlines():
         match = _HEADER.match(line)
         if match:
-            cells.append((bool(match["md"]), json.loads(match["tags"]) if match["tags"] else [], []))
+            tags = json.loads(match["tags"]) if match["tags"] else []
+            cells.append((bool(match["md"]), tags, match["raises"] or "", []))
         elif cells:
-            cells[-1][2].append(line)
-    for is_md, tags, lines in cells:
+            cells[-1][3].append(line)
+    for is_md, tags, raises, lines in cells:
         if is_md:
             text = "\n".join(re.sub(r"^# ?", "", line) for line in lines).strip("\n")
             cell = nbformat.v4.new_markdown_cell(text)
@@ -93,6 +101,8 @@ def from_py(source: str, stem: str) -> nbformat.NotebookNode:
             cell = nbformat.v4.new_code_cell("\n".join(lines).strip("\n"))
         if tags:
             cell.metadata["tags"] = tags
+        if raises:
+            cell.metadata["graphfreeze"] = {"raises": raises}
         nb.cells.append(cell)
     return canonical(nb, stem)
 

@@ -1,4 +1,4 @@
-"""Course scaffolding for the notebooks: parameter checks, exercise self-checks, recorded metrics, sweeps.
+"""Course scaffolding for the notebooks: parameter checks, exercise self-checks, recorded metrics, tables.
 
 This is not part of the freezing library: the library (``graphfreeze_helpers.*``) never
 imports it; it imports the library. A notebook's setup cell takes what it needs from here:
@@ -11,6 +11,7 @@ imports it; it imports the library. A notebook's setup cell takes what it needs 
 
 from __future__ import annotations
 
+from .checks import assert_agree
 from .exercises import (
     Correct, ExerciseIncorrect, ExerciseNotDone, check, check_close, check_equal, check_raises, check_type,
 )
@@ -19,9 +20,14 @@ from .params import (
     Rule, at_least, between, check_params, check_types, existing_path, folder, int_list, make_folder, one_of,
     positive, satisfies,
 )
+from .tables import Table
 
 __all__ = [
+    "assert_agree",
     "Correct", "ExerciseIncorrect", "ExerciseNotDone", "check", "check_close", "check_equal", "check_raises",
-    "check_type", "METRICS_FILE", "record_metrics", "Rule", "at_least", "between", "check_params", "check_types",
-    "existing_path", "folder", "int_list", "make_folder", "one_of", "positive", "satisfies",
+    "check_type",
+    "METRICS_FILE", "record_metrics",
+    "Rule", "at_least", "between", "check_params", "check_types", "existing_path", "folder", "int_list",
+    "make_folder", "one_of", "positive", "satisfies",
+    "Table",
 ]
