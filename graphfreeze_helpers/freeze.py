@@ -24,6 +24,7 @@ import numpy as np
 
 from . import files, graphfile
 from .errors import InputError, ModelLoadError, NotFrozenError, TooLargeError
+from .load import FrozenFunction, check_arrays, load_frozen
 from .ops import STATEFUL_OPS, STATEFUL_PREFIXES
 from .tensors import TensorInfo
 from .tfimport import import_tensorflow
@@ -53,6 +54,11 @@ class FrozenGraph:
     @property
     def bytes(self) -> int:
         return self.graph_def.ByteSize()
+
+    @classmethod
+    def from_frozen_function(cls, function: FrozenFunction, *, source: str = "") -> "FrozenGraph":
+        """A loaded graph (:class:`~graphfreeze_helpers.load.FrozenFunction`) as a FrozenGraph, to optimize, export or save."""
+        return cls(function.graph_def, list(function.inputs), list(function.outputs), source=source)
 
     def serialize(self) -> bytes:
         return self.graph_def.SerializeToString()
@@ -111,6 +117,15 @@ class FrozenGraph:
 sidecar_path = graphfile.sidecar_path
 
 
+def as_frozen_graph(graph: FrozenGraph | str | Path) -> FrozenGraph:
+    """``graph`` itself, or the frozen ``.pb`` at that path loaded (sidecar names, safety scan) as a FrozenGraph."""
+    if isinstance(graph, FrozenGraph):
+        return graph
+    if isinstance(graph, (str, Path)):
+        return FrozenGraph.from_frozen_function(load_frozen(graph), source=str(graph))
+    raise InputError(f"expected a FrozenGraph or the path of a frozen .pb, got a {type(graph).__name__}")
+
+
 def check_save_path(path: str | Path, *, force: bool = False) -> None:
     """Fail before any work where :meth:`FrozenGraph.save` would: an existing or unwritable
     ``path`` or sidecar, or a ``.json`` name, which the sidecar would overwrite."""
@@ -124,7 +139,6 @@ def check_save_path(path: str | Path, *, force: bool = False) -> None:
 class _Traced:
     function: Any  # a ConcreteFunction with a dynamic batch dimension
     reference: Callable[..., Any]  # numpy arrays in, outputs out, in the frozen output order
-    specs: list[Any]
     source: str
     keepalive: Any = None  # a loaded SavedModel owns the variables its signature reads
 
@@ -173,6 +187,30 @@ def positional_signature(function: Any) -> tuple[list[Any], Callable[..., Any]]:
     return [kwargs[key] for key in keys], lambda *xs: function(**dict(zip(keys, xs)))
 
 
+def keras_input_specs(model: Any) -> list[Any]:
+    """A Keras model's inputs as ``tf.TensorSpec``s with a dynamic batch size, named after the inputs."""
+    tf = import_tensorflow()
+    if not model.inputs:
+        raise ModelLoadError("the Keras model has no defined inputs; build it with keras.Input or call it once")
+    return [
+        tf.TensorSpec((None, *tuple(t.shape)[1:]), t.dtype, name=_OP_NAME.sub("_", t.name) or f"input_{i}")
+        for i, t in enumerate(model.inputs)
+    ]
+
+
+def keras_call(model: Any) -> Callable[..., Any]:
+    """Call a Keras model in inference mode with its inputs given positionally (one or several)."""
+    if len(model.inputs) == 1:
+        return lambda *xs: model(xs[0], training=False)
+    return lambda *xs: model(list(xs), training=False)
+
+
+def trace_keras(model: Any) -> Any:
+    """Trace a Keras model in inference mode to one ConcreteFunction with a dynamic batch size (not frozen)."""
+    tf = import_tensorflow()
+    return tf.function(keras_call(model), input_signature=keras_input_specs(model)).get_concrete_function()
+
+
 def _trace(model: Any, signature: str) -> _Traced:
     tf = import_tensorflow()
     import keras
@@ -184,30 +222,18 @@ def _trace(model: Any, signature: str) -> _Traced:
         source = getattr(model, "name", type(model).__name__)
     check_estimated_size(model)  # before tracing anything
     if isinstance(model, keras.Model):
-        if not model.inputs:
-            raise ModelLoadError("the Keras model has no defined inputs; build it with keras.Input or call it once")
-        specs = [
-            tf.TensorSpec((None, *tuple(t.shape)[1:]), t.dtype, name=_OP_NAME.sub("_", t.name) or f"input_{i}")
-            for i, t in enumerate(model.inputs)
-        ]
-        single = len(specs) == 1
-
-        def serve(*args: Any) -> Any:
-            return model(args[0] if single else list(args), training=False)
-
-        function = tf.function(serve, input_signature=specs).get_concrete_function()
-        return _Traced(function, lambda *xs: model(xs[0] if single else list(xs), training=False), specs, source)
+        return _Traced(trace_keras(model), keras_call(model), source)
     signatures = getattr(model, "signatures", None)
     if signatures is not None:
         if signature not in signatures:
             raise ModelLoadError(f"SavedModel has no signature {signature!r}; it has {sorted(signatures)}")
         function = signatures[signature]
-        specs, call = positional_signature(function)
+        _, call = positional_signature(function)
 
         def reference(*xs: Any) -> Any:
             return call(*[tf.constant(x) for x in xs])
 
-        return _Traced(function, reference, specs, source, keepalive=model)
+        return _Traced(function, reference, source, keepalive=model)
     raise ModelLoadError(f"cannot freeze a {type(model).__name__}: pass a keras.Model, a .keras/.h5 path or a SavedModel")
 
 
@@ -372,8 +398,6 @@ def freeze(
     leftovers = stateful_nodes(graph_def)
     if leftovers:
         raise NotFrozenError(not_frozen_reason(leftovers, graph_def))
-    from .load import FrozenFunction, check_arrays
-
     # a wrong shape or dtype is a ShapeError naming both, not an error from inside Keras
     arrays = check_arrays(frozen.inputs, list(inputs)) if inputs is not None else sample_inputs(frozen.inputs)
 

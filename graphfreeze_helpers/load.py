@@ -13,6 +13,7 @@ The commonly copied loader (``tf.compat.v1.wrap_function`` + ``prune``) is here 
 from __future__ import annotations
 
 import difflib
+import re
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
@@ -24,6 +25,32 @@ from .tensors import TensorInfo, format_shape, tensor_name
 from .tfimport import import_tensorflow, to_tf_graph_def
 
 METHODS = ("import", "prune", "prune_tf_function")
+_ARG_NAME = re.compile(r"[^A-Za-z0-9_]")
+
+
+def import_as_function(graph_def: Any, inputs: Sequence[TensorInfo], outputs: Sequence[TensorInfo]) -> Any:
+    """A frozen GraphDef as one ConcreteFunction: ``import_graph_def`` inside a ``tf.function``.
+
+    The function's arguments are mapped onto the graph's input tensors (``input_map``) and
+    named after them (so a LiteRT signature says ``image`` rather than ``args_0``); it
+    returns the ``outputs`` tensors. TensorFlow optimizes it like any other function.
+    """
+    tf = import_tensorflow()
+    graph_def = to_tf_graph_def(graph_def)
+    in_names = [t.name for t in inputs]
+    out_names = [t.name for t in outputs]
+    arg_names: list[str] = []
+    for i, t in enumerate(inputs):
+        name = _ARG_NAME.sub("_", t.op_name) or f"input_{i}"
+        arg_names.append(name if name not in arg_names else f"{name}_{i}")
+    specs = [tf.TensorSpec(t.shape, t.dtype, name=name) for t, name in zip(inputs, arg_names)]
+
+    def imported(*args: Any) -> Any:
+        return tf.graph_util.import_graph_def(
+            graph_def, input_map=dict(zip(in_names, args)), return_elements=out_names, name="frozen"
+        )
+
+    return tf.function(imported, input_signature=specs).get_concrete_function()
 
 
 class FrozenFunction:
@@ -46,25 +73,19 @@ class FrozenFunction:
         self.outputs = list(outputs)
         self.method = method
         _check_names(graph_def, self.inputs, self.outputs)
-        specs = [tf.TensorSpec(t.shape, t.dtype) for t in self.inputs]
-        in_names = [t.name for t in self.inputs]
-        out_names = [t.name for t in self.outputs]
         if method == "import":
-
-            def imported(*args: Any) -> Any:
-                return tf.graph_util.import_graph_def(
-                    graph_def, input_map=dict(zip(in_names, args)), return_elements=out_names, name="frozen"
-                )
-
-            self.function = tf.function(imported, input_signature=specs).get_concrete_function()
+            self.function = import_as_function(graph_def, self.inputs, self.outputs)
         else:
             # The recipe people copy; tf.compat.v1 is the only way TF2 offers to wrap a GraphDef.
+            in_names = [t.name for t in self.inputs]
+            out_names = [t.name for t in self.outputs]
             wrapped = tf.compat.v1.wrap_function(lambda: tf.compat.v1.import_graph_def(graph_def, name=""), [])
             graph = wrapped.graph
             self.function = wrapped.prune(
                 [graph.as_graph_element(n) for n in in_names], [graph.as_graph_element(n) for n in out_names]
             )
             if method == "prune_tf_function":
+                specs = [tf.TensorSpec(t.shape, t.dtype) for t in self.inputs]
                 self.function = tf.function(self.function, input_signature=specs)
         # Fill in dtypes and shapes that a graph without a sidecar did not declare.
         concrete = self.function if method != "prune_tf_function" else self.function.get_concrete_function()

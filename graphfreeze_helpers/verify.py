@@ -46,6 +46,14 @@ class Verification:
     tolerance: float
     samples: int
 
+    @classmethod
+    def from_outputs(
+        cls, expected: Any, actual: Any, inputs: Sequence[Any], *, tolerance: float = DEFAULT_TOLERANCE
+    ) -> "Verification":
+        """Compare two sets of outputs computed on the same ``inputs`` (one array per model input)."""
+        samples = int(np.shape(inputs[0])[0]) if len(inputs) and np.ndim(inputs[0]) else 0
+        return cls(max_abs_diff(expected, actual), tolerance, samples)
+
     @property
     def ok(self) -> bool:
         return bool(self.max_abs_diff <= self.tolerance)  # NaN compares False
@@ -71,6 +79,4 @@ def verify(
     tolerance: float = DEFAULT_TOLERANCE,
 ) -> Verification:
     """Call both on ``inputs`` (one array per model input) and compare the outputs."""
-    diff = max_abs_diff(reference(*inputs), candidate(*inputs))
-    samples = int(inputs[0].shape[0]) if inputs and np.ndim(inputs[0]) else 0
-    return Verification(diff, tolerance, samples)
+    return Verification.from_outputs(reference(*inputs), candidate(*inputs), inputs, tolerance=tolerance)
