@@ -484,7 +484,7 @@ class Subject:
 
     model: Any = None  # a keras.Model or a loaded SavedModel (or None)
     model_path: Optional[Path] = None
-    frozen: Any = None  # a load.FrozenFunction (method "import"), or None
+    frozen: Any = None  # a load.LoadedGraph (method "import"), or None
     graph_path: Optional[Path] = None
     specs: list[Any] = field(default_factory=list)  # TensorInfo of the inputs
     seed: int = 0

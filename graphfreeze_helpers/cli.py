@@ -181,7 +181,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         raise InputError(f"--min-calls must be at least 1, got {args.min_calls}")
     graph_def = graphfile.read_graph_def(graph, check_edges=True)  # fail on a bad file before TensorFlow starts
     _refuse_unsafe(graph, graph_def, args.allow_unsafe)
-    from .bench import FROZEN_CONTENDERS, comparisons, compare
+    from .bench import comparisons
+    from .contenders import FROZEN_CONTENDERS, compare
 
     result = compare(
         graph,
@@ -295,20 +296,12 @@ def cmd_check_opencv(args: argparse.Namespace) -> int:
     _check_tolerance(args.tolerance)
     inputs = [_load_npy(args.input)] if args.input else None
     graph_def = graphfile.read_graph_def(graph, check_edges=True)  # fail on a bad file before anything starts
-    from .opencv import check_opencv
+    from .load import load_frozen
+    from .opencv import compare_outputs, diagnose_opencv
 
-    report = check_opencv(graph, inputs=inputs, tolerance=args.tolerance, timeout=args.timeout)
+    report = diagnose_opencv(graph, inputs=inputs, tolerance=args.tolerance, timeout=args.timeout)
     if report.ok and not args.no_compare:  # OpenCV survived: now compare with TensorFlow on the same inputs
-        from .freeze import sample_inputs
-        from .load import load_frozen
-        from .opencv import _specs
-        from .verify import Verification, as_output_list, max_abs_diff
-
-        arrays = inputs or sample_inputs(_specs(graph_def, graph))
-        expected = as_output_list(load_frozen(graph, graph_def=graph_def)(*arrays))
-        report.verification = Verification(max_abs_diff(expected, report.outputs), args.tolerance, len(arrays[0]))
-        if not report.verification.ok:
-            report.status = "mismatch"
+        compare_outputs(report, load_frozen(graph, graph_def=graph_def), tolerance=args.tolerance)
     if args.json:
         _emit(report.to_dict())
     else:

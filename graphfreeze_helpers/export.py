@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,18 +28,16 @@ import numpy as np
 
 from . import files
 from .errors import GraphFormatError, InputError
-from .freeze import FrozenGraph, sample_inputs
-from .load import FrozenFunction
+from .freeze import FrozenGraph, as_frozen_graph, sample_inputs, trace_keras
+from .load import LoadedGraph, import_as_function
 from .opencv import OpenCVExport, export_opencv
 from .ops import TF_ONLY_OPS
-from .optimize import as_frozen_graph
 from .runner import LiteRTRunner, load_runner
 from .tfimport import import_tensorflow, to_tf_graph_def
 from .verify import DEFAULT_TOLERANCE, Verification, as_output_list, verify
 
 FORMATS = {"tflite": ".tflite", "onnx": ".onnx", "opencv": ".pb"}  # opencv: see graphfreeze_helpers.opencv
 ONNX_OPSET = 17  # read by every ONNX Runtime since 1.11; tf2onnx 1.17 writes up to 18
-_SPEC_NAME = re.compile(r"[^A-Za-z0-9_]")
 
 
 @dataclass
@@ -102,34 +99,23 @@ def _check_portable(frozen: FrozenGraph, to: str) -> None:
         )
 
 
-def frozen_function(frozen: FrozenGraph) -> Any:
+def concrete_function(frozen: FrozenGraph) -> Any:
     """The frozen graph as a variable-free ConcreteFunction.
 
     That is the one :func:`~graphfreeze_helpers.freeze.freeze` made, if there is one; otherwise
     the GraphDef imported inside a ``tf.function`` whose arguments carry the graph's input
     names, so the LiteRT signature says ``image`` rather than ``args_0``.
     """
-    if frozen.function is not None:
-        return frozen.function
-    tf = import_tensorflow()
-    graph_def = to_tf_graph_def(frozen.graph_def)
-    in_names = [t.name for t in frozen.inputs]
-    out_names = [t.name for t in frozen.outputs]
-    specs = [tf.TensorSpec(t.shape, t.dtype, name=_SPEC_NAME.sub("_", t.op_name)) for t in frozen.inputs]
-
-    def imported(*args: Any) -> Any:
-        return tf.graph_util.import_graph_def(
-            graph_def, input_map=dict(zip(in_names, args)), return_elements=out_names, name="frozen"
-        )
-
-    return tf.function(imported, input_signature=specs).get_concrete_function()
+    if frozen.concrete_function is not None:
+        return frozen.concrete_function
+    return import_as_function(frozen.graph_def, frozen.inputs, frozen.outputs)
 
 
 def to_tflite(frozen: FrozenGraph) -> bytes:
     """Convert the frozen function to a LiteRT flatbuffer (float32, builtin ops only)."""
     tf = import_tensorflow()
     _check_portable(frozen, "the LiteRT converter")
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen_function(frozen)], tf.Module())
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete_function(frozen)], tf.Module())
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     with _quiet_loggers("absl", "tensorflow"):
         try:
@@ -145,12 +131,7 @@ def tflite_from_unfrozen(model: Any) -> bytes:
     the weights, which nothing initializes: run it and you get NaN (or an error).
     """
     tf = import_tensorflow()
-    specs = [tf.TensorSpec((None, *tuple(t.shape)[1:]), t.dtype) for t in model.inputs]
-    single = len(specs) == 1
-    function = tf.function(
-        lambda *xs: model(xs[0] if single else list(xs), training=False), input_signature=specs
-    ).get_concrete_function()
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([function], model)
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([trace_keras(model)], model)
     with _quiet_loggers("absl", "tensorflow"):
         return converter.convert()
 
@@ -213,7 +194,7 @@ def export(
     if check:
         arrays = list(inputs) if inputs is not None else sample_inputs(frozen.inputs)
         if reference is None:
-            reference = FrozenFunction(frozen.graph_def, frozen.inputs, frozen.outputs)
+            reference = LoadedGraph(frozen.graph_def, frozen.inputs, frozen.outputs)
         runner = load_runner(data, kind="litert" if to == "tflite" else "onnxruntime")
         ref = reference
         exported.verification = verify(

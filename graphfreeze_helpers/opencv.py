@@ -25,7 +25,7 @@ So :func:`export_opencv` makes the OpenCV-ready graph in three steps:
 2. :func:`rewrite_for_opencv`, without TensorFlow: a per-channel ``AddV2`` of a constant
    right after a convolution or ``MatMul`` becomes ``BiasAdd`` (which OpenCV fuses into the
    layer), and a per-channel ``Mul`` after a depthwise convolution is folded into its filter;
-3. :func:`check_opencv`: the result is loaded and run by OpenCV in a subprocess where
+3. :func:`diagnose_opencv`: the result is loaded and run by OpenCV in a subprocess where
    TensorFlow cannot be imported, and compared with the reference (the frozen graph, or
    your Keras model) within ``tolerance``.
 
@@ -35,18 +35,28 @@ which reads the GraphDef without TensorFlow.
 
 from __future__ import annotations
 
+import html
 import signal
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
-from .errors import GraphFormatError, InputError, UnsupportedGraphError
+from . import graphfile
+from .errors import InputError, UnsupportedGraphError
+from .files import sha256_bytes
+from .freeze import FrozenGraph, as_frozen_graph, sample_inputs
+from .load import LoadedGraph
 from .ops import OPENCV_TF_OPS
-from .verify import DEFAULT_TOLERANCE, Verification, as_output_list, max_abs_diff
+from .optimize import op_histogram, optimize, tidy
+from .runner import tf_free_command
+from .tensorproto import tensor_to_numpy
+from .tensors import TensorInfo, node_name
+from .verify import DEFAULT_TOLERANCE, Verification, as_output_list
 
 # grappler passes for OpenCV: the "portable" ones without "arithmetic" (see the module docstring).
 OPENCV_PASSES = ("pruning", "function", "debug_stripper", "dependency", "constfold")
@@ -91,8 +101,6 @@ CAUSES = {
 
 
 def _graph_def(source: Any) -> Any:
-    from . import graphfile
-
     if isinstance(source, (str, Path)):
         return graphfile.read_graph_def(source)
     if isinstance(source, (bytes, bytearray)):
@@ -106,7 +114,7 @@ def _graph_def(source: Any) -> Any:
 def _is_const(name: str, nodes: dict[str, Any]) -> bool:
     """A Const, or an Identity chain ending in one (the importer looks through Identity)."""
     for _ in range(len(nodes) + 1):
-        node = nodes.get(name.lstrip("^").split(":")[0])
+        node = nodes.get(node_name(name))
         if node is None:
             return False
         if node.op == "Const":
@@ -118,14 +126,14 @@ def _is_const(name: str, nodes: dict[str, Any]) -> bool:
 
 
 def _const_rank(name: str, nodes: dict[str, Any]) -> int:
-    node = nodes.get(name.split(":")[0])
+    node = nodes.get(node_name(name))
     if node is None or node.op != "Const":
         return -1
     return len(node.attr["value"].tensor.tensor_shape.dim)
 
 
 def _producer(name: str, nodes: dict[str, Any]) -> Any:
-    return nodes.get(name.lstrip("^").split(":")[0])
+    return nodes.get(node_name(name))
 
 
 def suspicious_ops(source: Any) -> list[Finding]:
@@ -133,7 +141,7 @@ def suspicious_ops(source: Any) -> list[Finding]:
 
     ``source`` is a GraphDef, its bytes, a :class:`FrozenGraph` or a ``.pb`` path. TensorFlow
     is not imported. These are heuristics from OpenCV 5.0.0's importer; only running the
-    graph (:func:`check_opencv`) says for sure.
+    graph (:func:`diagnose_opencv`) says for sure.
     """
     graph_def = _graph_def(source)
     nodes = {node.name: node for node in graph_def.node}
@@ -166,7 +174,7 @@ def suspicious_ops(source: Any) -> list[Finding]:
         if node.op == "Mul" and len(data) == 2:
             consts = [edge for edge in data if _const_rank(edge, nodes) == 1]
             others = [edge for edge in data if edge not in consts]
-            users = [n for n in graph_def.node if any(e.split(":")[0] == node.name for e in n.input)]
+            users = [n for n in graph_def.node if any(node_name(e) == node.name for e in n.input)]
             shifted = bool(users) and all(
                 u.op in ADD_OPS and any(_const_rank(edge, nodes) == 1 for edge in u.input) for u in users)
             if len(consts) == 1 and others and not shifted:
@@ -206,8 +214,6 @@ def likely_cause(findings: Sequence[Finding]) -> str:
 
 
 def _tensor_array(node: Any) -> np.ndarray:
-    from .tensorproto import tensor_to_numpy
-
     return np.asarray(tensor_to_numpy(node.attr["value"].tensor))
 
 
@@ -230,15 +236,22 @@ def rewrite_for_opencv(graph_def: Any, keep: Sequence[str] = ()) -> list[str]:
     Each rewrite is exact algebra (the filter scaling rounds once more in float32). Nodes
     named in ``keep`` (inputs, outputs) keep their names and ops. TensorFlow is not needed.
     """
-    from .optimize import tidy
-
     keep_set = set(keep)
-    changes: list[str] = []
+    changes = move_constants_second(graph_def)
+    changes += fold_depthwise_scales(graph_def, keep_set)
+    changes += adds_to_bias_adds(graph_def, keep_set)
+    tidy(graph_def, keep)
+    return changes
+
+
+def _consumers(graph_def: Any, name: str) -> list[Any]:
+    return [n for n in graph_def.node if any(node_name(e) == name for e in n.input)]
+
+
+def move_constants_second(graph_def: Any) -> list[str]:
+    """``AddV2(Const[c], x)`` → ``AddV2(x, Const[c])``, in place: OpenCV reads a per-channel constant second."""
     nodes = {node.name: node for node in graph_def.node}
-
-    def consumers(name: str) -> list[Any]:
-        return [n for n in graph_def.node if any(e.lstrip("^").split(":")[0] == name for e in n.input)]
-
+    changes = []
     for node in graph_def.node:
         if node.op in ADD_OPS and len(node.input) == 2 and _const_rank(node.input[0], nodes) == 1 \
                 and _const_rank(node.input[1], nodes) != 1:
@@ -246,9 +259,19 @@ def rewrite_for_opencv(graph_def: Any, keep: Sequence[str] = ()) -> list[str]:
             del node.input[:]
             node.input.extend([second, first])
             changes.append(f"{node.name}: constant moved to the second input")
+    return changes
 
+
+def fold_depthwise_scales(graph_def: Any, keep: Sequence[str] = ()) -> list[str]:
+    """Fold ``Mul(DepthwiseConv2dNative, Const[c])`` into the depthwise filter, in place.
+
+    The ``Mul`` becomes an unreachable ``NoOp`` (:func:`~.optimize.tidy` drops it); nodes in
+    ``keep`` are left alone.
+    """
+    nodes = {node.name: node for node in graph_def.node}
+    changes = []
     for node in list(graph_def.node):
-        if node.op != "Mul" or node.name in keep_set or len(node.input) != 2:
+        if node.op != "Mul" or node.name in keep or len(node.input) != 2:
             continue
         data, const = node.input
         if _const_rank(const, nodes) != 1:
@@ -257,14 +280,15 @@ def rewrite_for_opencv(graph_def: Any, keep: Sequence[str] = ()) -> list[str]:
         if conv is None or conv.op != "DepthwiseConv2dNative" or _const_rank(const, nodes) != 1 or ":" in data:
             continue
         filt = _producer(conv.input[1], nodes)
-        if filt is None or filt.op != "Const" or len(consumers(conv.name)) != 1 or len(consumers(filt.name)) != 1:
+        if (filt is None or filt.op != "Const" or len(_consumers(graph_def, conv.name)) != 1
+                or len(_consumers(graph_def, filt.name)) != 1):
             continue
-        weights, scale = _tensor_array(filt), _tensor_array(nodes[const.split(":")[0]])
+        weights, scale = _tensor_array(filt), _tensor_array(nodes[node_name(const)])
         kh, kw, cin, mult = weights.shape
         if scale.shape != (cin * mult,):
             continue
         _set_tensor(filt, weights * scale.reshape(1, 1, cin, mult))
-        for consumer in consumers(node.name):
+        for consumer in _consumers(graph_def, node.name):
             edges = [conv.name if e == node.name else (f"^{conv.name}" if e == f"^{node.name}" else e)
                      for e in consumer.input]
             del consumer.input[:]
@@ -273,21 +297,29 @@ def rewrite_for_opencv(graph_def: Any, keep: Sequence[str] = ()) -> list[str]:
         del node.input[:]
         node.attr.clear()
         changes.append(f"{conv.name}: per-channel Mul {node.name!r} folded into the depthwise filter")
+    return changes
 
+
+def adds_to_bias_adds(graph_def: Any, keep: Sequence[str] = ()) -> list[str]:
+    """``AddV2(conv, Const[c])`` right after a convolution or ``MatMul`` → ``BiasAdd``, in place.
+
+    OpenCV fuses a ``BiasAdd`` into the layer before it; a plain ``AddV2`` would become a
+    separate ``Shift`` layer. Nodes in ``keep`` are left alone.
+    """
+    nodes = {node.name: node for node in graph_def.node}
+    changes = []
     for node in graph_def.node:
-        if node.op not in ADD_OPS or node.name in keep_set or len(node.input) != 2:
+        if node.op not in ADD_OPS or node.name in keep or len(node.input) != 2:
             continue
         data, const = node.input
         before = _producer(data, nodes)
         if _const_rank(const, nodes) != 1 or before is None or before.op not in CONV_OPS or ":" in data:
             continue
-        if len(consumers(before.name)) != 1:
+        if len(_consumers(graph_def, before.name)) != 1:
             continue
         node.op = "BiasAdd"
         node.attr["data_format"].s = b"NHWC"
         changes.append(f"{node.name}: AddV2 of a per-channel constant after {before.op} made a BiasAdd")
-
-    tidy(graph_def, keep)
     return changes
 
 
@@ -310,6 +342,7 @@ class OpenCVCheck:
     outputs: list[np.ndarray] = field(default_factory=list, repr=False)
     verification: Optional[Verification] = None
     seconds: float = 0.0
+    inputs: list[np.ndarray] = field(default_factory=list, repr=False)  # what OpenCV was given
 
     @property
     def ok(self) -> bool:
@@ -372,8 +405,6 @@ class OpenCVCheck:
         return f"OpenCVCheck({self.status}, {self.graph}, nodes={self.nodes}, suspicious={len(self.findings)}{extra})"
 
     def _repr_html_(self) -> str:
-        import html
-
         rows = "".join(f"<tr><td><code>{html.escape(f.node)}</code></td><td>{f.op}</td><td>{f.kind}</td>"
                        f"<td>{html.escape(f.detail)}</td></tr>" for f in self.findings[:20])
         table = (f"<table><tr><th>node</th><th>op</th><th>kind</th><th>why</th></tr>{rows}</table>"
@@ -389,14 +420,13 @@ def _signal_name(returncode: int) -> str:
         return f"signal {-returncode}"
 
 
-def _specs(graph_def: Any, path: Optional[Path]) -> list[Any]:
-    from . import graphfile
-
+def input_specs(graph_def: Any, path: Optional[Path] = None) -> list[TensorInfo]:
+    """The graph's inputs: from the sidecar next to ``path`` if there is one, else its Placeholders."""
     signature = graphfile.sidecar_signature(path) if path is not None else None
     return list(signature[0]) if signature else graphfile.placeholder_inputs(graph_def)
 
 
-def check_opencv(
+def diagnose_opencv(
     graph: Any,
     *,
     inputs: Optional[Sequence[np.ndarray]] = None,
@@ -407,73 +437,92 @@ def check_opencv(
 ) -> OpenCVCheck:
     """Load and run ``graph`` with OpenCV in a subprocess (TensorFlow blocked there); never crash the caller.
 
+    Returns the report, whatever happened: see its ``status`` and ``reason()``, or call its
+    ``raise_if_failed()``.
+
     ``graph`` is a ``.pb`` path, GraphDef bytes, a GraphDef or a :class:`FrozenGraph`.
     ``inputs`` default to seeded random data of the graph's input shapes (NHWC, as for
     TensorFlow). With ``reference`` (a callable on the same inputs: the Keras model, or the
-    frozen graph) the outputs are compared, and a difference above ``tolerance`` makes the
-    status ``"mismatch"``. The subprocess is :mod:`graphfreeze_helpers.runner`, the same
-    code a TF-free deployment runs.
+    frozen graph) the outputs are compared (:func:`compare_outputs`), and a difference above
+    ``tolerance`` makes the status ``"mismatch"``. The subprocess is
+    :mod:`graphfreeze_helpers.runner`, the same code a TF-free deployment runs.
     """
-    import time
-
-    from .freeze import sample_inputs
-    from .optimize import op_histogram
-    from .runner import tf_free_command
-
     path = Path(graph) if isinstance(graph, (str, Path)) else None
     if path is not None and not path.is_file():
         raise InputError(f"graph {str(graph)!r} does not exist")
     graph_def = _graph_def(graph)
-    label = name or (str(path) if path is not None else "the graph")
-    specs = _specs(graph_def, path)
+    specs = input_specs(graph_def, path)
     if len(specs) != 1:
-        raise InputError(f"check_opencv runs graphs with one input; this one has {len(specs)}: "
+        raise InputError(f"diagnose_opencv runs graphs with one input; this one has {len(specs)}: "
                          f"{[t.name for t in specs]}")
-    arrays = list(inputs) if inputs is not None else sample_inputs(specs)
-    findings = suspicious_ops(graph_def)
-    report = OpenCVCheck("ok", label, findings=findings, nodes=len(graph_def.node),
-                         ops=op_histogram(graph_def))
+    report = OpenCVCheck(
+        "ok", name or (str(path) if path is not None else "the graph"), findings=suspicious_ops(graph_def),
+        nodes=len(graph_def.node), ops=op_histogram(graph_def),
+        inputs=list(inputs) if inputs is not None else sample_inputs(specs),
+    )
+    _run_in_subprocess(report, graph_def, path, timeout)
+    if reference is not None and report.ok:
+        compare_outputs(report, reference, tolerance=tolerance)
+    return report
+
+
+def _run_in_subprocess(report: OpenCVCheck, graph_def: Any, path: Optional[Path], timeout: float) -> None:
+    """Stage the graph and the input in a scratch folder, run the TF-free runner on them, fill in ``report``."""
     with tempfile.TemporaryDirectory(prefix="graphfreeze-opencv-") as scratch:
-        pb = Path(scratch) / "graph.pb"
-        pb.write_bytes(path.read_bytes() if path is not None else graph_def.SerializeToString())
-        if path is not None and (sidecar := path.with_suffix(".json")).is_file():
-            (Path(scratch) / "graph.json").write_bytes(sidecar.read_bytes())
-        np.save(Path(scratch) / "x.npy", arrays[0])
-        out = Path(scratch) / "y.npz"
-        command = tf_free_command(pb, "--input", Path(scratch) / "x.npy", "-o", out, "--runtime", "opencv", "--stages")
+        command, out = _stage(Path(scratch), graph_def, path, report.inputs[0])
         started = time.perf_counter()
         try:
             done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired as exc:
             report.status, report.seconds = "timeout", time.perf_counter() - started
-            stderr = exc.stderr.decode() if isinstance(exc.stderr, bytes) else (exc.stderr or "")
-            report.stage = _last_stage(stderr)
-            return report
+            report.stage = _last_stage(exc.stderr.decode() if isinstance(exc.stderr, bytes) else (exc.stderr or ""))
+            return
         report.seconds = time.perf_counter() - started
-        report.returncode = done.returncode
-        report.stage = _last_stage(done.stderr)
-        if done.returncode < 0:
-            report.status, report.signal = "crashed", _signal_name(done.returncode)
-            return report
-        if done.returncode != 0:
-            report.status = "error"
-            lines = [line for line in done.stderr.splitlines() if line.strip() and not line.startswith("stage: ")]
-            message = lines[-1] if lines else f"exit code {done.returncode}"
-            report.message = message.split(": error: ", 1)[-1]
-            return report
+        _read_process(report, done, out)
+
+
+def _stage(scratch: Path, graph_def: Any, path: Optional[Path], x: np.ndarray) -> tuple[list[str], Path]:
+    """Write graph, sidecar and input into ``scratch``; return the runner's command line and its output file."""
+    pb = scratch / "graph.pb"
+    pb.write_bytes(path.read_bytes() if path is not None else graph_def.SerializeToString())
+    if path is not None and (sidecar := path.with_suffix(".json")).is_file():
+        (scratch / "graph.json").write_bytes(sidecar.read_bytes())
+    np.save(scratch / "x.npy", x)
+    out = scratch / "y.npz"
+    return tf_free_command(pb, "--input", scratch / "x.npy", "-o", out, "--runtime", "opencv", "--stages"), out
+
+
+def _read_process(report: OpenCVCheck, done: subprocess.CompletedProcess[str], out: Path) -> None:
+    """How the runner ended (crashed, failed, or wrote its outputs), into ``report``."""
+    report.returncode = done.returncode
+    report.stage = _last_stage(done.stderr)
+    if done.returncode < 0:
+        report.status, report.signal = "crashed", _signal_name(done.returncode)
+    elif done.returncode != 0:
+        report.status = "error"
+        lines = [line for line in done.stderr.splitlines() if line.strip() and not line.startswith("stage: ")]
+        message = lines[-1] if lines else f"exit code {done.returncode}"
+        report.message = message.split(": error: ", 1)[-1]
+    else:
         saved = np.load(out, allow_pickle=False)  # .npz content for several outputs, .npy for one
         if hasattr(saved, "files"):
             with saved:
                 report.outputs = [saved[k] for k in sorted(saved.files, key=lambda k: int(k.split("_")[1]))]
         else:
             report.outputs = [saved]
-    if reference is not None:
-        outputs = report.outputs
-        diff = max_abs_diff(as_output_list(reference(*arrays)), outputs)
-        samples = int(arrays[0].shape[0]) if np.ndim(arrays[0]) else 0
-        report.verification = Verification(diff, tolerance, samples)
-        if not report.verification.ok:
-            report.status = "mismatch"
+
+
+def compare_outputs(report: OpenCVCheck, reference: Callable[..., Any], *, tolerance: float = DEFAULT_TOLERANCE
+                    ) -> OpenCVCheck:
+    """Compare OpenCV's outputs with ``reference`` on the same inputs; status ``"mismatch"`` beyond ``tolerance``.
+
+    ``reference`` is a callable on the report's inputs: the Keras model, or the frozen graph
+    run by TensorFlow. Returns ``report``, with its ``verification`` filled in.
+    """
+    expected = as_output_list(reference(*report.inputs))
+    report.verification = Verification.from_outputs(expected, report.outputs, report.inputs, tolerance=tolerance)
+    if not report.verification.ok:
+        report.status = "mismatch"
     return report
 
 
@@ -489,7 +538,7 @@ def _last_stage(stderr: str) -> str:
 class OpenCVExport:
     """An OpenCV-ready frozen graph: its bytes, ops, the rewrites made and the subprocess check."""
 
-    frozen: Any = field(repr=False)  # a FrozenGraph (its sidecar is written by save)
+    frozen: FrozenGraph = field(repr=False)  # its sidecar is written by save
     data: bytes = field(repr=False)
     ops: dict[str, int]
     nodes_before: int
@@ -516,8 +565,6 @@ class OpenCVExport:
 
     @property
     def sha256(self) -> str:
-        from .files import sha256_bytes
-
         return sha256_bytes(self.data)
 
     def save(self, path: str | Path, *, force: bool = False) -> Path:
@@ -550,10 +597,7 @@ def export_opencv(
     run by TensorFlow). Raises :class:`UnsupportedGraphError` (exit 3) if OpenCV crashes,
     fails, or differs by more than ``tolerance``.
     """
-    from .freeze import FrozenGraph, sample_inputs
-    from .optimize import _as_frozen, op_histogram, optimize
-
-    frozen = _as_frozen(graph)
+    frozen = as_frozen_graph(graph)
     arrays = list(inputs) if inputs is not None else sample_inputs(frozen.inputs)
     result = optimize(frozen, passes=OPENCV_PASSES, inputs=arrays, tolerance=tolerance)
     graph_def = result.graph_def
@@ -564,63 +608,12 @@ def export_opencv(
     exported = OpenCVExport(ready, ready.serialize(), op_histogram(graph_def), result.nodes_before, rewrites)
     if check:
         if reference is None:
-            from .load import FrozenFunction
-
-            reference = FrozenFunction(frozen.graph_def, frozen.inputs, frozen.outputs)
-        report = check_opencv(exported.data, inputs=arrays, reference=reference, tolerance=tolerance,
+            reference = LoadedGraph(frozen.graph_def, frozen.inputs, frozen.outputs)
+        report = diagnose_opencv(exported.data, inputs=arrays, reference=reference, tolerance=tolerance,
                               timeout=timeout, name="the OpenCV export")
         exported.check = report.raise_if_failed()
         ready.verification = report.verification
     return exported
-
-
-# --- the benchmark contender ------------------------------------------------------------------
-
-
-def opencv_dnn_contender(subject: Any, *, num_threads: Optional[int] = None) -> Any:
-    """Benchmark factory: the OpenCV export of the subject's frozen graph, run by OpenCV DNN in-process.
-
-    Returns ``None`` without OpenCV, without a frozen graph, or when OpenCV cannot read the
-    graph. OpenCV runs in the benchmark's own process only after the same bytes passed
-    :func:`check_opencv` in a subprocess at that batch size, so a crash cannot take the
-    benchmark down. Setup (optimize, rewrite, checks) stays outside the timed call.
-    """
-    if getattr(subject, "frozen", None) is None:
-        return None
-    try:
-        import cv2  # noqa: F401
-    except ImportError:
-        return None
-    from .bench import Contender
-    from .errors import RefusedError
-    from .freeze import FrozenGraph
-    from .runner import OpenCVRunner
-
-    loaded = subject.frozen
-    source = FrozenGraph(loaded.graph_def, loaded.inputs, loaded.outputs)
-    try:
-        exported = export_opencv(source, inputs=subject.inputs(2), reference=loaded)
-    except (RefusedError, GraphFormatError):
-        return None
-    specs = list(exported.frozen.inputs)
-
-    def make(batch: int) -> Callable[[], Any]:
-        check_opencv(exported.data, inputs=subject.inputs(batch), name=f"the OpenCV export at batch {batch}"
-                     ).raise_if_failed()
-        runner = OpenCVRunner(exported.data, num_threads=num_threads, inputs=specs,
-                              outputs=exported.frozen.outputs)
-        xs = runner._check(subject.inputs(batch))
-        runner.run(xs)
-
-        def run() -> Any:
-            out = runner.run(xs)
-            return out[0] if len(out) == 1 else out
-
-        return run
-
-    note = (f"OpenCV DNN on the OpenCV export ({exported.nodes_before} -> {exported.nodes_after} nodes), "
-            "NHWC->NCHW blob in the timed call; checked in a subprocess first")
-    return Contender("opencv_dnn", make, note)
 
 
 __all__ = [
@@ -629,10 +622,14 @@ __all__ = [
     "Finding",
     "OpenCVCheck",
     "OpenCVExport",
-    "check_opencv",
+    "adds_to_bias_adds",
+    "compare_outputs",
+    "diagnose_opencv",
     "export_opencv",
+    "fold_depthwise_scales",
+    "input_specs",
     "likely_cause",
-    "opencv_dnn_contender",
+    "move_constants_second",
     "rewrite_for_opencv",
     "suspicious_ops",
 ]

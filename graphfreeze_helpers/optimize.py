@@ -40,8 +40,8 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from .errors import GraphFormatError, InputError
-from .freeze import FrozenGraph, sample_inputs
-from .load import FrozenFunction, load_frozen
+from .freeze import FrozenGraph, as_frozen_graph, sample_inputs
+from .load import LoadedGraph
 from .ops import FORWARDING_OPS
 from .tensors import node_name
 from .tfimport import import_tensorflow, to_tf_graph_def
@@ -179,16 +179,6 @@ def _difference(before: dict[str, int], after: dict[str, int]) -> tuple[dict[str
         {op: n for op, n in removed.most_common() if n > 0},
         {op: n for op, n in added.most_common() if n > 0},
     )
-
-
-def as_frozen_graph(graph: FrozenGraph | str | Path) -> FrozenGraph:
-    """``graph`` itself, or the frozen ``.pb`` at that path loaded (sidecar names, safety scan) as a FrozenGraph."""
-    if isinstance(graph, FrozenGraph):
-        return graph
-    if isinstance(graph, (str, Path)):
-        loaded = load_frozen(graph)
-        return FrozenGraph(loaded.graph_def, loaded.inputs, loaded.outputs, source=str(graph))
-    raise InputError(f"expected a FrozenGraph or the path of a frozen .pb, got a {type(graph).__name__}")
 
 
 def run_grappler(graph_def: Any, fetch: Sequence[str], passes: Sequence[str], *, device: str = "") -> Any:
@@ -337,7 +327,7 @@ def optimize(
     if not called:
         optimized.ClearField("library")
 
-    candidate = FrozenFunction(optimized, frozen.inputs, frozen.outputs)
+    candidate = LoadedGraph(optimized, frozen.inputs, frozen.outputs)
     result_graph = FrozenGraph(
         graph_def=optimized,
         inputs=list(frozen.inputs),
@@ -350,7 +340,7 @@ def optimize(
     if check:
         arrays = list(inputs) if inputs is not None else sample_inputs(frozen.inputs)
         if reference is None:
-            reference = FrozenFunction(original, frozen.inputs, frozen.outputs)
+            reference = LoadedGraph(original, frozen.inputs, frozen.outputs)
         ref = reference
         verification = verify(
             lambda *xs: as_output_list(ref(*xs)), lambda *xs: as_output_list(candidate(*xs)), arrays,
@@ -430,5 +420,4 @@ __all__ = [
     "run_grappler",
     "tidy",
     "op_histogram",
-    "as_frozen_graph",
 ]

@@ -6,7 +6,7 @@ to a machine that has only ``ai-edge-litert``, ``onnxruntime`` or ``opencv-pytho
 and NumPy. A test runs it in a process where ``import tensorflow`` raises.
 
 OpenCV can crash the whole process (SIGSEGV) on a graph its importer does not understand;
-run an unchecked ``.pb`` through :func:`graphfreeze_helpers.opencv.check_opencv` (a
+run an unchecked ``.pb`` through :func:`graphfreeze_helpers.opencv.diagnose_opencv` (a
 subprocess) before you load it here, in your own process.
 
 Command line::
@@ -19,13 +19,17 @@ from __future__ import annotations
 
 import argparse
 import io
+import re
 import sys
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
 import numpy as np
 
+from . import graphfile
 from .errors import GraphFormatError, GraphFreezeError, InputError, ShapeError
+from .files import check_writable, write_files_atomically
+from .tensors import node_name
 from .tfimport import captured_stderr  # stdlib only: tfimport imports TensorFlow inside functions
 
 KINDS = ("litert", "onnxruntime", "opencv")
@@ -60,7 +64,8 @@ class Runner:
     def run(self, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
         raise NotImplementedError
 
-    def _check(self, arrays: Sequence[Any]) -> list[np.ndarray]:
+    def check_inputs(self, arrays: Sequence[Any]) -> list[np.ndarray]:
+        """``arrays`` as contiguous arrays of the model's input dtypes; ShapeError if they cannot be."""
         if len(arrays) != len(self.input_names):
             raise ShapeError(f"model takes {len(self.input_names)} input(s) {self.input_names}, got {len(arrays)}")
         out = []
@@ -75,7 +80,7 @@ class Runner:
 
     def __call__(self, *arrays: Any) -> Any:
         """Run once; one output comes back as an array, several as a list."""
-        outputs = self.run(self._check(arrays))
+        outputs = self.run(self.check_inputs(arrays))
         return outputs[0] if len(outputs) == 1 else outputs
 
     def __repr__(self) -> str:
@@ -187,7 +192,7 @@ class OpenCVRunner(Runner):
     Other ranks pass through unchanged.
 
     **Safety.** OpenCV's importer can crash the process (SIGSEGV) on a graph it does not
-    understand. Load only a graph that :func:`graphfreeze_helpers.opencv.check_opencv` (which
+    understand. Load only a graph that :func:`graphfreeze_helpers.opencv.diagnose_opencv` (which
     tries it in a subprocess) passed, e.g. one written by ``graphfreeze export --to opencv``.
 
     ``engine`` is OpenCV 5's ``cv2.dnn.ENGINE_*`` (default: ``ENGINE_AUTO``, the new engine).
@@ -205,8 +210,6 @@ class OpenCVRunner(Runner):
         engine: Optional[int] = None,
     ) -> None:
         import cv2
-
-        from . import graphfile
 
         if num_threads:
             cv2.setNumThreads(int(num_threads))
@@ -239,13 +242,13 @@ class OpenCVRunner(Runner):
         nodes = {node.name: node for node in graph_def.node}
         found = []
         for name in out_names:
-            op_name = name.split(":")[0]
+            op_name = node_name(name)
             seen = 0
             while op_name not in layers and op_name in nodes and nodes[op_name].op == "Identity" and seen < 100:
                 data_inputs = [edge for edge in nodes[op_name].input if not edge.startswith("^")]
                 if not data_inputs:
                     break
-                op_name = data_inputs[0].split(":")[0]
+                op_name = node_name(data_inputs[0])
                 seen += 1
             found.append(op_name if op_name in layers else "")
         return found
@@ -261,7 +264,7 @@ class OpenCVRunner(Runner):
             if len(arrays) == 1:
                 self.net.setInput(blob)
             else:
-                self.net.setInput(blob, name.split(":")[0])
+                self.net.setInput(blob, node_name(name))
         try:
             if len(self._layers) == 1 or not all(self._layers):
                 outputs = [self.net.forward()] if len(self._layers) <= 1 else list(self.net.forward(self.net.getUnconnectedOutLayersNames()))
@@ -274,8 +277,6 @@ class OpenCVRunner(Runner):
 
 def _cv_message(exc: BaseException) -> str:
     """The informative part of a ``cv2.error`` on one line: the error and its failed check, without the C++ signature."""
-    import re
-
     lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
     if not lines:
         return type(exc).__name__
@@ -345,8 +346,6 @@ def tf_free_command(*args: str, python: Optional[str] = None, module: str = "gra
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    from .files import check_writable, write_files_atomically
-
     parser = argparse.ArgumentParser(
         prog="python -m graphfreeze_helpers.runner",
         description="Run a .tflite (LiteRT), .onnx (ONNX Runtime) or frozen .pb (OpenCV DNN) model on a .npy input, "
@@ -378,7 +377,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         stage("load")
         runner = load_runner(args.model, kind=args.runtime)
         stage("run")
-        outputs = runner.run(runner._check([x]))
+        outputs = runner.run(runner.check_inputs([x]))
         stage("done")
         buffer = io.BytesIO()
         if len(outputs) > 1:

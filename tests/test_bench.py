@@ -1,4 +1,4 @@
-"""The benchmark harness, its TensorFlow contenders and ``graphfreeze bench``.
+"""The benchmark harness, its registry, the TensorFlow contenders and ``graphfreeze bench``.
 
 Nothing here checks a timing: the statistics are tested on a fake clock, and the real
 contenders only for agreeing outputs and complete rows. Speed targets live in
@@ -8,15 +8,17 @@ contenders only for agreeing outputs and complete rows. Speed targets live in
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
-from graphfreeze_helpers import bench
+from graphfreeze_helpers import bench, contenders
 from graphfreeze_helpers.bench import BenchResult, BenchRow, Contender, run_benchmark, summarize
 from graphfreeze_helpers.errors import OutputExistsError
 
-from conftest import assert_one_line_error, run_cli
+from conftest import ROOT, assert_one_line_error, run_cli
 
 
 # --- statistics and the harness, on fake callables and a fake clock ---------------------
@@ -190,27 +192,61 @@ def test_row_per_sample():
     assert row.per_sample_us == 25.0
 
 
+# --- the registry: the harness knows nothing of the contenders it times --------------------
+
+
+def test_the_harness_imports_neither_tensorflow_nor_the_conversions():
+    code = (
+        "import sys\n"
+        "from graphfreeze_helpers import bench\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras') or m in (\n"
+        "    'graphfreeze_helpers.contenders', 'graphfreeze_helpers.optimize', 'graphfreeze_helpers.export',\n"
+        "    'graphfreeze_helpers.opencv'))\n"
+        "print(loaded, list(bench.FACTORIES))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[] []"  # nothing registered until graphfreeze_helpers.contenders is imported
+
+
+def test_a_registered_factory_is_a_standard_contender():
+    machine = FakeMachine()
+    subject = bench.Subject()
+
+    @bench.register("fake")
+    def fake(subject: bench.Subject) -> Contender:
+        return machine.contender("fake", 10)
+
+    try:
+        assert list(bench.FACTORIES)[-1] == "fake"
+        assert [c.name for c in bench.standard_contenders(subject, ["fake"])] == ["fake"]
+    finally:
+        del bench.FACTORIES["fake"]
+    with pytest.raises(ValueError, match="unknown contender.*'fake'"):
+        bench.standard_contenders(subject, ["fake"])
+
+
 # --- the TensorFlow contenders on a tiny model (outputs and completeness, not speed) ----
 
 
 def test_every_contender_runs_and_agrees(saved_pb, trained_model):
-    result = bench.compare(
-        saved_pb, trained_model, batch_sizes=[1, 3], contenders=bench.TF_CONTENDERS, time_budget_s=0.02,
+    result = contenders.compare(
+        saved_pb, trained_model, batch_sizes=[1, 3], contenders=contenders.TF_CONTENDERS, time_budget_s=0.02,
         warmup=2, min_calls=2,
     )
-    assert result.contenders == list(bench.TF_CONTENDERS)
-    assert len(result.rows) == len(bench.TF_CONTENDERS) * 2
+    assert result.contenders == list(contenders.TF_CONTENDERS)
+    assert len(result.rows) == len(contenders.TF_CONTENDERS) * 2
     for row in result.rows:
         assert row.calls >= 2
         assert 0 < row.p10_us <= row.median_us <= row.p90_us
         assert row.max_abs_diff is not None and row.max_abs_diff <= 1e-5, row
-    assert set(result.settings["notes"]) == set(bench.TF_CONTENDERS)
+    assert set(result.settings["notes"]) == set(contenders.TF_CONTENDERS)
     assert result.environment["tensorflow"].startswith("2.")
     assert "intra_op_threads" in result.environment
 
 
 def test_graph_only_gives_the_frozen_contenders(saved_pb):
-    subject = bench.prepare(saved_pb)
+    subject = contenders.prepare(saved_pb)
     names = [c.name for c in bench.standard_contenders(subject)]
     assert names == ["frozen_prune", "frozen", "frozen_session", "optimized", "litert", "onnxruntime", "opencv_dnn"]
     with pytest.raises(ValueError, match="unknown contender"):
@@ -218,7 +254,7 @@ def test_graph_only_gives_the_frozen_contenders(saved_pb):
 
 
 def test_the_same_inputs_reach_every_contender(saved_pb):
-    subject = bench.prepare(saved_pb, seed=3)
+    subject = contenders.prepare(saved_pb, seed=3)
     first = subject.inputs(5)
     assert first[0].shape == (5, 8, 8, 1)
     assert subject.inputs(5) is first  # cached: one set of arrays per batch size
@@ -233,7 +269,7 @@ def test_cli_bench_json(saved_pb, tmp_path):
     assert result.returncode == 0, result.stderr
     rows = json.loads(result.stdout)
     assert {(r["contender"], r["batch"]) for r in rows} == {
-        (name, batch) for name in bench.FROZEN_CONTENDERS for batch in (1, 2)
+        (name, batch) for name in contenders.FROZEN_CONTENDERS for batch in (1, 2)
     }
     for r in rows:
         assert set(r) == {"contender", "batch", "median_us", "p10_us", "p90_us", "calls"}
@@ -255,7 +291,7 @@ def test_cli_bench_missing_files_are_one_line(saved_pb, tmp_path):
 
 def test_a_savedmodel_directory_as_the_model(saved_pb, trained_model, tmp_path):
     trained_model.export(str(tmp_path / "sm"), verbose=False)
-    result = bench.compare(
+    result = contenders.compare(
         saved_pb, tmp_path / "sm", batch_sizes=[2], contenders=["tf_function", "saved_model", "frozen"],
         time_budget_s=0.02, warmup=1, min_calls=2,
     )

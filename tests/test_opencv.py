@@ -19,10 +19,10 @@ from conftest import ROOT, assert_one_line_error, run_cli
 
 cv2 = pytest.importorskip("cv2")
 
-from graphfreeze_helpers import bench  # noqa: E402
+from graphfreeze_helpers import contenders  # noqa: E402
 from graphfreeze_helpers.errors import ShapeError, UnsupportedGraphError  # noqa: E402
 from graphfreeze_helpers.opencv import (  # noqa: E402
-    check_opencv,
+    diagnose_opencv,
     export_opencv,
     likely_cause,
     rewrite_for_opencv,
@@ -121,7 +121,7 @@ def test_the_biased_graph_loads_after_export(biased_pb):
 
 def test_a_crash_is_reported_by_its_signal(biased_pb):
     path, _ = biased_pb
-    report = check_opencv(path)  # this process survives: OpenCV ran in a subprocess
+    report = diagnose_opencv(path)  # this process survives: OpenCV ran in a subprocess
     assert not report.ok and report.status in ("crashed", "error")
     assert report.findings[0].kind == "computed-weight" and report.findings[0].op == "BiasAdd"
     assert "computed from constants" in likely_cause(report.findings)
@@ -247,8 +247,8 @@ def test_detect_kind_pb():
 
 
 def test_opencv_dnn_contender_row(saved_pb):
-    result = bench.compare(saved_pb, contenders=["frozen", "opencv_dnn"], batch_sizes=[1, 3],
-                           time_budget_s=0.02, warmup=1, min_calls=2)
+    result = contenders.compare(saved_pb, contenders=["frozen", "opencv_dnn"], batch_sizes=[1, 3],
+                                 time_budget_s=0.02, warmup=1, min_calls=2)
     assert result.contenders == ["frozen", "opencv_dnn"]
     assert {(r.contender, r.batch) for r in result.rows} >= {("opencv_dnn", 1), ("opencv_dnn", 3)}
     assert result.worst_diff() <= TOL
@@ -258,7 +258,7 @@ def test_opencv_dnn_contender_row(saved_pb):
 def test_opencv_dnn_contender_times_the_export_of_a_graph_that_crashes_plain(biased_pb):
     """The plain graph kills OpenCV; the contender times its export, after a subprocess check, in this process."""
     path, _ = biased_pb
-    contender = bench.FACTORIES["opencv_dnn"](bench.prepare(path))
+    contender = contenders.opencv_dnn(contenders.prepare(path))
     assert contender is not None and contender.name == "opencv_dnn"
     run = contender.make(2)
     assert run().shape == (2, 10)
