@@ -24,7 +24,7 @@ import numpy as np
 
 from . import files, graphfile
 from .errors import InputError, ModelLoadError, NotFrozenError, TooLargeError
-from .load import FrozenFunction, check_arrays, load_frozen
+from .load import LoadedGraph, check_arrays, load_frozen
 from .ops import STATEFUL_OPS, STATEFUL_PREFIXES
 from .tensors import TensorInfo
 from .tfimport import import_tensorflow
@@ -45,7 +45,7 @@ class FrozenGraph:
     outputs: list[TensorInfo]
     source: str = ""
     verification: Optional[Verification] = None
-    function: Any = field(default=None, repr=False, compare=False)  # the frozen ConcreteFunction
+    concrete_function: Any = field(default=None, repr=False, compare=False)  # the variable-free ConcreteFunction
 
     @property
     def nodes(self) -> int:
@@ -56,9 +56,9 @@ class FrozenGraph:
         return self.graph_def.ByteSize()
 
     @classmethod
-    def from_frozen_function(cls, function: FrozenFunction, *, source: str = "") -> "FrozenGraph":
-        """A loaded graph (:class:`~graphfreeze_helpers.load.FrozenFunction`) as a FrozenGraph, to optimize, export or save."""
-        return cls(function.graph_def, list(function.inputs), list(function.outputs), source=source)
+    def from_loaded(cls, loaded: LoadedGraph, *, source: str = "") -> "FrozenGraph":
+        """A :class:`~graphfreeze_helpers.load.LoadedGraph` back as a FrozenGraph, to optimize, export or save."""
+        return cls(loaded.graph_def, list(loaded.inputs), list(loaded.outputs), source=source)
 
     def serialize(self) -> bytes:
         return self.graph_def.SerializeToString()
@@ -122,7 +122,7 @@ def as_frozen_graph(graph: FrozenGraph | str | Path) -> FrozenGraph:
     if isinstance(graph, FrozenGraph):
         return graph
     if isinstance(graph, (str, Path)):
-        return FrozenGraph.from_frozen_function(load_frozen(graph), source=str(graph))
+        return FrozenGraph.from_loaded(load_frozen(graph), source=str(graph))
     raise InputError(f"expected a FrozenGraph or the path of a frozen .pb, got a {type(graph).__name__}")
 
 
@@ -381,17 +381,17 @@ def freeze(
     # Keep control flow functional (If/While with a function library): lowering it to v1
     # Switch/Merge frames breaks models with several loops (stacked LSTMs) once re-imported.
     try:
-        frozen_function = convert_variables_to_constants_v2(traced.function, lower_control_flow=False)
+        concrete_function = convert_variables_to_constants_v2(traced.function, lower_control_flow=False)
     except (ValueError, TypeError, KeyError) as exc:  # e.g. an assign whose variable just became a Const
         raise NotFrozenError(_conversion_failed(exc)) from None
-    graph_def = frozen_function.graph.as_graph_def()
+    graph_def = concrete_function.graph.as_graph_def()
     check_graph_size(graph_def)
     frozen = FrozenGraph(
         graph_def=graph_def,
-        inputs=[TensorInfo.from_tensor(t) for t in frozen_function.inputs],
-        outputs=[TensorInfo.from_tensor(t) for t in frozen_function.outputs],
+        inputs=[TensorInfo.from_tensor(t) for t in concrete_function.inputs],
+        outputs=[TensorInfo.from_tensor(t) for t in concrete_function.outputs],
         source=traced.source,
-        function=frozen_function,
+        concrete_function=concrete_function,
     )
     if not check:
         return frozen
@@ -401,7 +401,7 @@ def freeze(
     # a wrong shape or dtype is a ShapeError naming both, not an error from inside Keras
     arrays = check_arrays(frozen.inputs, list(inputs)) if inputs is not None else sample_inputs(frozen.inputs)
 
-    candidate = FrozenFunction(frozen.graph_def, frozen.inputs, frozen.outputs)
+    candidate = LoadedGraph(frozen.graph_def, frozen.inputs, frozen.outputs)
     frozen.verification = verify(
         lambda *xs: as_output_list(traced.reference(*xs)), candidate, arrays, tolerance=tolerance
     ).raise_if_failed()

@@ -53,8 +53,12 @@ def import_as_function(graph_def: Any, inputs: Sequence[TensorInfo], outputs: Se
     return tf.function(imported, input_signature=specs).get_concrete_function()
 
 
-class FrozenFunction:
-    """A frozen GraphDef as a callable: NumPy arrays in, NumPy array(s) out."""
+class LoadedGraph:
+    """A frozen GraphDef loaded into TensorFlow as a callable: NumPy arrays in, NumPy array(s) out.
+
+    A :class:`~graphfreeze_helpers.freeze.FrozenGraph` is the graph as data (to save, optimize
+    or export); a LoadedGraph runs it. ``function`` is the TensorFlow function it calls.
+    """
 
     def __init__(
         self,
@@ -110,7 +114,7 @@ class FrozenFunction:
     def __repr__(self) -> str:
         ins = ", ".join(map(str, self.inputs))
         outs = ", ".join(map(str, self.outputs))
-        return f"FrozenFunction(method={self.method!r}, inputs=[{ins}], outputs=[{outs}])"
+        return f"LoadedGraph(method={self.method!r}, inputs=[{ins}], outputs=[{outs}])"
 
 
 def check_arrays(specs: Sequence[TensorInfo], arrays: Sequence[Any]) -> list[np.ndarray]:
@@ -188,8 +192,8 @@ def load_frozen(
     method: str = "import",
     allow_unsafe: bool = False,
     graph_def: Any = None,
-) -> FrozenFunction:
-    """Load a frozen ``.pb`` as a :class:`FrozenFunction`.
+) -> LoadedGraph:
+    """Load a frozen ``.pb`` as a :class:`LoadedGraph`.
 
     Tensor names come from ``inputs``/``outputs`` if given, else from the sidecar
     (``model.json``) if there is one, else the placeholders and the graph's sinks.
@@ -209,7 +213,7 @@ def load_frozen(
         if found:
             raise UnsafeGraphError(safety.refusal_message(repr(str(path)), found))
     in_infos, out_infos = resolve_signature(path, graph_def, inputs=inputs, outputs=outputs)
-    return FrozenFunction(graph_def, in_infos, out_infos, method=method)
+    return LoadedGraph(graph_def, in_infos, out_infos, method=method)
 
 
 def resolve_signature(

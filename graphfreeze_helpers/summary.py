@@ -86,8 +86,8 @@ class GraphSummary:
         return dict(_sorted_counts(Counter(self.ops) + Counter(self.function_ops)))
 
     @property
-    def frozen(self) -> bool:
-        """True when no variable op or resource Placeholder is left."""
+    def variable_free(self) -> bool:
+        """True when no variable op or resource Placeholder is left (what a frozen graph must be)."""
         return not self.variable_ops
 
     def to_dict(self) -> dict[str, Any]:

@@ -28,9 +28,9 @@ def test_freeze_keeps_the_batch_dynamic_and_names(frozen_graph):
 
 
 def test_frozen_graph_is_inference_mode(frozen_graph, trained_model, digits):
-    from graphfreeze_helpers.load import FrozenFunction
+    from graphfreeze_helpers.load import LoadedGraph
 
-    fn = FrozenFunction(frozen_graph.graph_def, frozen_graph.inputs, frozen_graph.outputs)
+    fn = LoadedGraph(frozen_graph.graph_def, frozen_graph.inputs, frozen_graph.outputs)
     for batch in (1, 7, 64):
         x = digits.x_test[:batch]
         np.testing.assert_allclose(fn(x), trained_model(x, training=False).numpy(), atol=1e-5)

@@ -90,7 +90,7 @@ def test_summary_of_the_frozen_tutorial_graph(saved_pb, frozen_graph, trained_mo
     assert weight_bytes <= s.const_bytes < weight_bytes + 256
     assert s.const_params >= trained_model.count_params()
     assert s.largest_consts[0].bytes == max(c.bytes for c in s.largest_consts)
-    assert s.variable_ops == [] and s.frozen
+    assert s.variable_ops == [] and s.variable_free
     assert s.unsafe_ops == [] and s.functions == [] and s.control_flow == []
     assert s.producer and s.producer > 0
     assert s.missing_inputs == []
@@ -122,7 +122,7 @@ def test_unfrozen_graph_lists_its_variable_ops(unfrozen_graph, trained_model):
     resource_placeholders = [v for v in s.variable_ops if v["op"] == "Placeholder"]
     assert len(resource_placeholders) == len(trained_model.weights)
     assert [t.name for t in s.inputs] == ["x:0"]  # resource Placeholders are not inputs
-    assert not s.frozen and "NOT frozen" in s.table()
+    assert not s.variable_free and "NOT frozen" in s.table()
 
 
 def test_diff_shows_read_variable_ops_becoming_constants(unfrozen_graph, frozen_tb, trained_model):
