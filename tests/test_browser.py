@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # JupyterLab, a kernel and Chromium: minutes, not seconds
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build" / "browser"
 NOTEBOOK = "01_train_small_model.ipynb"

@@ -66,3 +66,13 @@ def test_python_versions_agree():
     conda = re.search(r"- python=3\.(\d+)", (ROOT / "environment.yml").read_text()).group(1)
     assert int(low) <= int(conda) <= newest
     assert (3, int(low)) <= sys.version_info[:2] <= (3, newest), "the tests run on a Python the project claims"
+
+
+def test_deprecation_warnings_are_filtered_by_module():
+    """No filter hides every DeprecationWarning; each ignore names the module that triggers it."""
+    filters = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]["filterwarnings"]
+    for entry in filters:
+        action, _message, category, module = (entry.split(":") + ["", "", ""])[:4]
+        if action == "ignore" and "Deprecation" in category:
+            assert module, f"{entry!r} silences deprecations from every module; name the module"
+    assert "error::DeprecationWarning:graphfreeze_helpers" in filters, "the project's own deprecated calls must fail"
