@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test test-fast lab bench fuzz canon clean student sweep
+.PHONY: help setup run test test-fast lint lab bench fuzz canon clean student sweep
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -26,6 +26,9 @@ test: $(STAMP) ## run the unit, CLI and notebook tests (nbval + papermill)
 
 test-fast: $(STAMP) ## the tests without the slow real-architecture ones and the notebooks
 	$(PY) -m pytest tests -m "not slow"
+
+lint: $(STAMP) ## ruff over the code, tests, tools, benchmarks and notebooks (rules in pyproject.toml)
+	$(VENV)/bin/ruff check .
 
 bench: $(STAMP) ## check the speed targets: each benchmarks/*.py prints ratios and PASS/FAIL (a few minutes)
 	@status=0; for script in benchmarks/*.py; do echo "== $$script"; $(PY) $$script || status=1; done; exit $$status

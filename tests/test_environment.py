@@ -53,7 +53,14 @@ def test_tensorflow_pin_is_explained_in_both_files():
 def test_readme_commands_are_the_ones_ci_runs():
     readme = (ROOT / "README.md").read_text()
     ci = (ROOT / ".ci" / "run").read_text()
-    assert "make test" in ci and "make test" in readme and "make run" in readme
+    assert "make test" in readme and "make run" in readme
+    ci_commands = re.findall(r"^make [a-z-]+", ci, flags=re.M)
+    assert "make lint" in ci_commands and "make test" in ci_commands
+    for command in ci_commands:
+        assert command in readme, f"CI runs {command!r}; the README should show it"
+    makefile = (ROOT / "Makefile").read_text()
+    for command in ci_commands:
+        assert re.search(rf"^{command.split()[1]}:.*## ", makefile, flags=re.M), f"make help should list {command}"
 
 
 def test_python_versions_agree():
