@@ -17,7 +17,10 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, Optional, Sequence
 
-from .ops import OP_CATEGORIES
+from .graphfile import as_graph_def
+from .ops import OP_CATEGORIES, UNSAFE_OPS, VARIABLE_OPS
+from .summary import GraphSummary, summarize
+from .tensors import node_name
 
 # --- graph pictures (inspect stage) ---------------------------------------------------------
 
@@ -41,8 +44,6 @@ _OTHER_COLOUR = "#90caf9"
 
 def op_category(op: str) -> tuple[str, str]:
     """``(category, colour)`` for an op type: the colour code of :func:`draw_graph`."""
-    from .ops import UNSAFE_OPS, VARIABLE_OPS
-
     if op in UNSAFE_OPS:
         return "unsafe", _UNSAFE_COLOUR
     if op in VARIABLE_OPS:
@@ -60,8 +61,6 @@ def _figure(width: float, height: float) -> Any:
 
 
 def _op_counts(source: Any) -> dict[str, int]:
-    from .summary import GraphSummary, summarize
-
     if isinstance(source, dict):
         return dict(source)
     summary = source if isinstance(source, GraphSummary) else summarize(source)
@@ -216,8 +215,6 @@ def draw_graph(
     """
     from matplotlib.patches import FancyBboxPatch, Patch
 
-    from .graphfile import as_graph_def
-
     if mode not in ("auto", "whole", "scope", "top"):
         raise ValueError(f"mode must be 'auto', 'whole', 'scope' or 'top', not {mode!r}")
     graph_def, _ = as_graph_def(graph_def)
@@ -231,7 +228,7 @@ def draw_graph(
     edges: list[tuple[str, str, bool]] = []
     for n in kept:
         for edge in n.input:
-            source = edge.lstrip("^").split(":")[0]
+            source = node_name(edge)
             if source in name_set:
                 edges.append((source, n.name, edge.startswith("^")))
     if mode == "auto":
