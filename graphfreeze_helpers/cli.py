@@ -3,19 +3,38 @@
 Arguments and files are checked before TensorFlow is imported, so a mistake is answered
 at once with one line: ``graphfreeze: error: …``. Exit codes: 0 success, 2 bad input or
 usage, 3 refusal (verification failed, unsafe graph).
+
+Each ``cmd_*`` function checks its files, calls the one helper that does the work, and
+reports (text, or one JSON value with ``--json``). Options that several subcommands share
+are added by one helper each (``_add_json``, ``_add_input``, ``_add_tolerance``, ...), and
+numbers are checked as they are parsed.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
-from . import __version__
-from .errors import GraphFreezeError, InputError
+import numpy as np
+
+from . import __version__, graphfile, safety
+from .bench import comparisons
+from .contenders import FROZEN_CONTENDERS, compare
+from .errors import GraphFreezeError, InputError, UnsafeGraphError
+from .export import default_output, export
+from .files import check_writable
 from .formatting import human_bytes
+from .freeze import check_save_path, freeze, sidecar_path
+from .load import check_arrays, load_frozen, resolve_signature
+from .opencv import compare_outputs, diagnose_opencv
+from .optimize import optimize
+from .runner import save_outputs
+from .summary import read_summary
+from .verify import DEFAULT_TOLERANCE
 
 PROG = "graphfreeze"
 
@@ -27,25 +46,19 @@ class _Parser(argparse.ArgumentParser):
         raise InputError(f"{message} (see '{self.prog} --help')")
 
 
-def _emit(payload: Any) -> None:
-    print(json.dumps(payload, indent=None, default=str))
+class _Bounded(argparse.Action):
+    """Store a number; one that breaks ``rule`` is a usage error: "--OPTION must be WANTS, got VALUE"."""
 
+    def __init__(self, *args: Any, rule: Callable[[float], bool], wants: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.rule = rule
+        self.wants = wants
 
-def _refuse_unsafe(graph: Path, graph_def: Any, allow_unsafe: bool) -> None:
-    """The safety scan, before TensorFlow starts: raise UnsafeGraphError (exit 3) unless allowed."""
-    if allow_unsafe:
-        return
-    from . import safety
-    from .errors import UnsafeGraphError
-
-    found = safety.scan(graph_def)
-    if found:
-        raise UnsafeGraphError(safety.refusal_message(repr(str(graph)), found))
-
-
-def _check_tolerance(tolerance: float) -> None:
-    if not tolerance >= 0:  # NaN too
-        raise InputError(f"--tolerance must be a number >= 0, got {tolerance}")
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: Optional[str] = None) -> None:
+        if not self.rule(values):  # NaN breaks every rule
+            raise InputError(f"{self.option_strings[-1]} must be {self.wants}, got {values}")
+        setattr(namespace, self.dest, values)
 
 
 def _count(text: str) -> int:
@@ -55,6 +68,55 @@ def _count(text: str) -> int:
     return int(text)
 
 
+def _batch_list(text: str) -> list[int]:
+    """argparse type for --batch: positive whole numbers separated by commas, without repeats."""
+    parts = [part.strip() for part in text.split(",")]
+    if not all(part.isdigit() and int(part) > 0 for part in parts):
+        raise InputError(f"--batch must be positive whole numbers separated by commas, like 1,256; got {text!r}")
+    return list(dict.fromkeys(int(part) for part in parts))
+
+
+# --- options that several subcommands share ------------------------------------------------
+
+
+def _add_graph(p: argparse.ArgumentParser, help: str = "the frozen .pb") -> None:
+    p.add_argument("graph", help=help)
+
+
+def _add_json(p: argparse.ArgumentParser, prints: str = "print one JSON object instead of text") -> None:
+    p.add_argument("--json", action="store_true", help=prints)
+
+
+def _add_input(
+    p: argparse.ArgumentParser, help: str = "a .npy of real inputs to verify on (default: seeded random data)",
+    *, required: bool = False,
+) -> None:
+    p.add_argument("--input", required=required, help=help)
+
+
+def _add_tolerance(p: argparse.ArgumentParser, compared: str) -> None:
+    p.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE, action=_Bounded,
+                   rule=lambda value: value >= 0, wants="a number >= 0",
+                   help=f"largest allowed |{compared}| (default 1e-5)")
+
+
+def _add_seconds(p: argparse.ArgumentParser, option: str, default: float, help: str) -> None:
+    p.add_argument(option, type=float, default=default, metavar="SECONDS", action=_Bounded,
+                   rule=lambda value: value > 0, wants="a number of seconds > 0", help=help)
+
+
+def _add_force(p: argparse.ArgumentParser, help: str = "overwrite the output if it exists") -> None:
+    p.add_argument("--force", action="store_true", help=help)
+
+
+def _add_allow_unsafe(p: argparse.ArgumentParser, verb: str) -> None:
+    p.add_argument("--allow-unsafe", action="store_true",
+                   help=f"{verb} a graph the safety scan flags (file, network, Python or unknown ops); trusted files only")
+
+
+# --- checks before anything starts -----------------------------------------------------------
+
+
 def _require_file(path: str, what: str) -> Path:
     p = Path(path)
     if not p.exists():
@@ -62,49 +124,31 @@ def _require_file(path: str, what: str) -> Path:
     return p
 
 
-# --- subcommands -------------------------------------------------------------------------
+def _require_graph_file(path: str) -> Path:
+    graph = _require_file(path, "graph")
+    if graph.is_dir():
+        raise InputError(f"graph {path!r} is a directory; give the frozen .pb file")
+    return graph
 
 
-def cmd_freeze(args: argparse.Namespace) -> int:
-    model = _require_file(args.model, "model")
-    _check_tolerance(args.tolerance)
-    out = Path(args.output)
-    from .freeze import check_save_path, sidecar_path
+def _require_new_graph(out: Path, graph: Path, what: str, *, force: bool) -> None:
+    """A ``.pb`` output (with its sidecar) that is not the input graph and may be written."""
+    if out.resolve() == graph.resolve():
+        raise InputError(f"output {str(out)!r} is the input graph; write {what} to a new file")
+    check_save_path(out, force=force)
 
-    check_save_path(out, force=args.force)
-    inputs = [_load_npy(args.input)] if args.input else None
-    from .freeze import freeze
 
-    frozen = freeze(model, inputs=inputs, tolerance=args.tolerance)
-    frozen.save(out, force=args.force)
-    size = out.stat().st_size
-    diff = frozen.verification.max_abs_diff if frozen.verification else None
-    if args.json:
-        _emit(
-            {
-                "output": str(out),
-                "inputs": [t.to_dict() for t in frozen.inputs],
-                "outputs": [t.to_dict() for t in frozen.outputs],
-                "nodes": frozen.nodes,
-                "bytes": size,
-                "max_abs_diff": diff,
-            }
-        )
-    else:
-        print(f"wrote {out} and {sidecar_path(out)}")
-        for t in frozen.inputs:
-            print(f"  input   {t}")
-        for t in frozen.outputs:
-            print(f"  output  {t}")
-        print(f"  nodes   {frozen.nodes}")
-        print(f"  size    {human_bytes(size)}")
-        print(f"  max |frozen - original| = {diff:.3g} (tolerance {args.tolerance:g})")
-    return 0
+def _read_safe_graph(graph: Path, allow_unsafe: bool) -> Any:
+    """Read the graph and run the safety scan, before TensorFlow starts: UnsafeGraphError (exit 3) unless allowed."""
+    graph_def = graphfile.read_graph_def(graph, check_edges=True)
+    if not allow_unsafe:
+        found = safety.scan(graph_def)
+        if found:
+            raise UnsafeGraphError(safety.refusal_message(repr(str(graph)), found))
+    return graph_def
 
 
 def _load_npy(path: str) -> Any:
-    import numpy as np
-
     _require_file(path, "input file")
     try:
         return np.load(path, allow_pickle=False)
@@ -112,207 +156,154 @@ def _load_npy(path: str) -> Any:
         raise InputError(f"cannot read {path!r} as a .npy array ({str(exc).splitlines()[0]})") from None
 
 
+def _inputs(args: argparse.Namespace) -> Optional[list[Any]]:
+    """The ``--input`` array as the list of inputs to verify on, or None for seeded random data."""
+    return [_load_npy(args.input)] if args.input else None
+
+
+def _show(args: argparse.Namespace, record: Any, text: Callable[[], str]) -> None:
+    """Print ``record`` as one line of JSON with ``--json``, else ``text()``."""
+    print(json.dumps(record, indent=None, default=str) if args.json else text())
+
+
+def _ops(counts: dict[str, int]) -> str:
+    return ", ".join(f"{op} {n}" for op, n in counts.items())
+
+
+# --- subcommands -------------------------------------------------------------------------
+
+
+def cmd_freeze(args: argparse.Namespace) -> int:
+    model = _require_file(args.model, "model")
+    out = Path(args.output)
+    check_save_path(out, force=args.force)
+    frozen = freeze(model, inputs=_inputs(args), tolerance=args.tolerance)
+    frozen.save(out, force=args.force)
+    size = out.stat().st_size
+    diff = frozen.verification.max_abs_diff if frozen.verification else None
+    record = {"output": str(out), "inputs": [t.to_dict() for t in frozen.inputs],
+              "outputs": [t.to_dict() for t in frozen.outputs], "nodes": frozen.nodes, "bytes": size,
+              "max_abs_diff": diff}
+    _show(args, record, lambda: "\n".join([
+        f"wrote {out} and {sidecar_path(out)}",
+        *(f"  input   {t}" for t in frozen.inputs),
+        *(f"  output  {t}" for t in frozen.outputs),
+        f"  nodes   {frozen.nodes}",
+        f"  size    {human_bytes(size)}",
+        f"  max |frozen - original| = {diff:.3g} (tolerance {args.tolerance:g})",
+    ]))
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    import io
-
-    import numpy as np
-
-    from . import files, graphfile
-
     graph = _require_file(args.graph, "graph")
     out = Path(args.output)
-    files.check_writable([out], force=args.force)
+    check_writable([out], force=args.force)
     x = _load_npy(args.input)
-    graph_def = graphfile.read_graph_def(graph, check_edges=True)  # fail on a bad file before TensorFlow starts
-    _refuse_unsafe(graph, graph_def, args.allow_unsafe)
-    from .load import check_arrays, load_frozen, resolve_signature
-
+    graph_def = _read_safe_graph(graph, args.allow_unsafe)
     in_infos, out_infos = resolve_signature(graph, graph_def, inputs=args.inputs, outputs=args.outputs)
     check_arrays(in_infos, [x])  # names, shape and dtype answered before TensorFlow starts
     if len(out_infos) > 1 and out.suffix != ".npz":
         raise InputError(
             f"graph has {len(out_infos)} outputs {[t.name for t in out_infos]}; give an output file ending in .npz"
         )
-
-    fn = load_frozen(
-        graph, inputs=args.inputs, outputs=args.outputs, allow_unsafe=args.allow_unsafe, graph_def=graph_def
-    )
-    y = fn(x)
-    buffer = io.BytesIO()
-    if isinstance(y, list):
-        np.savez(buffer, **{f"output_{i}": a for i, a in enumerate(y)})
-    else:
-        np.save(buffer, y)
-    files.write_files_atomically({out: buffer.getvalue()}, force=args.force)
-    shapes = [a.shape for a in (y if isinstance(y, list) else [y])]
-    print(f"wrote {out}: " + ", ".join(f"{tuple(s)}" for s in shapes), file=sys.stderr if args.quiet else sys.stdout)
+    y = load_frozen(graph, inputs=args.inputs, outputs=args.outputs, allow_unsafe=args.allow_unsafe,
+                    graph_def=graph_def)(x)
+    outputs = y if isinstance(y, list) else [y]
+    save_outputs(out, outputs, force=args.force)
+    print(f"wrote {out}: " + ", ".join(f"{tuple(a.shape)}" for a in outputs),
+          file=sys.stderr if args.quiet else sys.stdout)
     return 0
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from .summary import read_summary
-
     summary = read_summary(args.graph)
-    if args.json:
-        _emit(summary.to_dict())
-    else:
-        print(summary.table(top_ops=args.top))
+    _show(args, summary.to_dict(), lambda: summary.table(top_ops=args.top))
     return 0
 
 
-def _batch_list(text: str) -> list[int]:
-    parts = [part.strip() for part in text.split(",")]
-    if not all(part.isdigit() and int(part) > 0 for part in parts):
-        raise InputError(f"--batch must be positive whole numbers separated by commas, like 1,256; got {text!r}")
-    return list(dict.fromkeys(int(part) for part in parts))
-
-
 def cmd_bench(args: argparse.Namespace) -> int:
-    from . import graphfile
-
-    graph = _require_file(args.graph, "graph")
-    if graph.is_dir():
-        raise InputError(f"graph {args.graph!r} is a directory; give the frozen .pb file")
+    graph = _require_graph_file(args.graph)
     model = _require_file(args.model, "model") if args.model else None
-    batches = _batch_list(args.batch)
-    if not args.budget > 0:
-        raise InputError(f"--budget must be a number of seconds > 0, got {args.budget}")
-    if args.min_calls < 1:
-        raise InputError(f"--min-calls must be at least 1, got {args.min_calls}")
-    graph_def = graphfile.read_graph_def(graph, check_edges=True)  # fail on a bad file before TensorFlow starts
-    _refuse_unsafe(graph, graph_def, args.allow_unsafe)
-    from .bench import comparisons
-    from .contenders import FROZEN_CONTENDERS, compare
-
-    result = compare(
-        graph,
-        model,
-        batch_sizes=batches,
-        contenders=None if model else FROZEN_CONTENDERS,
-        time_budget_s=args.budget,
-        min_calls=args.min_calls,
-        progress=not args.json and sys.stderr.isatty(),
-        allow_unsafe=args.allow_unsafe,
-        graph_def=graph_def,
-    )
-    if args.json:
-        _emit(result.to_records(short=True))
-    else:
-        print(result.table())
-        print()
-        print("\n".join(comparisons(result)))
+    graph_def = _read_safe_graph(graph, args.allow_unsafe)
+    result = compare(graph, model, batch_sizes=args.batch, contenders=None if model else FROZEN_CONTENDERS,
+                     time_budget_s=args.budget, min_calls=args.min_calls,
+                     progress=not args.json and sys.stderr.isatty(), allow_unsafe=args.allow_unsafe,
+                     graph_def=graph_def)
+    _show(args, result.to_records(short=True), lambda: result.table() + "\n\n" + "\n".join(comparisons(result)))
     return 0
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
-    from . import graphfile, safety
-    from .errors import UnsafeGraphError
-
     graph = _require_file(args.graph, "graph")
     found = safety.scan(graphfile.read_graph_def(graph, check_edges=True))
-    if args.json:
-        _emit({"graph": str(graph), "clean": not found, "unsafe_ops": [item.to_dict() for item in found]})
-    elif found:
-        print(f"{graph}: {len(found)} unsafe op(s); run it only in a sandbox, and load it with --allow-unsafe")
-        for item in found:
-            print(f"  {item}")
-    else:
-        print(f"{graph}: clean (no file, network, Python or unknown ops; no path or URL constants)")
+    record = {"graph": str(graph), "clean": not found, "unsafe_ops": [item.to_dict() for item in found]}
+    _show(args, record, lambda: "\n".join(
+        [f"{graph}: {len(found)} unsafe op(s); run it only in a sandbox, and load it with --allow-unsafe",
+         *(f"  {item}" for item in found)] if found else
+        [f"{graph}: clean (no file, network, Python or unknown ops; no path or URL constants)"]
+    ))
     return UnsafeGraphError.exit_code if found else 0
 
 
 def cmd_optimize(args: argparse.Namespace) -> int:
-    from . import graphfile
-    from .freeze import check_save_path, sidecar_path
-
     graph = _require_file(args.graph, "graph")
     out = Path(args.output)
-    if out.resolve() == graph.resolve():
-        raise InputError(f"output {args.output!r} is the input graph; write the optimized graph to a new file")
-    _check_tolerance(args.tolerance)
-    check_save_path(out, force=args.force)
-    inputs = [_load_npy(args.input)] if args.input else None
+    _require_new_graph(out, graph, "the optimized graph", force=args.force)
+    inputs = _inputs(args)
     graphfile.read_graph_def(graph)  # fail on a bad file before TensorFlow starts
-    from .optimize import optimize
-
     result = optimize(graph, target=args.target, inputs=inputs, tolerance=args.tolerance)
     result.save(out, force=args.force)
-    if args.json:
-        _emit({"nodes_before": result.nodes_before, "nodes_after": result.nodes_after,
-               "max_abs_diff": result.max_abs_diff, "output": str(out), "target": result.target,
-               "removed_ops": result.removed_ops, "added_ops": result.added_ops})
-    else:
-        print(f"wrote {out} and {sidecar_path(out)}")
-        print(f"  nodes   {result.nodes_before} -> {result.nodes_after} ({result.ratio:.0%}), target {result.target}")
-        removed = ", ".join(f"{op} {n}" for op, n in result.removed_ops.items())
-        print(f"  removed {removed or 'nothing'}")
-        if result.added_ops:
-            print("  added   " + ", ".join(f"{op} {n}" for op, n in result.added_ops.items()))
-        print(f"  max |optimized - frozen| = {result.max_abs_diff:.3g} (tolerance {args.tolerance:g})")
+    record = {"nodes_before": result.nodes_before, "nodes_after": result.nodes_after,
+              "max_abs_diff": result.max_abs_diff, "output": str(out), "target": result.target,
+              "removed_ops": result.removed_ops, "added_ops": result.added_ops}
+    _show(args, record, lambda: "\n".join([
+        f"wrote {out} and {sidecar_path(out)}",
+        f"  nodes   {result.nodes_before} -> {result.nodes_after} ({result.ratio:.0%}), target {result.target}",
+        f"  removed {_ops(result.removed_ops) or 'nothing'}",
+        *([f"  added   {_ops(result.added_ops)}"] if result.added_ops else []),
+        f"  max |optimized - frozen| = {result.max_abs_diff:.3g} (tolerance {args.tolerance:g})",
+    ]))
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from . import files, graphfile
-    from .export import default_output
-
     graph = _require_file(args.graph, "graph")
-    _check_tolerance(args.tolerance)
     out = Path(args.output) if args.output else default_output(graph, args.to)
     if args.to == "opencv":  # a .pb again: never the input's own name, and a sidecar beside it
-        from .freeze import check_save_path
-
-        if out.resolve() == graph.resolve():
-            raise InputError(f"output {str(out)!r} is the input graph; write the OpenCV graph to a new file")
-        check_save_path(out, force=args.force)
+        _require_new_graph(out, graph, "the OpenCV graph", force=args.force)
     else:
-        files.check_writable([out], force=args.force)
-    inputs = [_load_npy(args.input)] if args.input else None
+        check_writable([out], force=args.force)
+    inputs = _inputs(args)
     graphfile.read_graph_def(graph)  # fail on a bad file before TensorFlow starts
-    from .export import export
-
     exported = export(graph, args.to, inputs=inputs, tolerance=args.tolerance)
     exported.save(out, force=args.force)
-    if args.json:
-        _emit({"output": str(out), "format": exported.format, "bytes": exported.bytes, "sha256": exported.sha256,
-               "ops": exported.ops, "max_abs_diff": exported.max_abs_diff})
-    else:
-        print(f"wrote {out} ({human_bytes(exported.bytes)}, {args.to})")
-        print("  ops     " + ", ".join(f"{op} {n}" for op, n in exported.ops.items()))
-        print(f"  max |{args.to} - frozen| = {exported.max_abs_diff:.3g} (tolerance {args.tolerance:g})")
-        print(f"  run it without TensorFlow: python -m graphfreeze_helpers.runner {out} --input X.npy -o Y.npy")
+    record = {"output": str(out), "format": exported.format, "bytes": exported.bytes, "sha256": exported.sha256,
+              "ops": exported.ops, "max_abs_diff": exported.max_abs_diff}
+    _show(args, record, lambda: "\n".join([
+        f"wrote {out} ({human_bytes(exported.bytes)}, {args.to})",
+        f"  ops     {_ops(exported.ops)}",
+        f"  max |{args.to} - frozen| = {exported.max_abs_diff:.3g} (tolerance {args.tolerance:g})",
+        f"  run it without TensorFlow: python -m graphfreeze_helpers.runner {out} --input X.npy -o Y.npy",
+    ]))
     return 0
 
 
 def cmd_check_opencv(args: argparse.Namespace) -> int:
-    from . import graphfile
-    from .errors import UnsupportedGraphError
-
-    graph = _require_file(args.graph, "graph")
-    if graph.is_dir():
-        raise InputError(f"graph {args.graph!r} is a directory; give the frozen .pb file")
-    if not args.timeout > 0:
-        raise InputError(f"--timeout must be a number of seconds > 0, got {args.timeout}")
-    _check_tolerance(args.tolerance)
-    inputs = [_load_npy(args.input)] if args.input else None
+    graph = _require_graph_file(args.graph)
+    inputs = _inputs(args)
     graph_def = graphfile.read_graph_def(graph, check_edges=True)  # fail on a bad file before anything starts
-    from .load import load_frozen
-    from .opencv import compare_outputs, diagnose_opencv
-
     report = diagnose_opencv(graph, inputs=inputs, tolerance=args.tolerance, timeout=args.timeout)
     if report.ok and not args.no_compare:  # OpenCV survived: now compare with TensorFlow on the same inputs
         compare_outputs(report, load_frozen(graph, graph_def=graph_def), tolerance=args.tolerance)
-    if args.json:
-        _emit(report.to_dict())
-    else:
-        print(report.reason() if report.ok else f"{graph}: OpenCV {report.status}"
-              + (f" ({report.signal})" if report.signal else ""))
-        for finding in report.findings[: args.top]:
-            print(f"  suspicious  {finding}")
-        if len(report.findings) > args.top:
-            print(f"  ... and {len(report.findings) - args.top} more (--json lists them all)")
-    if not report.ok:
-        raise UnsupportedGraphError(report.reason())
+    _show(args, report.to_dict(), lambda: "\n".join([
+        report.reason() if report.ok else f"{graph}: OpenCV {report.status}"
+        + (f" ({report.signal})" if report.signal else ""),
+        *(f"  suspicious  {finding}" for finding in report.findings[: args.top]),
+        *([f"  ... and {len(report.findings) - args.top} more (--json lists them all)"]
+          if len(report.findings) > args.top else []),
+    ]))
+    report.raise_if_failed()
     return 0
 
 
@@ -329,83 +320,79 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("freeze", help="freeze a .keras/.h5 model or a SavedModel directory into OUT.pb")
     p.add_argument("model", help="a .keras or .h5 file, or a SavedModel directory")
     p.add_argument("-o", "--output", required=True, help="the .pb to write (a sidecar OUT.json is written too)")
-    p.add_argument("--input", help="a .npy of real inputs to verify on (default: seeded random data)")
-    p.add_argument("--tolerance", type=float, default=1e-5, help="largest allowed |frozen - original| (default 1e-5)")
-    p.add_argument("--force", action="store_true", help="overwrite OUT.pb and OUT.json if they exist")
-    p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    _add_input(p)
+    _add_tolerance(p, "frozen - original")
+    _add_force(p, "overwrite OUT.pb and OUT.json if they exist")
+    _add_json(p)
     p.set_defaults(func=cmd_freeze)
 
     p = sub.add_parser("run", help="run a frozen graph on a .npy input and save the output")
-    p.add_argument("graph", help="the frozen .pb")
-    p.add_argument("--input", required=True, help="a .npy array for the graph's input")
+    _add_graph(p)
+    _add_input(p, "a .npy array for the graph's input", required=True)
     p.add_argument("-o", "--output", required=True, help="the .npy (or .npz for several outputs) to write")
     p.add_argument("--inputs", nargs="+", metavar="NAME", help="input tensor name(s), if there is no sidecar")
     p.add_argument("--outputs", nargs="+", metavar="NAME", help="output tensor name(s), if there is no sidecar")
-    p.add_argument("--force", action="store_true", help="overwrite the output if it exists")
+    _add_force(p)
     p.add_argument("--quiet", action="store_true", help="report on stderr instead of stdout")
-    p.add_argument("--allow-unsafe", action="store_true",
-                   help="run a graph the safety scan flags (file, network, Python or unknown ops); trusted files only")
+    _add_allow_unsafe(p, "run")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("scan", help="list ops that reach outside the process (files, network, Python); no TensorFlow")
-    p.add_argument("graph", help="the .pb to scan")
-    p.add_argument("--json", action="store_true", help="print {graph, clean, unsafe_ops: [{node, op, function, reason}]}")
+    _add_graph(p, "the .pb to scan")
+    _add_json(p, "print {graph, clean, unsafe_ops: [{node, op, function, reason}]}")
     p.set_defaults(func=cmd_scan)
 
     p = sub.add_parser("inspect", help="summarize a .pb without TensorFlow: inputs, outputs, ops, constants, risky ops")
-    p.add_argument("graph", help="the frozen .pb (binary or text .pbtxt)")
-    p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    _add_graph(p, "the frozen .pb (binary or text .pbtxt)")
+    _add_json(p, "print one JSON object instead of tables")
     p.add_argument("--top", type=_count, default=15, metavar="N", help="op types to list in the table (default 15)")
     p.set_defaults(func=cmd_inspect)
 
     p = sub.add_parser("bench", help="time a frozen graph (and the model it came from) against other ways to run it")
-    p.add_argument("graph", help="the frozen .pb")
+    _add_graph(p)
     p.add_argument("--model", help="the .keras/.h5 file or SavedModel directory it was frozen from: adds the Keras, "
                    "tf.function and SavedModel contenders")
-    p.add_argument("--batch", default="1,256", help="batch sizes, separated by commas (default 1,256)")
-    p.add_argument("--budget", type=float, default=5.0, metavar="SECONDS",
-                   help="measuring time for the whole sweep, shared by the batch sizes (default 5)")
-    p.add_argument("--min-calls", type=int, default=10, metavar="N", help="timed calls per contender at least (default 10)")
-    p.add_argument("--json", action="store_true",
-                   help="print a JSON list of {contender, batch, median_us, p10_us, p90_us, calls}")
-    p.add_argument("--allow-unsafe", action="store_true",
-                   help="time a graph the safety scan flags (file, network, Python or unknown ops); trusted files only")
+    p.add_argument("--batch", type=_batch_list, default="1,256",
+                   help="batch sizes, separated by commas (default 1,256)")
+    _add_seconds(p, "--budget", 5.0, "measuring time for the whole sweep, shared by the batch sizes (default 5)")
+    p.add_argument("--min-calls", type=int, default=10, metavar="N", action=_Bounded, rule=lambda n: n >= 1,
+                   wants="at least 1", help="timed calls per contender at least (default 10)")
+    _add_json(p, "print a JSON list of {contender, batch, median_us, p10_us, p90_us, calls}")
+    _add_allow_unsafe(p, "time")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("optimize", help="optimize a frozen graph for inference (offline grappler), verified")
-    p.add_argument("graph", help="the frozen .pb")
+    _add_graph(p)
     p.add_argument("-o", "--output", required=True, help="the optimized .pb to write (and its sidecar OUT.json)")
     p.add_argument("--target", choices=["portable", "tensorflow"], default="portable",
                    help="portable (default): standard ops that LiteRT, ONNX and OpenCV read; tensorflow: also fuse "
                    "ops into TensorFlow-only kernels (_FusedConv2D)")
-    p.add_argument("--input", help="a .npy of real inputs to verify on (default: seeded random data)")
-    p.add_argument("--tolerance", type=float, default=1e-5, help="largest allowed |optimized - frozen| (default 1e-5)")
-    p.add_argument("--force", action="store_true", help="overwrite OUT.pb and OUT.json if they exist")
-    p.add_argument("--json", action="store_true",
-                   help="print {nodes_before, nodes_after, max_abs_diff, output, target, removed_ops, added_ops}")
+    _add_input(p)
+    _add_tolerance(p, "optimized - frozen")
+    _add_force(p, "overwrite OUT.pb and OUT.json if they exist")
+    _add_json(p, "print {nodes_before, nodes_after, max_abs_diff, output, target, removed_ops, added_ops}")
     p.set_defaults(func=cmd_optimize)
 
     p = sub.add_parser("export", help="convert a frozen graph to .tflite (LiteRT), .onnx or an OpenCV-ready .pb, verified")
-    p.add_argument("graph", help="the frozen (or optimized --target portable) .pb")
+    _add_graph(p, "the frozen (or optimized --target portable) .pb")
     p.add_argument("--to", required=True, choices=["tflite", "onnx", "opencv"],
                    help="the format to write; opencv: a .pb OpenCV DNN reads, checked in a subprocess")
     p.add_argument("-o", "--output", help="the file to write (default: GRAPH with .tflite/.onnx, GRAPH_opencv.pb)")
-    p.add_argument("--input", help="a .npy of real inputs to verify on (default: seeded random data)")
-    p.add_argument("--tolerance", type=float, default=1e-5, help="largest allowed |export - frozen| (default 1e-5)")
-    p.add_argument("--force", action="store_true", help="overwrite the output if it exists")
-    p.add_argument("--json", action="store_true", help="print {output, format, bytes, sha256, ops, max_abs_diff}")
+    _add_input(p)
+    _add_tolerance(p, "export - frozen")
+    _add_force(p)
+    _add_json(p, "print {output, format, bytes, sha256, ops, max_abs_diff}")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("check-opencv", help="can OpenCV DNN read this .pb? tried in a subprocess, so a crash is "
                        "reported (exit 3), never suffered")
-    p.add_argument("graph", help="the frozen .pb")
-    p.add_argument("--input", help="a .npy input to run (NHWC, as for TensorFlow; default: seeded random data)")
-    p.add_argument("--tolerance", type=float, default=1e-5, help="largest allowed |opencv - tensorflow| (default 1e-5)")
+    _add_graph(p)
+    _add_input(p, "a .npy input to run (NHWC, as for TensorFlow; default: seeded random data)")
+    _add_tolerance(p, "opencv - tensorflow")
     p.add_argument("--no-compare", action="store_true", help="only load and run in OpenCV; do not start TensorFlow")
-    p.add_argument("--timeout", type=float, default=120.0, metavar="SECONDS", help="give up after (default 120)")
+    _add_seconds(p, "--timeout", 120.0, "give up after (default 120)")
     p.add_argument("--top", type=_count, default=10, metavar="N", help="suspicious ops to list (default 10)")
-    p.add_argument("--json", action="store_true",
-                   help="print {graph, ok, status, signal, stage, message, likely_cause, suspicious_ops, max_abs_diff}")
+    _add_json(p, "print {graph, ok, status, signal, stage, message, likely_cause, suspicious_ops, max_abs_diff}")
     p.set_defaults(func=cmd_check_opencv)
     return parser
 
@@ -427,8 +414,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"{PROG}: error: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `graphfreeze inspect --json | head`: the reader left; stay quiet
-        import os
-
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
 

@@ -303,6 +303,23 @@ def load_runner(
     raise InputError(f"unknown runtime {kind!r}; choose one of {list(KINDS)}")
 
 
+def save_outputs(path: str | Path, outputs: Sequence[np.ndarray], *, force: bool = False) -> Path:
+    """Write one output as ``.npy``, several as ``.npz`` (``output_0``, ``output_1``, ...), atomically.
+
+    Never overwrites without ``force``; several outputs need a path ending in ``.npz``.
+    """
+    path = Path(path)
+    buffer = io.BytesIO()
+    if len(outputs) > 1:
+        if path.suffix != ".npz":
+            raise InputError(f"model has {len(outputs)} outputs; give an output file ending in .npz")
+        np.savez(buffer, **{f"output_{i}": a for i, a in enumerate(outputs)})
+    else:
+        np.save(buffer, outputs[0])
+    write_files_atomically({path: buffer.getvalue()}, force=force)
+    return path
+
+
 # --- a process where TensorFlow cannot be imported --------------------------------------------
 
 BLOCKED_MODULES = ("tensorflow", "keras", "tf_keras", "tf2onnx")
@@ -379,14 +396,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         stage("run")
         outputs = runner.run(runner.check_inputs([x]))
         stage("done")
-        buffer = io.BytesIO()
-        if len(outputs) > 1:
-            if out.suffix != ".npz":
-                raise InputError(f"model has {len(outputs)} outputs; give an output file ending in .npz")
-            np.savez(buffer, **{f"output_{i}": a for i, a in enumerate(outputs)})
-        else:
-            np.save(buffer, outputs[0])
-        write_files_atomically({out: buffer.getvalue()}, force=args.force)
+        save_outputs(out, outputs, force=args.force)
     except GraphFreezeError as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return exc.exit_code
