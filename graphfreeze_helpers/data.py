@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .files import sha256_bytes
 from .errors import DataError
+from .files import sha256_bytes
 
 DIGITS_SHA256 = "b2dab7b501728c22e9119ad76740b2e17c77a231e42d1e592380d90886f1a05e"
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"

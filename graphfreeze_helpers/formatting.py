@@ -50,7 +50,6 @@ def progress_bar(**kwargs: Any) -> Any:
     """tqdm's notebook widget where ipywidgets is installed, else a text bar on stdout (no red stderr box)."""
     try:
         import ipywidgets  # noqa: F401
-
         from tqdm.auto import tqdm
 
         return tqdm(**kwargs)

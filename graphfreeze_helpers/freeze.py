@@ -234,7 +234,9 @@ def _trace(model: Any, signature: str) -> _Traced:
             return call(*[tf.constant(x) for x in xs])
 
         return _Traced(function, reference, source, keepalive=model)
-    raise ModelLoadError(f"cannot freeze a {type(model).__name__}: pass a keras.Model, a .keras/.h5 path or a SavedModel")
+    raise ModelLoadError(
+        f"cannot freeze a {type(model).__name__}: pass a keras.Model, a .keras/.h5 path or a SavedModel"
+    )
 
 
 def sample_inputs(specs: Sequence[TensorInfo], *, batch: int = 4, seed: int = 0) -> list[np.ndarray]:

@@ -88,7 +88,9 @@ def parse_graph_def(data: bytes, *, name: str = "input", graph_def: Any = None) 
         try:
             target.ParseFromString(data)
         except Exception:  # protobuf's DecodeError, or RuntimeError from some backends
-            raise GraphFormatError(f"{name} is truncated or not a GraphDef ({len(data):,} bytes do not parse)") from None
+            raise GraphFormatError(
+                f"{name} is truncated or not a GraphDef ({len(data):,} bytes do not parse)"
+            ) from None
     if not target.node and not target.library.function:
         raise GraphFormatError(f"{name} parses but holds no nodes; it is not a frozen GraphDef")
     return target

@@ -67,7 +67,9 @@ def _entries(reason: str, *ops: str) -> dict[str, str]:
 
 UNSAFE_OPS: dict[str, str] = {
     # file I/O
-    **_entries(_FILE_READ, "ReadFile", "ImmutableConst", "InitializeTableFromTextFile", "InitializeTableFromTextFileV2"),
+    **_entries(
+        _FILE_READ, "ReadFile", "ImmutableConst", "InitializeTableFromTextFile", "InitializeTableFromTextFileV2"
+    ),
     **_entries(_FILE_WRITE, "WriteFile", "DumpTensor"),
     "MatchingFiles": "lists files on disk (glob)",
     "FileSystemSetConfiguration": "changes file-system configuration",
@@ -166,7 +168,14 @@ UNSAFE_OPS: dict[str, str] = {
         "DataServiceDatasetV3",
         "DataServiceDatasetV4",
     ),
-    **_entries(_DATASET_WRITE, "SaveDataset", "SaveDatasetV2", "DatasetToTFRecord", "ExperimentalDatasetToTFRecord", "DistributedSave"),
+    **_entries(
+        _DATASET_WRITE,
+        "SaveDataset",
+        "SaveDatasetV2",
+        "DatasetToTFRecord",
+        "ExperimentalDatasetToTFRecord",
+        "DistributedSave",
+    ),
     # network: send/recv, RPC, collectives
     **_entries(
         _NETWORK,
@@ -291,4 +300,6 @@ OP_CATEGORIES: tuple[tuple[str, frozenset[str]], ...] = (
 # Ops that pass their one data input through unchanged (the optimizer bypasses them).
 FORWARDING_OPS: frozenset[str] = frozenset({"Identity", "StopGradient", "PreventGradient", "Snapshot", "CheckNumerics"})
 # Grappler's fused ops: only TensorFlow runs them, so no exporter may meet one.
-TF_ONLY_OPS: frozenset[str] = frozenset({"_FusedConv2D", "_FusedMatMul", "_FusedBatchNormEx", "_FusedDepthwiseConv2dNative"})
+TF_ONLY_OPS: frozenset[str] = frozenset(
+    {"_FusedConv2D", "_FusedMatMul", "_FusedBatchNormEx", "_FusedDepthwiseConv2dNative"}
+)

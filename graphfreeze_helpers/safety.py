@@ -45,7 +45,8 @@ class UnsafeOp:
 
 
 def called_functions(node: Any) -> list[str]:
-    """Names of the functions a node's attrs refer to (``then_branch``, ``body``, ``f``, ``branches``, ...), in attr-name order.
+    """Names of the functions a node's attrs refer to (``then_branch``, ``body``, ``f``, ``branches``, ...),
+    in attr-name order.
 
     A ``func`` attr can itself carry attrs that name functions (a function passed to a
     function); those are included too, depth first.

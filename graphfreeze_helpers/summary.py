@@ -118,10 +118,12 @@ class GraphSummary:
     def _sections(self, top_ops: int = 15) -> list[tuple[str, list[str], list[list[str]]]]:
         """(title, header, rows) for each table; shared by the text and HTML views."""
         fn_list = ", ".join(f.name for f in self.functions[:5]) + (" ..." if len(self.functions) > 5 else "")
+        in_functions = f" (+{sum(f.nodes for f in self.functions):,} in functions)" if self.functions else ""
+        consts = f"{self.const_count:,} holding {human_bytes(self.const_bytes)}, {self.const_params:,} float parameters"
         overview = [
-            ["nodes", f"{self.nodes:,}" + (f" (+{sum(f.nodes for f in self.functions):,} in functions)" if self.functions else "")],
+            ["nodes", f"{self.nodes:,}{in_functions}"],
             ["serialized size", human_bytes(self.graph_bytes)],
-            ["constants", f"{self.const_count:,} holding {human_bytes(self.const_bytes)}, {self.const_params:,} float parameters"],
+            ["constants", consts],
             ["functions", f"{len(self.functions)}" + (f": {fn_list}" if self.functions else "")],
             ["control flow", str(len(self.control_flow))],
             ["variable ops", "none (frozen)" if not self.variable_ops else f"{len(self.variable_ops)} (NOT frozen)"],
@@ -133,10 +135,12 @@ class GraphSummary:
         if self.missing_inputs:
             node, name = self.missing_inputs[0]
             overview.append(["damaged", f"{len(self.missing_inputs)} edge(s) name absent nodes, e.g. {node} <- {name}"])
+        tensor_header = ["name", "dtype", "shape"]
         sections: list[tuple[str, list[str], list[list[str]]]] = [
             ("Graph" + (f" {self.path}" if self.path else ""), ["", ""], overview),
-            ("Inputs", ["name", "dtype", "shape"], [[t.name, t.dtype, format_shape(t.shape)] for t in self.inputs]),
-            (f"Outputs (from {self.outputs_from})", ["name", "dtype", "shape"], [[t.name, t.dtype, format_shape(t.shape)] for t in self.outputs]),
+            ("Inputs", tensor_header, [[t.name, t.dtype, format_shape(t.shape)] for t in self.inputs]),
+            (f"Outputs (from {self.outputs_from})", tensor_header,
+             [[t.name, t.dtype, format_shape(t.shape)] for t in self.outputs]),
         ]
         ops = list(self.ops.items())
         rows = [[op, str(n)] for op, n in ops[:top_ops]]
@@ -151,7 +155,8 @@ class GraphSummary:
         if self.functions:
             sections.append((
                 "Functions", ["name", "nodes", "calls", "reachable"],
-                [[f.name, str(f.nodes), ", ".join(f.calls) or "-", "yes" if f.reachable else "no"] for f in self.functions],
+                [[f.name, str(f.nodes), ", ".join(f.calls) or "-", "yes" if f.reachable else "no"]
+                 for f in self.functions],
             ))
         if self.control_flow:
             sections.append((

@@ -45,6 +45,7 @@ def export_for_tensorboard(graph_def: Any, logdir: str | Path, *, force: bool = 
         event_pb2.Event(wall_time=now, step=0, graph_def=graph_def.SerializeToString()),
     ]
     # TensorBoard reads every "*tfevents*" file; pid and microseconds keep two exports apart
-    target = folder / f"events.out.tfevents.{int(now)}.{socket.gethostname()}.{os.getpid()}.{int(now * 1e6) % 10**6}.graphfreeze"
+    unique = f"{int(now)}.{socket.gethostname()}.{os.getpid()}.{int(now * 1e6) % 10**6}"
+    target = folder / f"events.out.tfevents.{unique}.graphfreeze"
     write_files_atomically({target: b"".join(_record(e.SerializeToString()) for e in events)}, force=force)
     return target

@@ -91,7 +91,8 @@ def tensor_to_numpy(tensor: Any) -> Any:
         if np_dtype is None:
             raw = np.frombuffer(tensor.tensor_content, dtype="<u2").astype("<u4") << 16
             return raw.view("<f4").reshape(shape).copy()
-        return np.frombuffer(tensor.tensor_content, dtype=np_dtype.newbyteorder("<")).astype(np_dtype).reshape(shape).copy()
+        little_endian = np.frombuffer(tensor.tensor_content, dtype=np_dtype.newbyteorder("<"))
+        return little_endian.astype(np_dtype).reshape(shape).copy()
     else:
         if name in ("float16", "bfloat16"):
             bits = np.asarray(list(tensor.half_val), dtype=np.uint16)

@@ -60,7 +60,10 @@ class Verification:
 
     def __repr__(self) -> str:
         verdict = "ok" if self.ok else "MISMATCH"
-        return f"Verification({verdict}: max_abs_diff={self.max_abs_diff:.3g} <= {self.tolerance:g}, samples={self.samples})"
+        return (
+            f"Verification({verdict}: max_abs_diff={self.max_abs_diff:.3g} <= {self.tolerance:g}, "
+            f"samples={self.samples})"
+        )
 
     def raise_if_failed(self, what: str = "frozen graph") -> "Verification":
         if not self.ok:

@@ -25,8 +25,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from graphfreeze_helpers import graphfile, safety
-from graphfreeze_helpers.summary import summarize
 from graphfreeze_helpers.errors import GraphFreezeError
+from graphfreeze_helpers.summary import summarize
 
 EXAMPLES = int(os.environ.get("GRAPHFREEZE_FUZZ_EXAMPLES", "10000"))
 LONG_RUN = "GRAPHFREEZE_FUZZ_EXAMPLES" in os.environ

@@ -37,7 +37,10 @@ def _package_of(module: str) -> str:
 
 
 def _resolve(module: str, node: ast.ImportFrom) -> str:
-    """The absolute module name an ``ImportFrom`` names (``from ..files import x`` in ``pkg.course.sweep`` -> ``pkg.files``)."""
+    """The absolute module name an ``ImportFrom`` names.
+
+    ``from ..files import x`` in ``pkg.course.sweep`` -> ``pkg.files``.
+    """
     if node.level == 0:
         return node.module or ""
     base = _package_of(module).split(".")
@@ -164,7 +167,8 @@ def private_crossings() -> list[str]:
                 if target.startswith(PACKAGE) and target != module:
                     if _private(target.rpartition(".")[2]):
                         found.append(f"{where} imports the private module {target}")
-                    found += [f"{where} imports {alias.name} from {target}" for alias in node.names if _private(alias.name)]
+                    found += [f"{where} imports {alias.name} from {target}"
+                              for alias in node.names if _private(alias.name)]
             elif isinstance(node, ast.Import):
                 found += [f"{where} imports the private module {a.name}" for a in node.names
                           if a.name.startswith(PACKAGE) and any(_private(p) for p in a.name.split("."))]
@@ -186,11 +190,13 @@ def test_the_private_name_check_catches_each_kind(monkeypatch):
     sample = {
         f"{PACKAGE}.fake_a": ast.parse("_helper = 1\nclass Thing:\n    def __init__(self):\n        self._keep = []\n"),
         f"{PACKAGE}.fake_b": ast.parse(
-            "from .fake_a import _helper\nfrom . import fake_a\nx = fake_a._helper\ndef f(thing):\n    thing._keep.append(1)\n"
+            "from .fake_a import _helper\nfrom . import fake_a\nx = fake_a._helper\n"
+            "def f(thing):\n    thing._keep.append(1)\n"
         ),
     }
     monkeypatch.setattr(sys.modules[__name__], "TREES", sample)
-    monkeypatch.setattr(sys.modules[__name__], "MODULES", {name: ROOT / f"{name.rpartition('.')[2]}.py" for name in sample})
+    paths = {name: ROOT / f"{name.rpartition('.')[2]}.py" for name in sample}
+    monkeypatch.setattr(sys.modules[__name__], "MODULES", paths)
     found = private_crossings()
     assert any("imports _helper" in f for f in found)
     assert any("reads fake_a._helper" in f for f in found)

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 from graphfreeze_helpers import safety
-from graphfreeze_helpers.summary import summarize
 from graphfreeze_helpers.freeze import freeze, sample_inputs, stateful_nodes
 from graphfreeze_helpers.load import load_frozen
-from graphfreeze_helpers.tfimport import import_tensorflow
+from graphfreeze_helpers.summary import summarize
 from graphfreeze_helpers.tensors import TensorInfo
+from graphfreeze_helpers.tfimport import import_tensorflow
 from graphfreeze_helpers.verify import as_output_list, max_abs_diff
 
 pytestmark = pytest.mark.slow

@@ -110,12 +110,17 @@ def test_ordinary_strings_are_not_paths(text):
 
 
 def test_string_constants_with_paths_are_flagged_in_functions_too():
-    const = 'node_def {{ name: "{name}" op: "Const" attr {{ key: "value" value {{ tensor {{ dtype: DT_STRING {vals} }} }} }} }}'
+    const = (
+        'node_def {{ name: "{name}" op: "Const" '
+        'attr {{ key: "value" value {{ tensor {{ dtype: DT_STRING {vals} }} }} }} }}'
+    )
     vals = 'string_val: "hello" string_val: "gs://bucket/secret" string_val: "/etc/shadow"'
     g = graph(
         CLEAN
-        + 'node { name: "s" op: "Const" attr { key: "value" value { tensor { dtype: DT_STRING string_val: "cat" } } } }'
-        + 'node { name: "p" op: "Const" attr { key: "value" value { tensor { dtype: DT_STRING string_val: "https://x.org/a" } } } }'
+        + 'node { name: "s" op: "Const" '
+        'attr { key: "value" value { tensor { dtype: DT_STRING string_val: "cat" } } } }'
+        + 'node { name: "p" op: "Const" '
+        'attr { key: "value" value { tensor { dtype: DT_STRING string_val: "https://x.org/a" } } } }'
         + "library { function { signature { name: \"f\" } " + const.format(name="inner", vals=vals) + " } }"
     )
     found = {(f.function, f.node): f.reason for f in scan(g)}
@@ -175,7 +180,8 @@ def test_scan_does_not_import_tensorflow():
 # --- refusing to load, and the scan command -------------------------------------------------
 
 UNSAFE_GRAPH = """
-node { name: "path" op: "Placeholder" attr { key: "dtype" value { type: DT_STRING } } attr { key: "shape" value { shape { } } } }
+node { name: "path" op: "Placeholder"
+       attr { key: "dtype" value { type: DT_STRING } } attr { key: "shape" value { shape { } } } }
 node { name: "contents" op: "ReadFile" input: "path" }
 """
 

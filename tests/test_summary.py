@@ -1,4 +1,5 @@
-"""summary.py (summary, diff), tensorproto (const_value), tensorboard_log, safety.scan basics, plots, and `graphfreeze inspect`."""
+"""summary.py (summary, diff), tensorproto (const_value), tensorboard_log, safety.scan basics, plots,
+and `graphfreeze inspect`."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import assert_one_line_error, run_cli
 from graphfreeze_helpers import graphfile, ops, plots, safety, summary, tensorboard_log, tensorproto
-from graphfreeze_helpers.errors import GraphFormatError, TensorNameError
+from graphfreeze_helpers.errors import TensorNameError
+
+from conftest import assert_one_line_error, run_cli
 
 
 def _tb_graph_def(tf_graph_def):

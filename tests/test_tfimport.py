@@ -36,7 +36,10 @@ def test_real_errors_still_show():
 
 
 def test_package_import_does_not_import_tensorflow():
-    code = "import sys, graphfreeze_helpers, graphfreeze_helpers.cli, graphfreeze_helpers.graphfile; print('tensorflow' in sys.modules)"
+    code = (
+        "import sys, graphfreeze_helpers, graphfreeze_helpers.cli, graphfreeze_helpers.graphfile; "
+        "print('tensorflow' in sys.modules)"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "False"
 
