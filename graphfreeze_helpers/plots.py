@@ -15,6 +15,7 @@ Latency pictures (benchmark stage), from a ``bench.BenchResult``:
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
 
 from .graphfile import as_graph_def
@@ -197,6 +198,17 @@ def _collapse(names: list[str], max_nodes: int) -> dict[str, str]:
     return {m: k for k, (_, ms) in groups.items() for m in ms}
 
 
+@dataclass
+class _Drawing:
+    """What :func:`draw_graph` draws: boxes (with labels and colours), arrows, and a note on what was left out."""
+
+    nodes: list[str]
+    edges: list[tuple[str, str, bool]]  # (source, target, is a control edge)
+    labels: dict[str, str] = field(default_factory=dict)
+    colours: dict[str, str] = field(default_factory=dict)
+    note: str = ""
+
+
 def draw_graph(
     graph_def: Any,
     *,
@@ -213,97 +225,115 @@ def draw_graph(
     of at most ``max_nodes`` nodes, else ``"scope"``. Constants are hidden when the graph
     is bigger than ``max_nodes`` unless ``show_consts``. Control edges (``^x``) are dashed.
     """
-    from matplotlib.patches import FancyBboxPatch, Patch
-
     if mode not in ("auto", "whole", "scope", "top"):
         raise ValueError(f"mode must be 'auto', 'whole', 'scope' or 'top', not {mode!r}")
     graph_def, _ = as_graph_def(graph_def)
     nodes = list(graph_def.node)
     if show_consts is None:
         show_consts = len(nodes) <= max_nodes
-    ops = {n.name: n.op for n in nodes}
     kept = [n for n in nodes if show_consts or n.op != "Const"]
-    names = [n.name for n in kept]
-    name_set = set(names)
-    edges: list[tuple[str, str, bool]] = []
-    for n in kept:
-        for edge in n.input:
-            source = node_name(edge)
-            if source in name_set:
-                edges.append((source, n.name, edge.startswith("^")))
     if mode == "auto":
         mode = "whole" if len(kept) <= max_nodes else "scope"
-
-    note = ""
-    labels: dict[str, str] = {}
-    colours: dict[str, str] = {}
+    ops = {n.name: n.op for n in nodes}
+    names, edges = [n.name for n in kept], _edges(kept)
     if mode == "scope":
-        group_of = _collapse(names, max_nodes)
-        members: dict[str, list[str]] = {}
-        for n in names:
-            members.setdefault(group_of[n], []).append(n)
-        group_edges = sorted({(group_of[s], group_of[t]) for s, t, _ in edges if group_of[s] != group_of[t]},
-                             key=lambda e: (names.index(members[e[0]][0]), names.index(members[e[1]][0])))
-        draw_nodes = list(members)
-        draw_edges = [(s, t, False) for s, t in group_edges]
-        for g, ms in members.items():
-            counts = Counter(ops[m] for m in ms if ops[m] not in ("Const", "Identity", "NoOp")) or Counter(
-                ops[m] for m in ms)
-            main_op = counts.most_common(1)[0][0]
-            short = "/".join(g.split("/")[-2:])
-            labels[g] = short if len(ms) == 1 else f"{short}\n{len(ms)} nodes, {main_op}"
-            colours[g] = op_category(main_op)[1]
-        note = f"{len(names)} nodes collapsed into {len(members)} name scopes"
-        if len(draw_nodes) > max_nodes:
-            order = _topological(draw_nodes, [(s, t) for s, t, _ in draw_edges])[:max_nodes]
-            keep = set(order)
-            draw_nodes = [g for g in draw_nodes if g in keep]
-            draw_edges = [e for e in draw_edges if e[0] in keep and e[1] in keep]
-            note += f"; first {len(draw_nodes)} shown"
+        drawing = _scope_drawing(names, edges, ops, max_nodes)
     else:
-        draw_nodes, draw_edges = names, edges
-        if mode == "top" and len(draw_nodes) > max_nodes:
-            order = _topological(draw_nodes, [(s, t) for s, t, _ in draw_edges])[:max_nodes]
-            keep = set(order)
-            draw_nodes = [n for n in draw_nodes if n in keep]
-            draw_edges = [e for e in draw_edges if e[0] in keep and e[1] in keep]
-            note = f"first {len(draw_nodes)} of {len(names)} nodes in topological order"
-        for n in draw_nodes:
-            labels[n] = ops[n]
-            colours[n] = op_category(ops[n])[1]
-    if not show_consts and any(n.op == "Const" for n in nodes):
-        note = "; ".join(filter(None, [note, f"{sum(n.op == 'Const' for n in nodes)} Const nodes hidden"]))
+        drawing = _node_drawing(names, edges, ops, max_nodes if mode == "top" else None)
+    hidden = sum(n.op == "Const" for n in nodes) if not show_consts else 0
+    if hidden:
+        drawing.note = "; ".join(filter(None, [drawing.note, f"{hidden} Const nodes hidden"]))
+    return _render(drawing, box_w=1.6 if mode == "scope" else 1.25,
+                   title=title or f"{len(nodes)} nodes" + (f"\n{drawing.note}" if drawing.note else ""))
 
-    pos = layered_layout(draw_nodes, [(s, t) for s, t, _ in draw_edges])
+
+def _edges(nodes: Sequence[Any]) -> list[tuple[str, str, bool]]:
+    """``(source, target, is a control edge)`` for every input edge between the given nodes."""
+    names = {n.name for n in nodes}
+    return [(node_name(edge), n.name, edge.startswith("^")) for n in nodes for edge in n.input
+            if node_name(edge) in names]
+
+
+def _first_in_order(
+    nodes: list[str], edges: list[tuple[str, str, bool]], limit: int
+) -> tuple[list[str], list[tuple[str, str, bool]]]:
+    """The first ``limit`` nodes in topological order, and the edges between them."""
+    keep = set(_topological(nodes, [(s, t) for s, t, _ in edges])[:limit])
+    return [n for n in nodes if n in keep], [e for e in edges if e[0] in keep and e[1] in keep]
+
+
+def _node_drawing(
+    names: list[str], edges: list[tuple[str, str, bool]], ops: dict[str, str], limit: Optional[int]
+) -> _Drawing:
+    """One box per node, labelled with its op (mode "whole"; mode "top" keeps the first ``limit``)."""
+    drawing = _Drawing(names, edges)
+    if limit is not None and len(names) > limit:
+        drawing.nodes, drawing.edges = _first_in_order(names, edges, limit)
+        drawing.note = f"first {len(drawing.nodes)} of {len(names)} nodes in topological order"
+    for n in drawing.nodes:
+        drawing.labels[n] = ops[n]
+        drawing.colours[n] = op_category(ops[n])[1]
+    return drawing
+
+
+def _scope_drawing(
+    names: list[str], edges: list[tuple[str, str, bool]], ops: dict[str, str], max_nodes: int
+) -> _Drawing:
+    """One box per name scope (:func:`_collapse`), labelled and coloured by its most common op."""
+    group_of = _collapse(names, max_nodes)
+    members: dict[str, list[str]] = {}
+    for n in names:
+        members.setdefault(group_of[n], []).append(n)
+    group_edges = sorted({(group_of[s], group_of[t]) for s, t, _ in edges if group_of[s] != group_of[t]},
+                         key=lambda e: (names.index(members[e[0]][0]), names.index(members[e[1]][0])))
+    drawing = _Drawing(list(members), [(s, t, False) for s, t in group_edges],
+                       note=f"{len(names)} nodes collapsed into {len(members)} name scopes")
+    for g, ms in members.items():
+        counts = Counter(ops[m] for m in ms if ops[m] not in ("Const", "Identity", "NoOp")) or Counter(
+            ops[m] for m in ms)
+        main_op = counts.most_common(1)[0][0]
+        short = "/".join(g.split("/")[-2:])
+        drawing.labels[g] = short if len(ms) == 1 else f"{short}\n{len(ms)} nodes, {main_op}"
+        drawing.colours[g] = op_category(main_op)[1]
+    if len(drawing.nodes) > max_nodes:
+        drawing.nodes, drawing.edges = _first_in_order(drawing.nodes, drawing.edges, max_nodes)
+        drawing.note += f"; first {len(drawing.nodes)} shown"
+    return drawing
+
+
+def _render(drawing: _Drawing, *, box_w: float, title: str) -> Any:
+    """The figure: layered boxes, arrows (control edges dashed) and a legend of the colours used."""
+    from matplotlib.patches import FancyBboxPatch, Patch
+
+    pos = layered_layout(drawing.nodes, [(s, t) for s, t, _ in drawing.edges])
     xs = [p[0] for p in pos.values()] or [0.0]
     ys = [p[1] for p in pos.values()] or [0.0]
     width_units = max(xs) - min(xs) + 1
     height_units = max(ys) - min(ys) + 1
-    box_w = 1.6 if mode == "scope" else 1.25
     fig = _figure(min(20.0, max(6.0, 1.9 * width_units)), min(40.0, max(3.0, 0.75 * height_units + 1.2)))
     ax = fig.add_subplot()
-    for s, t, control in draw_edges:
+    for s, t, control in drawing.edges:
         (x0, y0), (x1, y1) = pos[s], pos[t]
         ax.annotate("", xy=(x1 * 2, y1 + 0.22), xytext=(x0 * 2, y0 - 0.22),
                     arrowprops=dict(arrowstyle="->", color="#9e9e9e", lw=0.8, ls="--" if control else "-",
                                     shrinkA=0, shrinkB=0))
-    for n in draw_nodes:
+    for n in drawing.nodes:
         x, y = pos[n]
-        colour = colours[n]
+        colour, label = drawing.colours[n], drawing.labels[n]
         ax.add_patch(FancyBboxPatch((x * 2 - box_w / 2, y - 0.2), box_w, 0.4, boxstyle="round,pad=0.02",
                                     fc=colour, ec="#424242", lw=0.6))
         dark = colour in (_UNSAFE_COLOUR, _VARIABLE_COLOUR, "#1e88e5", "#8e24aa", "#00897b", "#6d4c41")
-        ax.text(x * 2, y, labels[n], ha="center", va="center", fontsize=7 if "\n" not in labels[n] else 6,
+        ax.text(x * 2, y, label, ha="center", va="center", fontsize=7 if "\n" not in label else 6,
                 color="white" if dark else "black")
     ax.set_xlim(min(xs) * 2 - 1.2, max(xs) * 2 + 1.2)
     ax.set_ylim(min(ys) - 0.6, max(ys) + 0.6)
     ax.axis("off")
     used: dict[str, str] = {}
-    for n in draw_nodes:
-        used.setdefault(_category_of_colour(colours[n]), colours[n])
+    for n in drawing.nodes:
+        used.setdefault(_category_of_colour(drawing.colours[n]), drawing.colours[n])
     ax.legend(handles=[Patch(fc=c, ec="#424242", label=k) for k, c in used.items()], loc="upper left",
               bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False)
-    ax.set_title(title or f"{len(nodes)} nodes" + (f"\n{note}" if note else ""), fontsize=9)
+    ax.set_title(title, fontsize=9)
     return fig
 
 
