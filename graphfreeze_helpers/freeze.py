@@ -376,10 +376,19 @@ def freeze(
     (:class:`NotFrozenError`) and outputs on ``inputs`` (seeded random data if not given)
     must match the original within ``tolerance`` (:class:`VerificationError`).
     """
+    traced = _trace(model, signature)
+    frozen = _constants_for_variables(traced)
+    if check:
+        check_variable_free(frozen.graph_def)
+        frozen.verification = _verify_against(traced, frozen, inputs, tolerance)
+    return frozen
+
+
+def _constants_for_variables(traced: _Traced) -> FrozenGraph:
+    """Step 2 and 3 of the recipe: every variable read becomes a Const, and the graph is serialized."""
     import_tensorflow()
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
-    traced = _trace(model, signature)
     # Keep control flow functional (If/While with a function library): lowering it to v1
     # Switch/Merge frames breaks models with several loops (stacked LSTMs) once re-imported.
     try:
@@ -388,23 +397,30 @@ def freeze(
         raise NotFrozenError(_conversion_failed(exc)) from None
     graph_def = concrete_function.graph.as_graph_def()
     check_graph_size(graph_def)
-    frozen = FrozenGraph(
+    return FrozenGraph(
         graph_def=graph_def,
         inputs=[TensorInfo.from_tensor(t) for t in concrete_function.inputs],
         outputs=[TensorInfo.from_tensor(t) for t in concrete_function.outputs],
         source=traced.source,
         concrete_function=concrete_function,
     )
-    if not check:
-        return frozen
+
+
+def check_variable_free(graph_def: Any) -> None:
+    """Raise :class:`NotFrozenError` naming the cause if a variable, table or Python call is left in ``graph_def``."""
     leftovers = stateful_nodes(graph_def)
     if leftovers:
         raise NotFrozenError(not_frozen_reason(leftovers, graph_def))
+
+
+def _verify_against(
+    traced: _Traced, frozen: FrozenGraph, inputs: Optional[Sequence[np.ndarray]], tolerance: float
+) -> Verification:
+    """Run the GraphDef (as it will be saved) and the original on the same inputs;
+    raise :class:`VerificationError` beyond ``tolerance``."""
     # a wrong shape or dtype is a ShapeError naming both, not an error from inside Keras
     arrays = check_arrays(frozen.inputs, list(inputs)) if inputs is not None else sample_inputs(frozen.inputs)
-
     candidate = LoadedGraph(frozen.graph_def, frozen.inputs, frozen.outputs)
-    frozen.verification = verify(
+    return verify(
         lambda *xs: as_output_list(traced.reference(*xs)), candidate, arrays, tolerance=tolerance
     ).raise_if_failed()
-    return frozen
