@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/deploy.py --json build/deploy.json
 
 It trains the tutorial CNN briefly (so BatchNorm's statistics are not the trivial
-initial ones), freezes it, and times, interleaved (``graphfreeze_helpers.bench``), at
+initial ones), freezes it, and times, interleaved (``graphfreeze_helpers.bench`` and ``.contenders``), at
 batch 1 and 256:
 
 - ``keras_eager``: the Keras model called directly, ``model(x, training=False)``;
@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from graphfreeze_helpers import bench  # noqa: E402
+from graphfreeze_helpers.contenders import prepare  # noqa: E402  (importing contenders registers them)
 
 KERAS_SPEEDUP = 30.0  # keras_eager / fastest TF-free runtime at batch 1, at least
 NUMPY_LIMIT = 1.0  # fastest TF-free runtime / numpy at batch 1, at most
@@ -170,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="graphfreeze-deploy-") as scratch:
         graph = Path(scratch) / "digits_cnn.pb"
         freeze(model, inputs=[x]).save(graph)
-        subject = bench.prepare(graph, model)
+        subject = prepare(graph, model)
         contenders = bench.standard_contenders(subject, ["keras_eager", "frozen", "optimized", *TF_FREE, "opencv_dnn"])
         missing = sorted({"keras_eager", "frozen", "optimized", *TF_FREE} - {c.name for c in contenders})
         if missing:

@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/latency.py --contenders all --json build/latency.json
 
 It builds the tutorial CNN, freezes it into a temporary folder and times the contenders
-interleaved (``graphfreeze_helpers.bench``), each with at least ``--min-calls`` single
+interleaved (``graphfreeze_helpers.contenders.compare``), each with at least ``--min-calls`` single
 calls per batch size. Then it checks, on the medians of this one run:
 
 - ``frozen / tf_function <= 1.05`` at every batch size: the project's loader costs no more
@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from graphfreeze_helpers import bench  # noqa: E402
+from graphfreeze_helpers import bench, contenders  # noqa: E402  (importing contenders registers them)
 
 DEFAULT = ("keras_eager", "tf_function", "saved_model", "frozen_prune", "frozen", "frozen_session")
 LOADER_LIMIT = 1.05  # frozen / tf_function, at most
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="graphfreeze-latency-") as scratch:
         graph = Path(scratch) / "digits_cnn.pb"
         freeze(model).save(graph)
-        result = bench.compare(
+        result = contenders.compare(
             graph,
             model,
             batch_sizes=args.batch_sizes,
