@@ -4,6 +4,27 @@ load, benchmark, optimize and export it.
 The pipeline has one module per stage: ``data`` → ``model`` → ``freeze`` → ``summary`` →
 ``load`` → ``bench`` → ``optimize``/``export``. Importing this package does not import
 TensorFlow; the stages that need it import it (quietly, :mod:`.tfimport`) when first called.
+
+Stages:
+    data, model          the tutorial's digits and small CNN
+    freeze               FrozenGraph: a model's variables as constants, with its signature
+    summary, safety      what a GraphDef holds and which ops reach outside the process (no TensorFlow)
+    load                 LoadedGraph: a frozen .pb loaded into TensorFlow as a callable
+    verify               outputs compared: Verification
+    bench, contenders    the timing harness (TensorFlow-free) and what it times
+    optimize, export     grappler passes; LiteRT, ONNX and OpenCV exports (opencv)
+    runner               the exports run without TensorFlow (``python -m graphfreeze_helpers.runner``)
+    plots, cli           pictures, and the ``graphfreeze`` command
+Shared by the stages:
+    ops                  every catalogue of op types
+    tensors              TensorInfo, tensor_name, node_name, format_shape
+    graphfile            reading a .pb and its sidecar without TensorFlow
+    tensorproto          TensorProto values and dtypes without TensorFlow
+    tensorboard_log      a graph as a TensorBoard events file
+    tfimport             importing TensorFlow quietly; to_tf_graph_def
+    files, formatting    atomic writes; tables, byte counts, progress bars
+    errors               GraphFreezeError and its subclasses (with the command's exit codes)
+    course               the notebooks' scaffolding (parameters, exercises, metrics, sweeps)
 """
 
 from .errors import GraphFreezeError
