@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, assert_one_line_error, run_cli
-from graphfreeze_helpers.errors import GraphFormatError, ShapeError
+from graphfreeze_helpers.errors import GraphFormatError, InputError, OutputExistsError, ShapeError
 from graphfreeze_helpers.export import export, tflite_from_unfrozen
-from graphfreeze_helpers.runner import blocker_source, load_runner, tf_free_command
+from graphfreeze_helpers.runner import blocker_source, load_runner, save_outputs, tf_free_command
 
 TOL = 1e-5
 
@@ -113,6 +113,20 @@ def test_runner_runs_without_tensorflow(artifacts, to, digits, keras_reference, 
     np.testing.assert_allclose(np.load(out), keras_reference(x), atol=TOL)
     again = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert again.returncode == 2 and "already exists" in again.stderr
+
+
+def test_save_outputs_writes_one_as_npy_and_several_as_npz(tmp_path):
+    a, b = np.arange(3, dtype=np.float32), np.ones((2, 2))
+    np.testing.assert_array_equal(np.load(save_outputs(tmp_path / "y.npy", [a])), a)
+    with pytest.raises(InputError, match="2 outputs; give an output file ending in .npz"):
+        save_outputs(tmp_path / "two.npy", [a, b])
+    with np.load(save_outputs(tmp_path / "y.npz", [a, b])) as saved:
+        assert saved.files == ["output_0", "output_1"]
+        np.testing.assert_array_equal(saved["output_1"], b)
+    with pytest.raises(OutputExistsError):
+        save_outputs(tmp_path / "y.npy", [b])
+    np.testing.assert_array_equal(np.load(save_outputs(tmp_path / "y.npy", [b], force=True)), b)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["y.npy", "y.npz"]
 
 
 def test_runner_cli_errors(tmp_path):
