@@ -2,6 +2,7 @@
 
 - no import cycle between modules of ``graphfreeze_helpers``, counting imports inside
   functions too (a function-level import only hides a cycle, it does not remove it);
+- sibling modules are imported at module top, never inside a function;
 - no private name (``_x``) crosses a module line: not imported from a sibling, not read as
   ``module._x``, and no private attribute defined in one module is used from another;
 - no module takes a standard library name (a kernel started in the folder would import ours).
@@ -104,6 +105,8 @@ def find_cycle(graph: dict[str, set[str]]) -> Optional[list[str]]:
 def test_the_cycle_finder_finds_a_cycle_and_the_graph_has_edges():
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None
+    inside = ast.parse("def f():\n    from . import errors\n")
+    assert [t for t, _ in imported_modules(f"{PACKAGE}.freeze", inside)] == [f"{PACKAGE}.errors"]
     graph = import_graph()
     # the parse sees real edges, top-level and inside functions alike, relative and from a subpackage
     assert f"{PACKAGE}.errors" in graph[f"{PACKAGE}.freeze"]
@@ -114,6 +117,24 @@ def test_the_cycle_finder_finds_a_cycle_and_the_graph_has_edges():
 def test_no_import_cycle_inside_the_package():
     cycle = find_cycle(import_graph())
     assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
+
+
+def function_level_sibling_imports() -> list[str]:
+    """Imports of package modules inside a function or method (they belong at module top)."""
+    found = []
+    for module, tree in TREES.items():
+        for function in ast.walk(tree):
+            if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for target, line in imported_modules(module, function):
+                found.append(f"{MODULES[module].relative_to(ROOT.parent)}:{line} imports {target} in {function.name}()")
+    return sorted(set(found))
+
+
+def test_sibling_imports_sit_at_module_top():
+    # Only heavy third-party imports (TensorFlow, Keras, matplotlib, ...) stay inside functions.
+    found = function_level_sibling_imports()
+    assert not found, "move these imports to the top of the module:\n" + "\n".join(found)
 
 
 def _private(name: str) -> bool:
