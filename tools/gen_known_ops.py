@@ -19,6 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 TARGET = ROOT / "graphfreeze_helpers" / "known_ops.txt"
 sys.path.insert(0, str(ROOT))
 
+from graphfreeze_helpers.files import write_files_atomically  # noqa: E402
+
 
 def registered_ops() -> tuple[str, list[str]]:
     from graphfreeze_helpers.tfimport import import_tensorflow
@@ -54,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{TARGET.relative_to(ROOT)} is out of date; run tools/gen_known_ops.py", file=sys.stderr)
             return 1
         return 0
-    TARGET.write_text(text)
+    write_files_atomically({TARGET: text.encode()}, force=True)
     print(f"wrote {TARGET.relative_to(ROOT)}: {len(text.splitlines()) - 2} ops")
     return 0
 
