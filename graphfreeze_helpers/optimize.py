@@ -220,28 +220,41 @@ def tidy(graph_def: Any, keep: Sequence[str]) -> Any:
     """
     keep_set = set(keep)
     nodes = {node.name: node for node in graph_def.node}
-    forward: dict[str, str] = {}  # removed node name -> the tensor it forwarded
+    forward = _forwarders(graph_def, keep_set)
+    _bypass(graph_def, forward, nodes)
+    needed = _needed(nodes, keep_set)
+    kept = [node for node in graph_def.node if node.name in needed and node.name not in forward]
+    del graph_def.node[:]
+    graph_def.node.extend(kept)
+    return graph_def
+
+
+def _forwarders(graph_def: Any, keep: set[str]) -> dict[str, str]:
+    """Forwarding nodes not in ``keep`` -> the one tensor each forwards."""
+    forward: dict[str, str] = {}
     for node in graph_def.node:
-        if node.name in keep_set:
-            continue
         data_inputs = [edge for edge in node.input if not edge.startswith("^")]
-        if node.op in FORWARDING_OPS and len(data_inputs) == 1:
+        if node.name not in keep and node.op in FORWARDING_OPS and len(data_inputs) == 1:
             forward[node.name] = data_inputs[0]
+    return forward
+
+
+def _bypass(graph_def: Any, forward: dict[str, str], nodes: dict[str, Any]) -> None:
+    """Point every edge past the forwarding nodes; drop control edges on NoOps and repeated ones."""
 
     def resolve(edge: str) -> str:
         control = edge.startswith("^")
         name, _, port = edge.lstrip("^").partition(":")
         seen = 0
         while name in forward and port in ("", "0") and seen < len(forward) + 1:
-            target = forward[name]
-            name, _, port = target.partition(":")
+            name, _, port = forward[name].partition(":")
             seen += 1
         if control:
             return "^" + name
         return f"{name}:{port}" if port and port != "0" else name
 
     for node in graph_def.node:
-        edges = []
+        edges: list[str] = []
         for edge in node.input:
             new = resolve(edge)
             if new.startswith("^") and (nodes.get(new[1:]) is None or nodes[new[1:]].op == "NoOp"):
@@ -251,19 +264,19 @@ def tidy(graph_def: Any, keep: Sequence[str]) -> Any:
             edges.append(new)
         del node.input[:]
         node.input.extend(edges)
-    # Keep what the kept nodes need (data and control edges), nothing else.
+
+
+def _needed(nodes: dict[str, Any], keep: set[str]) -> set[str]:
+    """The names of ``keep`` and of everything they depend on (data and control edges)."""
     needed: set[str] = set()
-    stack = [name for name in keep_set if name in nodes]
+    stack = [name for name in keep if name in nodes]
     while stack:
         name = stack.pop()
         if name in needed:
             continue
         needed.add(name)
         stack.extend(node_name(edge) for edge in nodes[name].input if node_name(edge) in nodes)
-    kept = [node for node in graph_def.node if node.name in needed and node.name not in forward]
-    del graph_def.node[:]
-    graph_def.node.extend(kept)
-    return graph_def
+    return needed
 
 
 def _restore_names(optimized: Any, original: Any, frozen: FrozenGraph) -> None:
@@ -315,18 +328,7 @@ def optimize(
     chosen = tuple(passes) if passes is not None else TARGETS[target]
     frozen = as_frozen_graph(graph)
     original = to_tf_graph_def(frozen.graph_def)
-    keep = [t.op_name for t in frozen.inputs] + [t.op_name for t in frozen.outputs]
-    optimized = run_grappler(original, [t.op_name for t in frozen.outputs], chosen,
-                             device=_DEVICE if "remap" in chosen else "")
-    _restore_names(optimized, original, frozen)
-    if strip:
-        tidy(optimized, keep)
-    # The library may still hold functions nothing calls any more (inlined); drop those.
-    called = {attr.func.name for node in optimized.node for attr in node.attr.values() if attr.func.name}
-    called |= {node.op for node in optimized.node} & {f.signature.name for f in optimized.library.function}
-    if not called:
-        optimized.ClearField("library")
-
+    optimized = _optimized_graph_def(original, frozen, chosen, strip=strip)
     candidate = LoadedGraph(optimized, frozen.inputs, frozen.outputs)
     result_graph = FrozenGraph(
         graph_def=optimized,
@@ -334,19 +336,15 @@ def optimize(
         outputs=list(candidate.outputs),
         source=f"optimize({frozen.source or 'graph'}, target={target})",
     )
-    before, after = op_histogram(original), op_histogram(optimized)
-    removed, added = _difference(before, after)
-    verification = None
     if check:
         arrays = list(inputs) if inputs is not None else sample_inputs(frozen.inputs)
-        if reference is None:
-            reference = LoadedGraph(original, frozen.inputs, frozen.outputs)
-        ref = reference
-        verification = verify(
+        ref = reference if reference is not None else LoadedGraph(original, frozen.inputs, frozen.outputs)
+        result_graph.verification = verify(
             lambda *xs: as_output_list(ref(*xs)), lambda *xs: as_output_list(candidate(*xs)), arrays,
             tolerance=tolerance,
         ).raise_if_failed("optimized graph")
-        result_graph.verification = verification
+    before, after = op_histogram(original), op_histogram(optimized)
+    removed, added = _difference(before, after)
     return OptimizeResult(
         frozen=result_graph,
         nodes_before=len(original.node),
@@ -355,10 +353,29 @@ def optimize(
         added_ops=added,
         target=target,
         passes=chosen,
-        verification=verification,
+        verification=result_graph.verification,
         before_ops=before,
         after_ops=after,
     )
+
+
+def _optimized_graph_def(original: Any, frozen: FrozenGraph, passes: Sequence[str], *, strip: bool) -> Any:
+    """Grappler's ``passes`` on ``original``, the input and output names put back, then (``strip``) :func:`tidy`."""
+    optimized = run_grappler(original, [t.op_name for t in frozen.outputs], passes,
+                             device=_DEVICE if "remap" in passes else "")
+    _restore_names(optimized, original, frozen)
+    if strip:
+        tidy(optimized, [t.op_name for t in frozen.inputs] + [t.op_name for t in frozen.outputs])
+    _drop_unused_library(optimized)
+    return optimized
+
+
+def _drop_unused_library(graph_def: Any) -> None:
+    """Clear the function library when no node calls any of its functions any more (they were inlined)."""
+    called = {attr.func.name for node in graph_def.node for attr in node.attr.values() if attr.func.name}
+    called |= {node.op for node in graph_def.node} & {f.signature.name for f in graph_def.library.function}
+    if not called:
+        graph_def.ClearField("library")
 
 
 def pass_report(
