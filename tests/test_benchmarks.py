@@ -1,0 +1,54 @@
+"""Every script in benchmarks/ still runs: each in its quick mode (tiny sizes, few repeats, no speed target).
+
+The speed targets themselves are checked by ``make bench``, never here: a quick run on a shared
+machine measures nothing worth asserting. What a quick run proves is that the script still
+works against the library's API and prints each ratio it exists to print.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPTS = sorted((ROOT / "benchmarks").glob("*.py"))
+
+# The ratio lines each script prints; a new script adds its own here.
+RATIO_LINES = {
+    "latency.py": [
+        r"^quick  batch 1: frozen / tf_function = \d+\.\d\d \(target <= ",
+        r"^quick  batch 1: frozen_prune / frozen = \d+\.\d\d \(target >= ",
+    ],
+    "deploy.py": [
+        r"^quick  batch 1: keras_eager / (litert|onnxruntime) = \d+\.\dx ",
+        r"^quick  batch 1: (litert|onnxruntime) / numpy = \d+\.\d\d ",
+        r"^quick  batch 1: optimized / frozen = \d+\.\d\d \(target <= ",
+        r"^quick  MobileNetV2 nodes after optimize: \d+ / \d+ = \d+\.\d% ",
+        r"^PASS  the NumPy forward pass matches Keras",
+    ],
+    "inspect_speed.py": [
+        r"^tutorial +\d+\.\dMB +\d+\.\d{3} +\d+\.\d{3} +\d+\.\d{3} +0\.200  quick$",
+    ],
+}
+
+
+def test_every_benchmark_script_is_covered():
+    assert sorted(RATIO_LINES) == sorted(script.name for script in SCRIPTS)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script", SCRIPTS, ids=[script.stem for script in SCRIPTS])
+def test_quick_mode_runs_and_prints_its_ratios(script, tmp_path):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    result = subprocess.run([sys.executable, str(script), "--quick"], capture_output=True, text=True, cwd=tmp_path,
+                            env=env, timeout=600, stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    for pattern in RATIO_LINES[script.name]:
+        assert re.search(pattern, result.stdout, flags=re.M), f"{script.name} printed no {pattern!r}:\n{result.stdout}"
+    assert not re.search(r"^(PASS|FAIL) .*target", result.stdout, flags=re.M), "quick mode checks no speed target"
+    assert os.listdir(tmp_path) == [], "a quick run leaves no files behind"
