@@ -24,7 +24,7 @@ run: $(STAMP) ## run every notebook headless into build/executed/, print the sum
 test: $(STAMP) ## run the unit, CLI and notebook tests (nbval + papermill)
 	$(PY) -m pytest
 
-test-fast: $(STAMP) ## the tests without the slow real-architecture ones and the notebooks
+test-fast: $(STAMP) ## tests/ without the slow ones (real architectures, notebook runs, browser, benchmarks)
 	$(PY) -m pytest tests -m "not slow"
 
 lint: $(STAMP) ## ruff over the code, tests, tools, benchmarks and notebooks (rules in pyproject.toml)
