@@ -5,6 +5,7 @@ import os
 
 import numpy as np
 import pytest
+
 from conftest import assert_one_line_error, run_cli
 
 
