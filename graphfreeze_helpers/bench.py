@@ -135,7 +135,9 @@ class BenchResult:
         for r in self.rows:
             if r.contender == contender and r.batch == batch:
                 return r
-        raise KeyError(f"no row for contender {contender!r} at batch {batch}; have {self.contenders} x {self.batch_sizes}")
+        raise KeyError(
+            f"no row for contender {contender!r} at batch {batch}; have {self.contenders} x {self.batch_sizes}"
+        )
 
     def median(self, contender: str, batch: int) -> float:
         return self.row(contender, batch).median_us
@@ -200,13 +202,16 @@ class BenchResult:
         try:
             import pandas as pd
         except ImportError:
-            raise ImportError("to_pandas needs pandas, which graphfreeze does not install; `pip install pandas`") from None
+            raise ImportError(
+                "to_pandas needs pandas, which graphfreeze does not install; `pip install pandas`"
+            ) from None
         return pd.DataFrame(self.to_records())
 
     # --- showing ----------------------------------------------------------------------
     def table(self) -> str:
         """A plain-text table, one line per contender and batch size."""
-        head = f"{'contender':<16} {'batch':>5} {'median µs':>10} {'p10':>9} {'p90':>9} {'IQR':>8} {'calls':>6} {'max|diff|':>9}"
+        head = (f"{'contender':<16} {'batch':>5} {'median µs':>10} {'p10':>9} {'p90':>9} {'IQR':>8} {'calls':>6} "
+                f"{'max|diff|':>9}")
         lines = [head, "-" * len(head)]
         for r in sorted(self.rows, key=lambda r: (r.batch, self._order(r.contender))):
             diff = "-" if r.max_abs_diff is None else f"{r.max_abs_diff:.1e}"

@@ -111,7 +111,8 @@ def _add_force(p: argparse.ArgumentParser, help: str = "overwrite the output if 
 
 def _add_allow_unsafe(p: argparse.ArgumentParser, verb: str) -> None:
     p.add_argument("--allow-unsafe", action="store_true",
-                   help=f"{verb} a graph the safety scan flags (file, network, Python or unknown ops); trusted files only")
+                   help=f"{verb} a graph the safety scan flags (file, network, Python or unknown ops); "
+                   "trusted files only")
 
 
 # --- checks before anything starts -----------------------------------------------------------
@@ -373,7 +374,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_json(p, "print {nodes_before, nodes_after, max_abs_diff, output, target, removed_ops, added_ops}")
     p.set_defaults(func=cmd_optimize)
 
-    p = sub.add_parser("export", help="convert a frozen graph to .tflite (LiteRT), .onnx or an OpenCV-ready .pb, verified")
+    p = sub.add_parser("export",
+                       help="convert a frozen graph to .tflite (LiteRT), .onnx or an OpenCV-ready .pb, verified")
     _add_graph(p, "the frozen (or optimized --target portable) .pb")
     p.add_argument("--to", required=True, choices=["tflite", "onnx", "opencv"],
                    help="the format to write; opencv: a .pb OpenCV DNN reads, checked in a subprocess")

@@ -145,45 +145,77 @@ def suspicious_ops(source: Any) -> list[Finding]:
     """
     graph_def = _graph_def(source)
     nodes = {node.name: node for node in graph_def.node}
-    found: list[Finding] = []
-    for node in graph_def.node:
-        data = [edge for edge in node.input if not edge.startswith("^")]
-        if node.op == "Rsqrt":
-            found.append(Finding("unfolded-batchnorm", node.name, node.op,
-                                 "BatchNorm's 1/sqrt(variance + epsilon) is still computed in the graph"))
-        elif node.op not in OPENCV_TF_OPS:
-            found.append(Finding("unsupported-op", node.name, node.op, f"OpenCV's TensorFlow importer has no {node.op}"))
-        index = WEIGHT_INPUTS.get(node.op)
-        if (index is not None and len(data) > index and not _is_const(data[index], nodes)
-                and _constant_subgraph(data[index], nodes)):
-            source_node = _producer(data[index], nodes)
-            what = f"{source_node.op} {source_node.name!r}" if source_node is not None else repr(data[index])
-            found.append(Finding("computed-weight", node.name, node.op,
-                                 f"its weights come from {what}, computed from constants, not a Const"))
-        if node.op in ADD_OPS and len(data) == 2:
-            consts = [edge for edge in data if _const_rank(edge, nodes) == 1]
-            others = [edge for edge in data if edge not in consts]
-            before = _producer(others[0], nodes) if others else None
-            scaled = before is not None and before.op == "Mul" and any(
-                _const_rank(edge, nodes) == 1 for edge in before.input)  # Mul + Add fuse into one Scale layer
-            if len(consts) == 1 and others and not scaled:
-                after = before.op if before is not None else "?"
-                found.append(Finding("shift-layer", node.name, node.op,
-                                     f"adds a per-channel constant after {after}; OpenCV fuses only a BiasAdd "
-                                     "that follows a convolution or MatMul"))
-        if node.op == "Mul" and len(data) == 2:
-            consts = [edge for edge in data if _const_rank(edge, nodes) == 1]
-            others = [edge for edge in data if edge not in consts]
-            users = [n for n in graph_def.node if any(node_name(e) == node.name for e in n.input)]
-            shifted = bool(users) and all(
-                u.op in ADD_OPS and any(_const_rank(edge, nodes) == 1 for edge in u.input) for u in users)
-            if len(consts) == 1 and others and not shifted:
-                before = _producer(others[0], nodes)
-                after = before.op if before is not None else "?"
-                found.append(Finding("scale-layer", node.name, node.op,
-                                     f"multiplies by a per-channel constant after {after}"))
+    found = [
+        finding
+        for node in graph_def.node
+        for finding in (_op_finding(node), _weight_finding(node, nodes), _shift_finding(node, nodes),
+                        _scale_finding(node, nodes, graph_def))
+        if finding is not None
+    ]
     order = list(CAUSES)
     return sorted(found, key=lambda f: order.index(f.kind) if f.kind in order else len(order))
+
+
+def _data_inputs(node: Any) -> list[str]:
+    return [edge for edge in node.input if not edge.startswith("^")]
+
+
+def _op_finding(node: Any) -> Optional[Finding]:
+    """BatchNorm left unfolded (its ``Rsqrt``), or an op the importer does not know."""
+    if node.op == "Rsqrt":
+        return Finding("unfolded-batchnorm", node.name, node.op,
+                       "BatchNorm's 1/sqrt(variance + epsilon) is still computed in the graph")
+    if node.op not in OPENCV_TF_OPS:
+        return Finding("unsupported-op", node.name, node.op, f"OpenCV's TensorFlow importer has no {node.op}")
+    return None
+
+
+def _weight_finding(node: Any, nodes: dict[str, Any]) -> Optional[Finding]:
+    """A layer whose weights are computed from constants where the importer reads a ``Const``."""
+    index, data = WEIGHT_INPUTS.get(node.op), _data_inputs(node)
+    if index is None or len(data) <= index:
+        return None
+    if _is_const(data[index], nodes) or not _constant_subgraph(data[index], nodes):
+        return None
+    source = _producer(data[index], nodes)
+    what = f"{source.op} {source.name!r}" if source is not None else repr(data[index])
+    return Finding("computed-weight", node.name, node.op,
+                   f"its weights come from {what}, computed from constants, not a Const")
+
+
+def _shift_finding(node: Any, nodes: dict[str, Any]) -> Optional[Finding]:
+    """A per-channel ``Add`` of a constant that OpenCV would make a separate ``Shift`` layer."""
+    data = _data_inputs(node)
+    if node.op not in ADD_OPS or len(data) != 2:
+        return None
+    consts = [edge for edge in data if _const_rank(edge, nodes) == 1]
+    others = [edge for edge in data if edge not in consts]
+    before = _producer(others[0], nodes) if others else None
+    scaled = before is not None and before.op == "Mul" and any(
+        _const_rank(edge, nodes) == 1 for edge in before.input)  # Mul + Add fuse into one Scale layer
+    if len(consts) != 1 or not others or scaled:
+        return None
+    after = before.op if before is not None else "?"
+    return Finding("shift-layer", node.name, node.op,
+                   f"adds a per-channel constant after {after}; OpenCV fuses only a BiasAdd "
+                   "that follows a convolution or MatMul")
+
+
+def _scale_finding(node: Any, nodes: dict[str, Any], graph_def: Any) -> Optional[Finding]:
+    """A per-channel ``Mul`` by a constant that is neither folded nor followed by a per-channel ``Add``."""
+    data = _data_inputs(node)
+    if node.op != "Mul" or len(data) != 2:
+        return None
+    consts = [edge for edge in data if _const_rank(edge, nodes) == 1]
+    others = [edge for edge in data if edge not in consts]
+    users = _consumers(graph_def, node.name)
+    shifted = bool(users) and all(
+        u.op in ADD_OPS and any(_const_rank(edge, nodes) == 1 for edge in u.input) for u in users)
+    if len(consts) != 1 or not others or shifted:
+        return None
+    before = _producer(others[0], nodes)
+    after = before.op if before is not None else "?"
+    return Finding("scale-layer", node.name, node.op, f"multiplies by a per-channel constant after {after}")
 
 
 def _constant_subgraph(name: str, nodes: dict[str, Any]) -> bool:

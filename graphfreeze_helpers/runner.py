@@ -213,10 +213,14 @@ class OpenCVRunner(Runner):
 
         if num_threads:
             cv2.setNumThreads(int(num_threads))
-        data = bytes(model) if isinstance(model, (bytes, bytearray)) else Path(model).read_bytes()
-        graph_def = graphfile.parse_graph_def(data, name="the model" if isinstance(model, (bytes, bytearray)) else str(model))
-        signature = None if isinstance(model, (bytes, bytearray)) else graphfile.sidecar_signature(model)
-        in_infos = list(inputs) if inputs is not None else (signature[0] if signature else graphfile.placeholder_inputs(graph_def))
+        in_memory = isinstance(model, (bytes, bytearray))
+        data = bytes(model) if in_memory else Path(model).read_bytes()
+        graph_def = graphfile.parse_graph_def(data, name="the model" if in_memory else str(model))
+        signature = None if in_memory else graphfile.sidecar_signature(model)
+        if inputs is not None:
+            in_infos = list(inputs)
+        else:
+            in_infos = list(signature[0]) if signature else graphfile.placeholder_inputs(graph_def)
         if outputs is not None:
             out_names = [getattr(t, "name", t) for t in outputs]
         elif signature:
@@ -257,7 +261,9 @@ class OpenCVRunner(Runner):
         import cv2
 
         for name, shape, array in zip(self.input_names, self._input_shapes, arrays):
-            if shape is not None and (len(shape) != array.ndim or any(s not in (None, a) for s, a in zip(shape, array.shape))):
+            if shape is not None and (
+                len(shape) != array.ndim or any(s not in (None, a) for s, a in zip(shape, array.shape))
+            ):
                 raise ShapeError(f"input {name!r} wants shape {tuple(shape)} (None = any), got {array.shape}")
         for name, array in zip(self.input_names, arrays):
             blob = np.ascontiguousarray(array.transpose(0, 3, 1, 2)) if array.ndim == 4 else array
@@ -267,7 +273,10 @@ class OpenCVRunner(Runner):
                 self.net.setInput(blob, node_name(name))
         try:
             if len(self._layers) == 1 or not all(self._layers):
-                outputs = [self.net.forward()] if len(self._layers) <= 1 else list(self.net.forward(self.net.getUnconnectedOutLayersNames()))
+                if len(self._layers) <= 1:
+                    outputs = [self.net.forward()]
+                else:
+                    outputs = list(self.net.forward(self.net.getUnconnectedOutLayersNames()))
             else:
                 outputs = list(self.net.forward(self._layers))
         except cv2.error as exc:
@@ -276,7 +285,7 @@ class OpenCVRunner(Runner):
 
 
 def _cv_message(exc: BaseException) -> str:
-    """The informative part of a ``cv2.error`` on one line: the error and its failed check, without the C++ signature."""
+    """The informative part of a ``cv2.error`` on one line: the error and its failed check, not the C++ signature."""
     lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
     if not lines:
         return type(exc).__name__

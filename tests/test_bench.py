@@ -20,7 +20,6 @@ from graphfreeze_helpers.errors import OutputExistsError
 
 from conftest import ROOT, assert_one_line_error, run_cli
 
-
 # --- statistics and the harness, on fake callables and a fake clock ---------------------
 
 

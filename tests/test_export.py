@@ -9,10 +9,11 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import ROOT, assert_one_line_error, run_cli
 from graphfreeze_helpers.errors import GraphFormatError, InputError, OutputExistsError, ShapeError
 from graphfreeze_helpers.export import export, tflite_from_unfrozen
 from graphfreeze_helpers.runner import blocker_source, load_runner, save_outputs, tf_free_command
+
+from conftest import ROOT, assert_one_line_error, run_cli
 
 TOL = 1e-5
 

@@ -73,7 +73,8 @@ def biased_pb(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def tutorial_export(frozen_graph, trained_model, digits):
-    return export_opencv(frozen_graph, inputs=[digits.x_test[:64]], reference=lambda x: trained_model(x, training=False))
+    return export_opencv(frozen_graph, inputs=[digits.x_test[:64]],
+                         reference=lambda x: trained_model(x, training=False))
 
 
 # --- the OpenCV-ready graph matches Keras -----------------------------------------------------

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 from tensorboard.compat.proto import graph_pb2
 
-from conftest import assert_one_line_error, run_cli
 from graphfreeze_helpers.errors import InputError, VerificationError
 from graphfreeze_helpers.optimize import _restore_names, optimize, pass_report, tidy
+
+from conftest import assert_one_line_error, run_cli
 
 TOL = 1e-5
 
