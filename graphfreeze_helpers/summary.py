@@ -299,7 +299,7 @@ def _const_info(node: Any, function: Optional[str]) -> ConstInfo:
 
 
 def _output_info(name: str, nodes: dict[str, Any]) -> TensorInfo:
-    index = name.rpartition(":")[2]
+    index = tensor_name(name).rpartition(":")[2]
     node = nodes.get(node_name(name))
     dtype, shape = "unknown", None
     if node is not None:
