@@ -1,12 +1,16 @@
 """The notebooks: their committed form, and papermill runs with non-default parameters.
 
-nbval already runs every notebook once with its defaults (pytest addopts). Here we check
+nbval already runs every notebook once with its defaults (pytest addopts; in a temporary copy of
+``notebooks/``, see the top-level ``conftest.py``). Here we check
 what a committed notebook must look like, run each one again through papermill with cheap
 non-default parameters into ``build/papermill/``, and check that bad parameters stop in the
 validation cell with a clear message.
 
 To give your notebook non-default parameters, add an entry to ``NOTEBOOK_PARAMS`` below;
-notebooks not listed get only ``artifacts_dir`` (a fresh temporary folder).
+notebooks not listed get only ``artifacts_dir`` (a fresh temporary folder), so no run reads
+what another test or an earlier run left in the repository's ``artifacts/``. A cell tagged
+``raises-exception`` must raise the exception named in its metadata (checked here, by
+``run_notebook`` and, for nbval, by the repository's top-level ``conftest.py``).
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ NOTEBOOK_PARAMS: dict[str, dict[str, Any]] = {
     "06_optimize_for_inference": {"target": "tensorflow", "mobilenet": True, "mobilenet_size": 32},
     "07_deploy_without_tensorflow": {"batch": 4, "time_budget_s": 0.5, "tolerance": 1e-4},
 }
+# Parameters naming other folders a notebook writes to, given a fresh temporary folder like artifacts_dir.
+TEMPORARY_FOLDERS: dict[str, list[str]] = {"08_parameter_sweep": ["out_dir"]}
 
 # Files a notebook must have written into its artifacts_dir after the papermill run above.
 EXPECTED_ARTIFACTS: dict[str, list[str]] = {
@@ -136,8 +142,18 @@ def test_committed_form(path: Path):
         f"{path.name} is not canonical; run `make canon`"
     )
     for index, cell in enumerate(nb.cells):
-        if "raises-exception" in _tags(cell):
+        expected = cell.get("metadata", {}).get("graphfreeze", {}).get("raises")
+        if "raises-exception" in _tags(cell) or expected:
             assert cell.cell_type == "code", f"cell {index} is tagged raises-exception but is not code"
+            assert "raises-exception" in _tags(cell), f"cell {index} names an exception but is not tagged to raise"
+            assert isinstance(expected, str) and expected.isidentifier(), (
+                f"cell {index} is tagged raises-exception: name the exception it must raise in its metadata, "
+                '{"graphfreeze": {"raises": "OSError"}} (tools/nbtool.py: # %% tags=["raises-exception"] raises="OSError")'
+            )
+            prose = next(c.source for c in reversed(nb.cells[:index]) if c.cell_type == "markdown")
+            assert f"`{expected}`" in prose, (
+                f"cell {index} must raise {expected}; the markdown cell before it must name it, as `{expected}`"
+            )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
@@ -178,9 +194,10 @@ def test_validation_cell_follows_parameters(path: Path):
     index = _parameters_index(nb)
     following = [c for c in nb.cells[index + 1:] if c.cell_type == "code"]
     assert following, "no code cell after the parameters cell"
-    assert following[0].source.startswith("check_types(globals())"), (
-        "the first code cell after the parameters must start with check_types(globals()) (graphfreeze_helpers.params),"
-        " then check the ranges; each check raises ValueError"
+    assert following[0].source.startswith("check_params(\n    globals(),") or following[0].source.startswith(
+        "check_params(globals()"), (
+        "the first code cell after the parameters must start with check_params(globals(), name=rule, ...) "
+        "(graphfreeze_helpers.course): one call that checks every type, then each rule, raising ValueError"
     )
 
 
@@ -217,9 +234,15 @@ def test_parse_parameters_rejects_bad_lines():
 def test_papermill_runs_with_other_parameters(path: Path, tmp_path: Path):
     artifacts = tmp_path / "artifacts"
     parameters = {**NOTEBOOK_PARAMS.get(path.stem, {}), "artifacts_dir": str(artifacts)}
+    parameters.update({name: str(tmp_path / name) for name in TEMPORARY_FOLDERS.get(path.stem, [])})
     nb = run_notebooks.execute(path, BUILD / path.name, parameters)
     injected = [c for c in nb.cells if "injected-parameters" in _tags(c)]
     assert len(injected) == 1 and str(artifacts) in injected[0].source
+    for index, cell in enumerate(nb.cells):  # run_notebook checks this too; here it is spelled out
+        if "raises-exception" in _tags(cell):
+            expected = cell.metadata["graphfreeze"]["raises"]
+            raised = [o.ename for o in cell.outputs if o.output_type == "error"]
+            assert raised == [expected], f"cell {index} must raise {expected}, raised {raised or 'nothing'}"
     for name in EXPECTED_ARTIFACTS.get(path.stem, []):
         assert (artifacts / name).exists(), f"{path.name} did not write {name} into artifacts_dir"
     assert not (NOTEBOOK_DIR / "artifacts").exists(), "a notebook wrote next to the notebooks"
@@ -233,6 +256,9 @@ def test_papermill_runs_with_other_parameters(path: Path, tmp_path: Path):
         assert metrics["load_max_abs_diff"] <= 1e-4 and metrics["load_predictions_equal"] is True
     if path.stem == "05_compare_latency":
         assert metrics["latency_us_frozen_b1"] > 0 and metrics["latency_prune_over_frozen_b1"] > 0
+    if path.stem == "06_optimize_for_inference":  # the prose: about a thousand nodes, fewer than a quarter left
+        assert 800 <= metrics["mobilenet_nodes_before"] <= 1300, metrics["mobilenet_nodes_before"]
+        assert metrics["mobilenet_nodes_after"] <= 0.25 * metrics["mobilenet_nodes_before"]
 
 
 @pytest.mark.slow

@@ -51,6 +51,30 @@ def test_run_notebook_accepts_expected_errors_only(tmp_path):
         run_notebook(tmp_path / "missing.ipynb", tmp_path / "out" / "m.ipynb")
 
 
+def _expecting(path: Path, source: str, raises: str) -> Path:
+    """A notebook whose one cell is tagged raises-exception and must raise ``raises``."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells.append(nbformat.v4.new_code_cell(
+        source, metadata={"tags": ["raises-exception"], "graphfreeze": {"raises": raises}}))
+    nb.cells.append(nbformat.v4.new_code_cell("after = True"))
+    nbformat.write(nb, path)
+    return path
+
+
+def test_a_raises_exception_cell_must_raise_the_exception_its_metadata_names(tmp_path):
+    right = _expecting(tmp_path / "right.ipynb", "1 / 0", "ZeroDivisionError")
+    assert run_notebook(right, tmp_path / "out" / "right.ipynb").cells[-1].execution_count is not None
+    wrong = _expecting(tmp_path / "wrong.ipynb", "int('x')", "ZeroDivisionError")
+    with pytest.raises(NotebookRunError, match=r"ExpectedErrorMissing: the cell must raise ZeroDivisionError, but it "
+                                               r"raised ValueError"):
+        run_notebook(wrong, tmp_path / "out" / "wrong.ipynb")
+    silent = _expecting(tmp_path / "silent.ipynb", "x = 1", "OSError")
+    with pytest.raises(NotebookRunError, match="must raise OSError, but it raised nothing") as caught:
+        run_notebook(silent, tmp_path / "out" / "silent.ipynb")
+    assert caught.value.cell_index == 0
+
+
 def test_sweep_runs_a_chain_per_point_with_its_own_artifacts(tmp_path):
     nb = _notebook(
         tmp_path / "01_write.ipynb",

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from .checks import assert_agree
 from .exercises import (
-    Correct, ExerciseIncorrect, ExerciseNotDone, check, check_close, check_equal, check_raises, check_type,
+    Correct, ExerciseIncorrect, ExerciseNotDone, check, check_benchmark, check_close, check_equal, check_raises,
+    check_type,
 )
 from .metrics import METRICS_FILE, record_metrics
 from .params import (
@@ -24,7 +25,8 @@ from .tables import Table
 
 __all__ = [
     "assert_agree",
-    "Correct", "ExerciseIncorrect", "ExerciseNotDone", "check", "check_close", "check_equal", "check_raises",
+    "Correct", "ExerciseIncorrect", "ExerciseNotDone", "check", "check_benchmark", "check_close", "check_equal",
+    "check_raises",
     "check_type",
     "METRICS_FILE", "record_metrics",
     "Rule", "at_least", "between", "check_params", "check_types", "existing_path", "folder", "int_list",

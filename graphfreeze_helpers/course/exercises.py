@@ -20,6 +20,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..bench import BenchResult
+
 STUB_MARKER = "# YOUR CODE HERE"
 
 
@@ -185,3 +187,24 @@ def stub_source(solution_source: str, exercise: str = "") -> str:
     kept.append(STUB_MARKER)
     kept.append(f'raise NotImplementedError("{label}rite your solution in this cell, then run the check below it")')
     return "\n".join(kept)
+
+
+def check_benchmark(exercise: str, answer: Any, *, contenders: list[str], batch: int, tolerance: float,
+                    hint: str) -> Correct:
+    """Pass if ``answer`` is a :class:`~graphfreeze_helpers.bench.BenchResult` that timed ``contenders`` at
+    ``batch``, and their outputs agree within ``tolerance``; the success line gives their medians."""
+    _require_hint(hint)
+    _not_done(exercise, answer)
+    if not isinstance(answer, BenchResult):
+        raise ExerciseIncorrect(exercise, f"the answer should be a bench.BenchResult, got a {type(answer).__name__}.",
+                                hint)
+    missing = [name for name in contenders if name not in answer.contenders]
+    if missing or batch not in answer.batch_sizes:
+        raise ExerciseIncorrect(exercise, f"the result lacks {missing or f'batch size {batch}'}.", hint)
+    if not answer.worst_diff() <= tolerance:
+        raise ExerciseIncorrect(
+            exercise, f"the contenders disagree by up to {answer.worst_diff():.3g} (> {tolerance:g}).",
+            "a frozen graph must compute what the model computes; freeze the same model you benchmark",
+        )
+    medians = ", ".join(f"{name} {answer.median(name, batch):,.0f} µs" for name in contenders)
+    return Correct(exercise, f"at batch {batch}: {medians}")

@@ -1,9 +1,10 @@
 """Run the notebooks as parameterized jobs with papermill, and collect what they measured.
 
-``run_notebook`` is ``papermill.execute_notebook`` that accepts the errors a notebook raises
+``run_notebook`` is ``papermill.execute_notebook`` that requires the errors a notebook raises
 on purpose: papermill 2.7 fails a run whenever a cell shows an error, even a cell tagged
 ``raises-exception`` (which nbclient runs past), so its final check is swapped for one that
-skips those cells. ``make run``, ``make sweep`` and the notebook tests all run through it.
+requires each such cell to raise the exception its metadata names
+(``{"graphfreeze": {"raises": "OSError"}}``) and fails on any other error. ``make run``, ``make sweep`` and the notebook tests all run through it.
 
 ``sweep`` runs a chain of notebooks (train -> freeze -> benchmark) for every point of a
 grid, each point with its own artifacts folder, and ``collect`` reads back each point's
@@ -29,6 +30,11 @@ from ..formatting import progress_bar
 EXPECTED_ERROR_TAG = "raises-exception"
 
 
+def expected_error(cell: Any) -> str:
+    """The exception class name a cell tagged ``raises-exception`` must raise (``""``: any error, or none)."""
+    return str(cell.get("metadata", {}).get("graphfreeze", {}).get("raises", ""))
+
+
 class NotebookRunError(InputError):
     """A notebook failed in a cell that is not expected to raise.
 
@@ -44,11 +50,21 @@ class NotebookRunError(InputError):
 
 
 def _raise_for_unexpected_errors(nb: Any, output_path: Any) -> None:
-    """papermill's end-of-run check, except that cells tagged ``raises-exception`` may fail."""
+    """papermill's end-of-run check, except that cells tagged ``raises-exception`` must raise their exception."""
     from papermill.exceptions import PapermillExecutionError
 
     for index, cell in enumerate(nb.cells):
         if EXPECTED_ERROR_TAG in cell.get("metadata", {}).get("tags", []):
+            expected = expected_error(cell)
+            raised = [o.ename for o in cell.get("outputs", []) if o.output_type == "error"]
+            ran = cell.get("execution_count") is not None
+            if expected and ran and expected not in raised:
+                raise PapermillExecutionError(
+                    cell_index=index, exec_count=cell.execution_count, source=cell.source,
+                    ename="ExpectedErrorMissing",
+                    evalue=f"the cell must raise {expected}, but it raised {', '.join(raised) or 'nothing'}",
+                    traceback=[],
+                )
             continue
         for output in cell.get("outputs", []):
             if output.output_type == "error" and not (output.ename == "SystemExit" and output.evalue in ("", "0")):
@@ -87,8 +103,9 @@ def run_notebook(
     """Execute ``notebook`` into ``output`` with papermill; return the executed notebook node.
 
     Errors in cells tagged ``raises-exception`` are expected (nbclient runs past them, and
-    papermill's final check is told to accept them); the first error in any other cell
-    stops the run and raises :class:`NotebookRunError` naming the cell and the error.
+    papermill's final check is told to accept them), and such a cell must raise the exception
+    its metadata names; the first error in any other cell stops the run and raises
+    :class:`NotebookRunError` naming the cell and the error.
     ``cwd`` defaults to the notebook's folder, as the notebooks expect.
     """
     import papermill

@@ -1,0 +1,124 @@
+"""How much of each notebook's code is the lesson, and how much is scaffolding.
+
+A code line is a non-blank line of a code cell. A line is **scaffolding** when it is
+
+1. in the setup cell (the first code cell after ``## Setup``): imports, TensorFlow start-up,
+   the version guard;
+2. in the validation cell (the first code cell after the cell tagged ``parameters``);
+3. part of a ``record_metrics(...)`` call (every line the call spans), wherever it is;
+4. in an exercise's check cell (the code cell right after a cell tagged ``solution``).
+
+Every other code line is **lesson code**: the parameters cell, the content sections, the
+named checks (``assert``/``assert_agree``) and the exercise solutions. The test prints the
+figure per notebook and in all (``pytest -s`` shows it) and keeps the share from falling.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+# The share of lesson code over all notebooks together. The issue's target is 85%; see
+# test_lesson_share for why the floor is lower and what it would take to reach the target.
+MIN_LESSON_SHARE = 0.75
+
+
+def _tags(cell: Any) -> list[str]:
+    return list(cell.get("metadata", {}).get("tags", []))
+
+
+def _code_lines(source: str) -> int:
+    return sum(1 for line in source.splitlines() if line.strip())
+
+
+def _metrics_lines(source: str) -> int:
+    """Lines spanned by ``record_metrics(...)`` calls (IPython magics are blanked before parsing)."""
+    python = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
+    spanned: set[int] = set()
+    for node in ast.walk(ast.parse(python)):
+        if isinstance(node, ast.Call):
+            name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+            if name == "record_metrics":
+                spanned.update(range(node.lineno, node.end_lineno + 1))
+    return len(spanned)
+
+
+def shape(path: Path) -> tuple[int, int]:
+    """``(code lines, scaffolding lines)`` of one notebook, by the rules in this module's docstring."""
+    cells = nbformat.read(path, as_version=4).cells
+    code = [i for i, cell in enumerate(cells) if cell.cell_type == "code"]
+    setup_heading = next(i for i, c in enumerate(cells) if c.cell_type == "markdown" and c.source.startswith("## Setup"))
+    parameters = next(i for i, c in enumerate(cells) if "parameters" in _tags(c))
+    setup = next(i for i in code if i > setup_heading)
+    validation = next(i for i in code if i > parameters)
+    checks = {after for before, after in zip(code, code[1:]) if "solution" in _tags(cells[before])}
+    total = scaffolding = 0
+    for i in code:
+        lines = _code_lines(cells[i].source)
+        total += lines
+        scaffolding += lines if i in {setup, validation} | checks else _metrics_lines(cells[i].source)
+    return total, scaffolding
+
+
+def test_shape_counts_each_kind_of_scaffolding(tmp_path: Path):
+    nb = nbformat.v4.new_notebook()
+    cells = [
+        nbformat.v4.new_markdown_cell("## Setup"),
+        nbformat.v4.new_code_cell("import a\nimport b"),                            # setup: 2
+        nbformat.v4.new_code_cell("x: int = 1  # x", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("check_params(globals())"),                         # validation: 1
+        nbformat.v4.new_code_cell("y = x + 1\n\nrecord_metrics(d,\n               y=y)\nprint(y)"),  # metrics: 2
+        nbformat.v4.new_code_cell("answer = y", metadata={"tags": ["solution"]}),
+        nbformat.v4.new_code_cell("check_equal('1', answer, 2,\n            hint='add')"),  # check: 2
+    ]
+    nb.cells = cells
+    nbformat.write(nb, tmp_path / "01_x.ipynb")
+    assert shape(tmp_path / "01_x.ipynb") == (11, 7)
+
+
+def test_lesson_share(capsys):
+    """Lesson code is most of every notebook's code; the figure is printed per notebook and in all.
+
+    The floor is 75% over all notebooks, not the issue's 85%: with the four kinds of
+    scaffolding counted above, the setup cells alone (one import line per helper module a
+    lesson uses, 7 to 24 lines) hold about half of the scaffolding. Reaching 85% would need a
+    flat public API (a few names importable from the package itself), which the module layout
+    (a function named like its module, ``freeze.freeze``) does not allow today.
+    """
+    rows = [(path.stem, *shape(path)) for path in NOTEBOOKS]
+    total = sum(r[1] for r in rows)
+    scaffolding = sum(r[2] for r in rows)
+    with capsys.disabled():
+        print("\nlesson code per notebook (code lines, scaffolding lines, lesson share):")
+        for stem, lines, scaffold in rows:
+            print(f"  {stem:<36} {lines:>4} {scaffold:>4} {(lines - scaffold) / lines:6.1%}")
+        print(f"  {'all notebooks':<36} {total:>4} {scaffolding:>4} {(total - scaffolding) / total:6.1%}")
+    share = (total - scaffolding) / total
+    assert share >= MIN_LESSON_SHARE, f"lesson code is {share:.1%} of notebook code, below {MIN_LESSON_SHARE:.0%}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_setup_cell_is_short_and_imports_no_private_module(path: Path):
+    cells = nbformat.read(path, as_version=4).cells
+    setup_heading = next(i for i, c in enumerate(cells) if c.cell_type == "markdown" and c.source.startswith("## Setup"))
+    setup = next(c for c in cells[setup_heading:] if c.cell_type == "code")
+    assert _code_lines(setup.source) <= 24, "the setup cell should import what the lesson uses in a few lines"
+    for cell in cells:
+        if cell.cell_type != "code":
+            continue
+        for line in cell.source.splitlines():
+            words = line.split()
+            if words[:1] in (["import"], ["from"]) and len(words) > 1:
+                assert not any(part.startswith("_") for part in words[1].split(".")), (
+                    f"{line.strip()!r}: notebooks never import a private module"
+                )
+        assert 'get_logger().setLevel("ERROR")' not in cell.source, (
+            "import_tensorflow already turns TensorFlow's Python logger down"
+        )
