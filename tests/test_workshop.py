@@ -57,7 +57,7 @@ def _executed(folder: Path, name: str, seconds: float, learn: int, exercises: in
     nb.metadata["papermill"] = {"duration": seconds}
     nb.cells = [nbformat.v4.new_markdown_cell(f"# Title {name}"),
                 nbformat.v4.new_markdown_cell(f"## Prerequisites\n\n- **Time to learn**: {learn} minutes")]
-    nb.cells += [nbformat.v4.new_markdown_cell("### Exercise", metadata={"tags": ["exercise"]})] * exercises
+    nb.cells += [nbformat.v4.new_markdown_cell("### Exercise", metadata={"tags": ["exercise"]}) for _ in range(exercises)]
     nbformat.write(nb, folder / f"{name}.ipynb")
 
 
@@ -79,4 +79,17 @@ def test_update_rewrites_only_the_block(tmp_path):
     assert workshop_times.main(["--executed", str(tmp_path), "--update", str(doc)]) == 0
     text = doc.read_text()
     assert text.startswith("before\n") and text.endswith("after\n") and "old" not in text and "[01_a]" in text
+    assert f"on {workshop_times.machine()})" in text  # the machine is read from the system, not typed
     assert workshop_times.main(["--executed", str(tmp_path / "none")]) == 2
+
+
+def test_machine_is_read_from_the_system(monkeypatch):
+    import os
+    import platform
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 7)
+    monkeypatch.setattr(platform, "machine", lambda: "riscv64")
+    monkeypatch.setattr(platform, "system", lambda: "FreeBSD")
+    assert workshop_times.machine() == "riscv64 FreeBSD, 7 cores"
+    monkeypatch.setattr(os, "cpu_count", lambda: None)
+    assert workshop_times.machine().endswith(", an unknown number of cores")

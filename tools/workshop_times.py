@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import platform
 import re
 import sys
@@ -68,6 +69,13 @@ def agenda(rows: list[dict], when: str = "") -> str:
     return "\n".join(lines)
 
 
+def machine() -> str:
+    """The machine this runs on, as the agenda names it: ``x86_64 Linux, 2 cores`` (read, not typed)."""
+    cores = os.cpu_count()
+    count = f"{cores} core{'s' if cores != 1 else ''}" if cores else "an unknown number of cores"
+    return f"{platform.machine() or 'unknown CPU'} {platform.system() or 'unknown system'}, {count}"
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--executed", type=Path, default=ROOT / "build" / "executed")
@@ -78,7 +86,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         print(f"workshop_times: error: no executed notebooks with papermill timings in {args.executed}; "
               "run `make run` first", file=sys.stderr)
         return 2
-    when = f" (measured by `make run` with papermill on {platform.machine()} Linux, 2 cores)"
+    when = f" (measured by `make run` with papermill on {machine()})"
     table = agenda(rows, when)
     if args.update is None:
         print(table)
