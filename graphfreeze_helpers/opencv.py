@@ -359,7 +359,7 @@ def adds_to_bias_adds(graph_def: Any, keep: Sequence[str] = ()) -> list[str]:
 
 
 @dataclass
-class OpenCVCheck:
+class OpenCVDiagnosis:
     """What happened when OpenCV loaded and ran a graph in a subprocess."""
 
     status: str  # "ok" | "crashed" | "error" | "timeout" | "mismatch"
@@ -409,7 +409,7 @@ class OpenCVCheck:
         what = "read" if self.stage == "load" else "run"
         return f"OpenCV cannot {what} {self.graph}: {message}; likely cause: {self.cause}; {fix}"
 
-    def raise_if_failed(self) -> "OpenCVCheck":
+    def raise_if_failed(self) -> "OpenCVDiagnosis":
         if not self.ok:
             raise UnsupportedGraphError(self.reason())
         return self
@@ -434,7 +434,8 @@ class OpenCVCheck:
         extra = f", signal={self.signal}" if self.signal else ""
         extra += f", stage={self.stage!r}" if self.stage and not self.ok else ""
         extra += f", {self.verification!r}" if self.verification else ""
-        return f"OpenCVCheck({self.status}, {self.graph}, nodes={self.nodes}, suspicious={len(self.findings)}{extra})"
+        return (f"OpenCVDiagnosis({self.status}, {self.graph}, nodes={self.nodes}, "
+                f"suspicious={len(self.findings)}{extra})")
 
     def _repr_html_(self) -> str:
         rows = "".join(f"<tr><td><code>{html.escape(f.node)}</code></td><td>{f.op}</td><td>{f.kind}</td>"
@@ -466,7 +467,7 @@ def diagnose_opencv(
     tolerance: float = DEFAULT_TOLERANCE,
     timeout: float = DEFAULT_TIMEOUT_S,
     name: Optional[str] = None,
-) -> OpenCVCheck:
+) -> OpenCVDiagnosis:
     """Load and run ``graph`` with OpenCV in a subprocess (TensorFlow blocked there); never crash the caller.
 
     Returns the report, whatever happened: see its ``status`` and ``reason()``, or call its
@@ -487,7 +488,7 @@ def diagnose_opencv(
     if len(specs) != 1:
         raise InputError(f"diagnose_opencv runs graphs with one input; this one has {len(specs)}: "
                          f"{[t.name for t in specs]}")
-    report = OpenCVCheck(
+    report = OpenCVDiagnosis(
         "ok", name or (str(path) if path is not None else "the graph"), findings=suspicious_ops(graph_def),
         nodes=len(graph_def.node), ops=op_histogram(graph_def),
         inputs=list(inputs) if inputs is not None else sample_inputs(specs),
@@ -498,7 +499,7 @@ def diagnose_opencv(
     return report
 
 
-def _run_in_subprocess(report: OpenCVCheck, graph_def: Any, path: Optional[Path], timeout: float) -> None:
+def _run_in_subprocess(report: OpenCVDiagnosis, graph_def: Any, path: Optional[Path], timeout: float) -> None:
     """Stage the graph and the input in a scratch folder, run the TF-free runner on them, fill in ``report``."""
     with tempfile.TemporaryDirectory(prefix="graphfreeze-opencv-") as scratch:
         command, out = _stage(Path(scratch), graph_def, path, report.inputs[0])
@@ -524,7 +525,7 @@ def _stage(scratch: Path, graph_def: Any, path: Optional[Path], x: np.ndarray) -
     return tf_free_command(pb, "--input", scratch / "x.npy", "-o", out, "--runtime", "opencv", "--stages"), out
 
 
-def _read_process(report: OpenCVCheck, done: subprocess.CompletedProcess[str], out: Path) -> None:
+def _read_process(report: OpenCVDiagnosis, done: subprocess.CompletedProcess[str], out: Path) -> None:
     """How the runner ended (crashed, failed, or wrote its outputs), into ``report``."""
     report.returncode = done.returncode
     report.stage = _last_stage(done.stderr)
@@ -544,8 +545,8 @@ def _read_process(report: OpenCVCheck, done: subprocess.CompletedProcess[str], o
             report.outputs = [saved]
 
 
-def compare_outputs(report: OpenCVCheck, reference: Callable[..., Any], *, tolerance: float = DEFAULT_TOLERANCE
-                    ) -> OpenCVCheck:
+def compare_outputs(report: OpenCVDiagnosis, reference: Callable[..., Any], *, tolerance: float = DEFAULT_TOLERANCE
+                    ) -> OpenCVDiagnosis:
     """Compare OpenCV's outputs with ``reference`` on the same inputs; status ``"mismatch"`` beyond ``tolerance``.
 
     ``reference`` is a callable on the report's inputs: the Keras model, or the frozen graph
@@ -568,14 +569,14 @@ def _last_stage(stderr: str) -> str:
 
 @dataclass
 class OpenCVExport:
-    """An OpenCV-ready frozen graph: its bytes, ops, the rewrites made and the subprocess check."""
+    """An OpenCV-ready frozen graph: its bytes, ops, the rewrites made and the diagnosis of its subprocess run."""
 
     frozen: FrozenGraph = field(repr=False)  # its sidecar is written by save
     data: bytes = field(repr=False)
     ops: dict[str, int]
     nodes_before: int
     rewrites: list[str] = field(default_factory=list, repr=False)
-    check: Optional[OpenCVCheck] = field(default=None, repr=False)
+    diagnosis: Optional[OpenCVDiagnosis] = field(default=None, repr=False)
     path: Optional[Path] = None
     format: str = "opencv"
 
@@ -589,7 +590,7 @@ class OpenCVExport:
 
     @property
     def verification(self) -> Optional[Verification]:
-        return None if self.check is None else self.check.verification
+        return None if self.diagnosis is None else self.diagnosis.verification
 
     @property
     def max_abs_diff(self) -> Optional[float]:
@@ -643,7 +644,7 @@ def export_opencv(
             reference = LoadedGraph(frozen.graph_def, frozen.inputs, frozen.outputs)
         report = diagnose_opencv(exported.data, inputs=arrays, reference=reference, tolerance=tolerance,
                               timeout=timeout, name="the OpenCV export")
-        exported.check = report.raise_if_failed()
+        exported.diagnosis = report.raise_if_failed()
         ready.verification = report.verification
     return exported
 
@@ -652,7 +653,7 @@ __all__ = [
     "OPENCV_PASSES",
     "OPENCV_TF_OPS",
     "Finding",
-    "OpenCVCheck",
+    "OpenCVDiagnosis",
     "OpenCVExport",
     "adds_to_bias_adds",
     "compare_outputs",

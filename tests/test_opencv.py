@@ -81,7 +81,7 @@ def tutorial_export(frozen_graph, trained_model, digits):
 
 
 def test_tutorial_model_through_opencv_matches_keras(tutorial_export, trained_model, digits, tmp_path):
-    assert tutorial_export.check.ok and tutorial_export.max_abs_diff <= TOL
+    assert tutorial_export.diagnosis.ok and tutorial_export.max_abs_diff <= TOL
     assert tutorial_export.nodes_after < tutorial_export.nodes_before
     assert "BiasAdd" in tutorial_export.ops and "Rsqrt" not in tutorial_export.ops
     assert suspicious_ops(tutorial_export.data) == []
@@ -104,7 +104,7 @@ def test_mobilenetv2_through_opencv_matches_keras():
     model = _randomize_batchnorm(keras.applications.MobileNetV2(weights=None, input_shape=(96, 96, 3), alpha=0.35))
     x = np.random.default_rng(0).random((2, 96, 96, 3), dtype=np.float32)
     exported = export_opencv(freeze(model, inputs=[x]), inputs=[x], reference=lambda a: model(a, training=False))
-    assert exported.check.ok and exported.max_abs_diff <= TOL, exported.check
+    assert exported.diagnosis.ok and exported.max_abs_diff <= TOL, exported.diagnosis
     # the depthwise BatchNorm scales are folded into the filters, every BatchNorm shift is a BiasAdd
     assert "Mul" not in exported.ops and exported.ops["BiasAdd"] == 52
     assert any("depthwise filter" in change for change in exported.rewrites)
@@ -114,7 +114,7 @@ def test_the_biased_graph_loads_after_export(biased_pb):
     path, model = biased_pb
     x = np.random.default_rng(0).random((5, 8, 8, 1), dtype=np.float32)
     exported = export_opencv(path, inputs=[x], reference=lambda a: model(a, training=False))
-    assert exported.check.ok and exported.max_abs_diff <= TOL
+    assert exported.diagnosis.ok and exported.max_abs_diff <= TOL
 
 
 # --- an unsupported graph is reported, never suffered -----------------------------------------
