@@ -62,6 +62,8 @@ BAD_PARAMS: dict[str, list[tuple[dict[str, Any], str]]] = {
     "07_deploy_without_tensorflow": [({"batch": 0}, "batch must be at least 1, got 0")],
 }
 
+# A cell that draws a chart (a plot helper, draw_graph, a result's .plot() or pyplot) must show it as an image.
+CHART = re.compile(r"\bplot_\w+\(|\.plot\(|\bdraw_graph\(|\bplt\.")
 HEADINGS = ["## Overview", "## Prerequisites", "## Setup", "## Summary", "### What's next", "## Exercises",
             "## Resources"]
 PARAMETER_LINE = re.compile(r"^(?P<code>[a-z_][a-z0-9_]*: [a-z]+ = .+?)  # (?P<comment>\S.*)$")
@@ -238,6 +240,9 @@ def test_papermill_runs_with_other_parameters(path: Path, tmp_path: Path):
     nb = run_notebooks.execute(path, BUILD / path.name, parameters)
     injected = [c for c in nb.cells if "injected-parameters" in _tags(c)]
     assert len(injected) == 1 and str(artifacts) in injected[0].source
+    blank = [index for index, cell in enumerate(nb.cells) if cell.cell_type == "code" and CHART.search(cell.source)
+             and not any("image/png" in output.get("data", {}) for output in cell.outputs)]
+    assert not blank, f"cells {blank} draw a chart but show no image (a Figure repr or nothing instead)"
     for index, cell in enumerate(nb.cells):  # run_notebook checks this too; here it is spelled out
         if "raises-exception" in _tags(cell):
             expected = cell.metadata["graphfreeze"]["raises"]
