@@ -89,19 +89,19 @@ class BenchRow:
 _FIELDS = [f.name for f in fields(BenchRow)]
 
 
-def summarize(seconds: Sequence[float]) -> dict[str, float]:
+def timing_stats(seconds: Sequence[float]) -> dict[str, float]:
     """Median, p10, p90, IQR (p75 - p25) and mean of call times given in seconds, in microseconds.
 
     Percentiles interpolate linearly between the sorted samples (NumPy's default).
     """
-    return summarize_us(np.asarray(seconds, dtype=np.float64) * 1e6)
+    return timing_stats_us(np.asarray(seconds, dtype=np.float64) * 1e6)
 
 
-def summarize_us(microseconds: Sequence[float]) -> dict[str, float]:
-    """:func:`summarize` for times already in microseconds."""
+def timing_stats_us(microseconds: Sequence[float]) -> dict[str, float]:
+    """:func:`timing_stats` for times already in microseconds."""
     us = np.asarray(microseconds, dtype=np.float64)
     if us.size == 0:
-        raise ValueError("no samples to summarize")
+        raise ValueError("no call times to compute statistics of")
     p10, p25, p50, p75, p90 = np.percentile(us, [10, 25, 50, 75, 90])
     return {
         "median_us": float(p50),
@@ -471,7 +471,7 @@ def _measure_batch(
     result.schedule.extend((batch, name, calls) for _ in range(rounds) for name, calls in zip(names, per_block))
     for name, sink, diff in zip(names, times, _diffs([w.output for w in warm])):
         us = np.asarray(sink, dtype=np.float64) / 1000.0
-        result.rows.append(BenchRow(name, batch, calls=len(sink), max_abs_diff=diff, **summarize_us(us)))
+        result.rows.append(BenchRow(name, batch, calls=len(sink), max_abs_diff=diff, **timing_stats_us(us)))
         result.samples[(name, batch)] = us
     _close(runs)
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from graphfreeze_helpers import bench, contenders
-from graphfreeze_helpers.bench import BenchResult, BenchRow, Contender, run_benchmark, summarize
+from graphfreeze_helpers.bench import BenchResult, BenchRow, Contender, run_benchmark, timing_stats
 from graphfreeze_helpers.errors import OutputExistsError
 
 from conftest import ROOT, assert_one_line_error, run_cli
@@ -23,8 +23,8 @@ from conftest import ROOT, assert_one_line_error, run_cli
 # --- statistics and the harness, on fake callables and a fake clock ---------------------
 
 
-def test_summarize_matches_hand_computed_percentiles():
-    stats = summarize(np.arange(1, 101) * 1e-6)  # 1 .. 100 µs
+def test_timing_stats_match_hand_computed_percentiles():
+    stats = timing_stats(np.arange(1, 101) * 1e-6)  # 1 .. 100 µs
     assert stats["median_us"] == pytest.approx(50.5)
     assert stats["p10_us"] == pytest.approx(10.9)  # linear interpolation: 1 + 0.1 * 99
     assert stats["p90_us"] == pytest.approx(90.1)
@@ -32,10 +32,10 @@ def test_summarize_matches_hand_computed_percentiles():
     assert stats["mean_us"] == pytest.approx(50.5)
 
 
-def test_summarize_single_sample_and_empty():
-    assert summarize([2e-6]) == {"median_us": 2.0, "p10_us": 2.0, "p90_us": 2.0, "iqr_us": 0.0, "mean_us": 2.0}
+def test_timing_stats_of_one_sample_and_of_none():
+    assert timing_stats([2e-6]) == {"median_us": 2.0, "p10_us": 2.0, "p90_us": 2.0, "iqr_us": 0.0, "mean_us": 2.0}
     with pytest.raises(ValueError):
-        summarize([])
+        timing_stats([])
 
 
 class FakeMachine:
