@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -162,11 +163,17 @@ def test_the_runner_on_a_toy_notebook(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", WITH_EXERCISES, ids=[p.stem for p in WITH_EXERCISES])
-def test_student_copy_runs_to_the_exercises_and_solutions_pass_the_checks(path):
+def test_student_copy_runs_to_the_exercises_and_solutions_pass_the_checks(path, tmp_path):
     original = _read(path)
     if make_student.problems(original, path.name):
         pytest.fail("the notebook breaks the exercise convention; see test_notebook_follows_the_exercise_convention")
-    report = run_student_then_solutions(original, NOTEBOOKS)
+    # The kernel works in a fresh copy of notebooks/, so the default artifacts_dir (../artifacts) is a
+    # new temporary folder: nothing is read from, or written to, the repository's artifacts/.
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    for notebook in NOTEBOOKS.glob("*.ipynb"):
+        shutil.copyfile(notebook, folder / notebook.name)
+    report = run_student_then_solutions(original, folder)
     assert report["first_error"] == report["first_stub"], "the first failing cell must be the first stub"
     assert all(ename == "NotImplementedError" for _, ename in report["stub_errors"]), report["stub_errors"]
     assert len(report["stub_errors"]) == len(make_student.exercise_ids(original))
