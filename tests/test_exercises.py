@@ -93,3 +93,29 @@ def test_stub_keeps_leading_comments_only():
     assert stub.endswith('raise NotImplementedError("Exercise 03.1: write your solution in this cell, '
                          'then run the check below it")')
     compile(stub, "<stub>", "exec")
+
+
+def test_check_benchmark_wants_the_contenders_at_the_batch_and_agreeing_outputs():
+    from graphfreeze_helpers.bench import BenchResult, BenchRow
+    from graphfreeze_helpers.course import check_benchmark
+
+    def row(name, median, diff=0.0, batch=1):
+        return BenchRow(name, batch, median, median, median, 0.0, median, 10, diff)
+
+    names = ["tf_function", "frozen"]
+    good = BenchResult([row("tf_function", 900.0), row("frozen", 850.4)])
+    result = check_benchmark("05.1", good, contenders=names, batch=1, tolerance=1e-5, hint="call compare")
+    assert result.text == "Correct (05.1): at batch 1: tf_function 900 µs, frozen 850 µs"
+    with pytest.raises(ExerciseIncorrect, match=r"should be a bench.BenchResult, got a dict"):
+        check_benchmark("05.1", {}, contenders=names, batch=1, tolerance=1e-5, hint="call compare")
+    with pytest.raises(ExerciseIncorrect, match=r"lacks \['frozen'\]"):
+        check_benchmark("05.1", BenchResult([row("tf_function", 1.0)]), contenders=names, batch=1, tolerance=1e-5,
+                        hint="call compare")
+    with pytest.raises(ExerciseIncorrect, match="lacks batch size 1"):
+        check_benchmark("05.1", BenchResult([row(n, 1.0, batch=8) for n in names]), contenders=names, batch=1,
+                        tolerance=1e-5, hint="call compare")
+    with pytest.raises(ExerciseIncorrect, match=r"disagree by up to 0.5 \(> 1e-05\)"):
+        check_benchmark("05.1", BenchResult([row("tf_function", 1.0), row("frozen", 1.0, diff=0.5)]),
+                        contenders=names, batch=1, tolerance=1e-5, hint="call compare")
+    with pytest.raises(ExerciseNotDone):
+        check_benchmark("05.1", ..., contenders=names, batch=1, tolerance=1e-5, hint="call compare")
