@@ -8,8 +8,18 @@ import numpy as np
 import pytest
 
 from graphfreeze_helpers.course.params import (
-    Rule, at_least, between, check_params, check_types, existing_path, folder, int_list, make_folder, one_of,
-    positive, satisfies,
+    Rule,
+    at_least,
+    between,
+    check_params,
+    check_types,
+    existing_path,
+    folder,
+    int_list,
+    make_folder,
+    one_of,
+    positive,
+    satisfies,
 )
 
 PARAMETERS = {"epochs": "int", "tolerance": "float", "name": "str", "flag": "bool", "sizes": "list"}

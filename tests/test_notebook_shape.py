@@ -34,6 +34,10 @@ def _tags(cell: Any) -> list[str]:
     return list(cell.get("metadata", {}).get("tags", []))
 
 
+def _setup_heading(cells: list[Any]) -> int:
+    return next(i for i, c in enumerate(cells) if c.cell_type == "markdown" and c.source.startswith("## Setup"))
+
+
 def _code_lines(source: str) -> int:
     return sum(1 for line in source.splitlines() if line.strip())
 
@@ -54,7 +58,7 @@ def shape(path: Path) -> tuple[int, int]:
     """``(code lines, scaffolding lines)`` of one notebook, by the rules in this module's docstring."""
     cells = nbformat.read(path, as_version=4).cells
     code = [i for i, cell in enumerate(cells) if cell.cell_type == "code"]
-    setup_heading = next(i for i, c in enumerate(cells) if c.cell_type == "markdown" and c.source.startswith("## Setup"))
+    setup_heading = _setup_heading(cells)
     parameters = next(i for i, c in enumerate(cells) if "parameters" in _tags(c))
     setup = next(i for i in code if i > setup_heading)
     validation = next(i for i in code if i > parameters)
@@ -107,7 +111,7 @@ def test_lesson_share(capsys):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_setup_cell_is_short_and_imports_no_private_module(path: Path):
     cells = nbformat.read(path, as_version=4).cells
-    setup_heading = next(i for i, c in enumerate(cells) if c.cell_type == "markdown" and c.source.startswith("## Setup"))
+    setup_heading = _setup_heading(cells)
     setup = next(c for c in cells[setup_heading:] if c.cell_type == "code")
     assert _code_lines(setup.source) <= 24, "the setup cell should import what the lesson uses in a few lines"
     for cell in cells:

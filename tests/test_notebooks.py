@@ -50,7 +50,8 @@ EXPECTED_ARTIFACTS: dict[str, list[str]] = {
     "04_load_and_run_frozen_graph": ["digits_cnn_frozen.pb", "metrics.json"],
     "05_compare_latency": ["latency_bench.csv", "latency_bench.json", "metrics.json"],
     "06_optimize_for_inference": ["digits_cnn_optimized.pb", "digits_cnn_optimized.json", "metrics.json"],
-    "07_deploy_without_tensorflow": ["digits_cnn.tflite", "digits_cnn.onnx", "y_tflite.npy", "y_onnx.npy", "metrics.json"],
+    "07_deploy_without_tensorflow": ["digits_cnn.tflite", "digits_cnn.onnx", "y_tflite.npy", "y_onnx.npy",
+                                     "metrics.json"],
 }
 
 # Bad parameters the validation cell must reject: stem -> [(overrides, words the ValueError must contain)].
@@ -150,7 +151,8 @@ def test_committed_form(path: Path):
             assert "raises-exception" in _tags(cell), f"cell {index} names an exception but is not tagged to raise"
             assert isinstance(expected, str) and expected.isidentifier(), (
                 f"cell {index} is tagged raises-exception: name the exception it must raise in its metadata, "
-                '{"graphfreeze": {"raises": "OSError"}} (tools/nbtool.py: # %% tags=["raises-exception"] raises="OSError")'
+                '{"graphfreeze": {"raises": "OSError"}} '
+                '(in tools/nbtool.py\'s percent format: # %% tags=["raises-exception"] raises="OSError")'
             )
             prose = next(c.source for c in reversed(nb.cells[:index]) if c.cell_type == "markdown")
             assert f"`{expected}`" in prose, (

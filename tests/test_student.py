@@ -22,6 +22,7 @@ NOTEBOOKS = ROOT / "notebooks"
 sys.path.insert(0, str(ROOT / "tools"))
 
 import make_student  # noqa: E402
+
 from graphfreeze_helpers.course.exercises import STUB_MARKER  # noqa: E402
 
 PATHS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))

@@ -8,7 +8,6 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from graphfreeze_helpers.errors import InputError
 from graphfreeze_helpers.course.sweep import (
     NotebookRunError,
     SweepRun,
@@ -19,6 +18,7 @@ from graphfreeze_helpers.course.sweep import (
     run_notebook,
     sweep,
 )
+from graphfreeze_helpers.errors import InputError
 
 
 def _notebook(path: Path, *cells: tuple[str, list[str]]) -> Path:
@@ -79,7 +79,8 @@ def test_sweep_runs_a_chain_per_point_with_its_own_artifacts(tmp_path):
     nb = _notebook(
         tmp_path / "01_write.ipynb",
         ("width = 1\nartifacts_dir = ''", ["parameters"]),
-        ("import json, pathlib\npathlib.Path(artifacts_dir, 'metrics.json').write_text(json.dumps({'w2': width * 2}))", []),
+        ("import json, pathlib\n"
+         "pathlib.Path(artifacts_dir, 'metrics.json').write_text(json.dumps({'w2': width * 2}))", []),
     )
     runs = sweep([(nb, lambda p, a: {"width": p["width"], "artifacts_dir": str(a)})],
                  parameter_grid(width=[3, 5]), tmp_path / "sweep", progress=False)

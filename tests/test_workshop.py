@@ -57,7 +57,8 @@ def _executed(folder: Path, name: str, seconds: float, learn: int, exercises: in
     nb.metadata["papermill"] = {"duration": seconds}
     nb.cells = [nbformat.v4.new_markdown_cell(f"# Title {name}"),
                 nbformat.v4.new_markdown_cell(f"## Prerequisites\n\n- **Time to learn**: {learn} minutes")]
-    nb.cells += [nbformat.v4.new_markdown_cell("### Exercise", metadata={"tags": ["exercise"]}) for _ in range(exercises)]
+    nb.cells += [nbformat.v4.new_markdown_cell("### Exercise", metadata={"tags": ["exercise"]})
+                 for _ in range(exercises)]
     nbformat.write(nb, folder / f"{name}.ipynb")
 
 

@@ -94,7 +94,8 @@ def summary(metrics: dict[str, Any]) -> list[str]:
     def get(key: str, fmt: str = "{}") -> str:
         return fmt.format(metrics[key]) if key in metrics else "not recorded"
 
-    diffs = [metrics[k] for k in ("freeze_max_abs_diff", "load_max_abs_diff") if isinstance(metrics.get(k), (int, float))]
+    diffs = [metrics[k] for k in ("freeze_max_abs_diff", "load_max_abs_diff")
+             if isinstance(metrics.get(k), (int, float))]
     nodes = "not recorded"
     if "nodes_before" in metrics and "nodes_after" in metrics:
         nodes = f"{metrics['nodes_before']} before, {metrics['nodes_after']} after"
@@ -108,7 +109,8 @@ def summary(metrics: dict[str, Any]) -> list[str]:
         f"  largest |frozen - original| output: {f'{max(diffs):.3g}' if diffs else 'not recorded'}",
     ]
     known = {"test_accuracy", "epochs", "nodes_before", "nodes_after", "read_variable_ops_before",
-             "read_variable_ops_after", "pb_bytes", "freeze_max_abs_diff", "load_max_abs_diff", "load_predictions_equal"}
+             "read_variable_ops_after", "pb_bytes", "freeze_max_abs_diff", "load_max_abs_diff",
+             "load_predictions_equal"}
     extra = {k: v for k, v in sorted(metrics.items()) if k not in known}
     if extra:
         lines.append("  other figures: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"

@@ -13,13 +13,30 @@ from __future__ import annotations
 
 from .checks import assert_agree
 from .exercises import (
-    Correct, ExerciseIncorrect, ExerciseNotDone, check, check_benchmark, check_close, check_equal, check_raises,
+    Correct,
+    ExerciseIncorrect,
+    ExerciseNotDone,
+    check,
+    check_benchmark,
+    check_close,
+    check_equal,
+    check_raises,
     check_type,
 )
 from .metrics import METRICS_FILE, record_metrics
 from .params import (
-    Rule, at_least, between, check_params, check_types, existing_path, folder, int_list, make_folder, one_of,
-    positive, satisfies,
+    Rule,
+    at_least,
+    between,
+    check_params,
+    check_types,
+    existing_path,
+    folder,
+    int_list,
+    make_folder,
+    one_of,
+    positive,
+    satisfies,
 )
 from .tables import Table
 

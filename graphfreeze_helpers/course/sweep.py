@@ -4,7 +4,8 @@
 on purpose: papermill 2.7 fails a run whenever a cell shows an error, even a cell tagged
 ``raises-exception`` (which nbclient runs past), so its final check is swapped for one that
 requires each such cell to raise the exception its metadata names
-(``{"graphfreeze": {"raises": "OSError"}}``) and fails on any other error. ``make run``, ``make sweep`` and the notebook tests all run through it.
+(``{"graphfreeze": {"raises": "OSError"}}``) and fails on any other error. ``make run``,
+``make sweep`` and the notebook tests all run through it.
 
 ``sweep`` runs a chain of notebooks (train -> freeze -> benchmark) for every point of a
 grid, each point with its own artifacts folder, and ``collect`` reads back each point's
@@ -24,8 +25,8 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequenc
 
 from ..errors import InputError
 from ..files import write_files_atomically
-from ..freeze import load_model
 from ..formatting import progress_bar
+from ..freeze import load_model
 
 EXPECTED_ERROR_TAG = "raises-exception"
 
