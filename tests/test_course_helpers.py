@@ -48,3 +48,23 @@ def test_assert_agree_names_the_output_that_differs_and_shows_the_rest():
     assert table.column("output") == ["keras", "frozen"] and table.column("max |diff| from keras")[1] == 1e-7
     with pytest.raises(AssertionError, match="^nan differs"):
         assert_agree({"keras": np.zeros(1), "nan": np.full(1, np.nan)}, reference="keras", tolerance=1.0)
+
+
+def test_the_library_never_imports_the_course_subpackage():
+    """Course scaffolding sits apart: it imports the library, never the other way round."""
+    import ast
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parent.parent / "graphfreeze_helpers"
+    offenders = []
+    for module in sorted(package.glob("*.py")):
+        for node in ast.walk(ast.parse(module.read_text())):
+            names = []
+            if isinstance(node, ast.ImportFrom):
+                names = [f"{'.' * node.level}{node.module or ''}"] + [f"{'.' * node.level}{a.name}" for a in node.names
+                                                                     if not node.module]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            offenders += [f"{module.name}: {name}" for name in names
+                          if name.lstrip(".").split(".")[0] == "course" or "graphfreeze_helpers.course" in name]
+    assert offenders == []
