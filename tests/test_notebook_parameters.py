@@ -95,12 +95,13 @@ def test_wrong_type_fails_in_the_validation_cell_with_one_sentence(path: Path, t
                 return f"{error.ename}: {error.evalue}"
             return None
 
-        default = attempt({"artifacts_dir": str(artifacts)} if "artifacts_dir" in types else {})
+        folders = [name for name in types if name.endswith("_dir")]  # artifacts_dir, 08's out_dir: temporary
+        default = attempt({name: str(artifacts / name) for name in folders})
         if default is not None:
             problems.append(f"the defaults fail the validation cell: {default}")
         for name, value in _cases(path):
             scratch = tmp_path / f"bad-{name}"
-            overrides = {"artifacts_dir": str(scratch)} if "artifacts_dir" in types and name != "artifacts_dir" else {}
+            overrides = {folder: str(scratch / folder) for folder in folders if folder != name}
             overrides[name] = value
             outcome = attempt(overrides)
             shown = f"{name}={value!r} ({types[name]} expected)"
