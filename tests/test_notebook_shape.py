@@ -126,3 +126,24 @@ def test_setup_cell_is_short_and_imports_no_private_module(path: Path):
         assert 'get_logger().setLevel("ERROR")' not in cell.source, (
             "import_tensorflow already turns TensorFlow's Python logger down"
         )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_every_helper_a_notebook_imports_exists(path: Path):
+    """A renamed module or function breaks the notebooks' imports here, in a second, not minutes into a run."""
+    import importlib
+    import importlib.util
+
+    missing = []
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type != "code":
+            continue
+        python = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in cell.source.splitlines())
+        for node in ast.walk(ast.parse(python)):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("graphfreeze_helpers"):
+                module = importlib.import_module(node.module)
+                for alias in node.names:
+                    submodule = f"{node.module}.{alias.name}"
+                    if not hasattr(module, alias.name) and importlib.util.find_spec(submodule) is None:
+                        missing.append(submodule)
+    assert missing == [], f"{path.name} imports names that do not exist: {missing}"
