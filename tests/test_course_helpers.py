@@ -29,6 +29,7 @@ def test_table_shows_numbers_one_way_as_text_and_html():
     html = table._repr_html_()
     assert "<table>" in html and "1,235" in html and "tf_function" in html
     assert table.column("µs") == [1234.56, 87.25]
+    assert repr(Table(["a"], [[1]])) == "  a\n  1"  # no title, no empty first line
     import pytest
 
     with pytest.raises(ValueError, match="every row needs 5 values"):

@@ -51,7 +51,8 @@ class Table:
         return [row[index] for row in self.rows]
 
     def __repr__(self) -> str:
-        return text_table(self.title, list(self.columns), self.cells)
+        text = text_table(self.title, list(self.columns), self.cells)
+        return text if self.title else text.split("\n", 1)[1]  # no empty title line
 
     def _repr_html_(self) -> str:
         return html_table(self.title, list(self.columns), self.cells)
