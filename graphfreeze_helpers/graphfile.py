@@ -13,6 +13,7 @@ from typing import Any, Optional
 
 from . import files
 from .errors import GraphFormatError, IntegrityError
+from .ops import V1_CONTROL_FLOW_OPS
 from .tensors import TensorInfo, node_name
 
 DT_RESOURCE = 20  # DataType enum value of a resource handle (a variable or table)
@@ -204,26 +205,87 @@ def sidecar_signature(path: str | Path) -> Optional[tuple[list[TensorInfo], list
     return [TensorInfo.from_dict(t) for t in record["inputs"]], [TensorInfo.from_dict(t) for t in record["outputs"]]
 
 
-def placeholder_inputs(graph_def: Any) -> list[TensorInfo]:
-    """Every non-resource ``Placeholder`` as a :class:`TensorInfo`."""
+def placeholder_info(node: Any) -> TensorInfo:
+    """A ``Placeholder`` or ``PlaceholderWithDefault`` node as the :class:`TensorInfo` of its output."""
     from tensorboard.compat.proto import types_pb2
 
-    found = []
+    try:
+        dtype = types_pb2.DataType.Name(node.attr["dtype"].type).removeprefix("DT_").lower()
+    except ValueError:  # an enum value this protobuf release does not name (a damaged or newer file)
+        dtype = f"dtype_{node.attr['dtype'].type}"
+    dtype = {"float": "float32", "double": "float64", "half": "float16"}.get(dtype, dtype)
+    shape_attr = node.attr["shape"].shape if "shape" in node.attr else None
+    if shape_attr is None or shape_attr.unknown_rank:
+        shape = None
+    else:
+        shape = tuple(None if d.size < 0 else int(d.size) for d in shape_attr.dim)
+    return TensorInfo(f"{node.name}:0", dtype, shape)
+
+
+def placeholder_inputs(graph_def: Any) -> list[TensorInfo]:
+    """Every non-resource ``Placeholder`` as a :class:`TensorInfo`."""
+    return [
+        placeholder_info(node)
+        for node in graph_def.node
+        if node.op == "Placeholder" and node.attr["dtype"].type != DT_RESOURCE
+    ]
+
+
+def optional_inputs(graph_def: Any) -> list[TensorInfo]:
+    """Every ``PlaceholderWithDefault`` (``is_training``, ``keep_prob``): inputs fed only when wanted."""
+    return [placeholder_info(node) for node in graph_def.node if node.op == "PlaceholderWithDefault"]
+
+
+def has_v1_control_flow(graph_def: Any) -> bool:
+    """True when the graph holds TF1 dataflow control flow (Switch, Merge, Enter, Exit, ...)."""
+    return any(node.op in V1_CONTROL_FLOW_OPS for node in graph_def.node)
+
+
+def _all_nodes(graph_def: Any) -> list[Any]:
+    return list(graph_def.node) + [n for f in graph_def.library.function for n in f.node_def]
+
+
+def device_pins(graph_def: Any) -> dict[str, int]:
+    """How many nodes (library functions included) are pinned to each device, most first."""
+    counts: dict[str, int] = {}
+    for node in _all_nodes(graph_def):
+        if node.device:
+            counts[node.device] = counts.get(node.device, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def _colocation_targets(node: Any) -> list[str]:
+    if "_class" not in node.attr:
+        return []
+    return [raw.decode("utf-8", "replace")[5:] for raw in node.attr["_class"].list.s if raw.startswith(b"loc:@")]
+
+
+def dangling_colocation(graph_def: Any) -> list[tuple[str, str]]:
+    """``(node, target)`` for every colocation attr (``_class: loc:@target``) naming a node the graph lacks."""
+    names = {n.name for n in graph_def.node}
+    return [(node.name, target) for node in graph_def.node for target in _colocation_targets(node)
+            if target not in names]
+
+
+def clear_placement(graph_def: Any) -> None:
+    """In place: clear every device pin, and drop colocation attrs that name absent nodes."""
+    for node in _all_nodes(graph_def):
+        node.device = ""
+    names = {n.name for n in graph_def.node}
     for node in graph_def.node:
-        if node.op != "Placeholder" or node.attr["dtype"].type == DT_RESOURCE:
-            continue
-        try:
-            dtype = types_pb2.DataType.Name(node.attr["dtype"].type).removeprefix("DT_").lower()
-        except ValueError:  # an enum value this protobuf release does not name (a damaged or newer file)
-            dtype = f"dtype_{node.attr['dtype'].type}"
-        dtype = {"float": "float32", "double": "float64", "half": "float16"}.get(dtype, dtype)
-        shape_attr = node.attr["shape"].shape if "shape" in node.attr else None
-        if shape_attr is None or shape_attr.unknown_rank:
-            shape = None
-        else:
-            shape = tuple(None if d.size < 0 else int(d.size) for d in shape_attr.dim)
-        found.append(TensorInfo(f"{node.name}:0", dtype, shape))
-    return found
+        targets = _colocation_targets(node)
+        if targets and any(t not in names for t in targets):
+            kept = [f"loc:@{t}".encode() for t in targets if t in names]
+            if kept:
+                del node.attr["_class"].list.s[:]
+                node.attr["_class"].list.s.extend(kept)
+            else:
+                del node.attr["_class"]
+
+
+def needs_placement_cleared(graph_def: Any) -> bool:
+    """True when :func:`clear_placement` would change something."""
+    return bool(device_pins(graph_def) or dangling_colocation(graph_def))
 
 
 def sink_outputs(graph_def: Any) -> list[str]:

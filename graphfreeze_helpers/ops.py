@@ -2,7 +2,9 @@
 
 - :data:`VARIABLE_OPS`: ops that hold or touch variables; a frozen graph has none.
 - :data:`STATEFUL_OPS` (and :data:`STATEFUL_PREFIXES`): what freezing must not leave behind.
-- :data:`CONTROL_FLOW_OPS` and :data:`CALL_OPS`: ops that steer execution or run a function.
+- :data:`TRAINING_OPS` (and :data:`TRAINING_PREFIXES`): a TF1 training graph's bookkeeping.
+- :data:`CONTROL_FLOW_OPS` and :data:`CALL_OPS`: ops that steer execution or run a function;
+  :data:`V1_CONTROL_FLOW_OPS`: TF1's Switch/Merge/Enter/Exit family.
 - :data:`UNSAFE_OPS`: op type -> why it reaches outside the process (files, Python, network).
 - :data:`OPENCV_TF_OPS`: the ops OpenCV's TensorFlow importer reads.
 - :data:`OP_CATEGORIES`: the op families a graph picture colours.
@@ -11,11 +13,17 @@
 
 from __future__ import annotations
 
+# TF1's dataflow control flow (v1 cond and while_loop). Its loop frames do not survive an
+# import_graph_def inside a tf.function ("has inputs from different frames"): the loader runs
+# such graphs in a v1 Session instead.
+V1_CONTROL_FLOW_OPS: frozenset[str] = frozenset(
+    {"Switch", "_SwitchN", "RefSwitch", "Merge", "RefMerge", "Enter", "RefEnter", "Exit", "RefExit",
+     "NextIteration", "RefNextIteration", "LoopCond"}
+)
 # Ops that steer execution: v2 functional control flow, v1 dataflow control flow, calls.
-CONTROL_FLOW_OPS: frozenset[str] = frozenset(
+CONTROL_FLOW_OPS: frozenset[str] = V1_CONTROL_FLOW_OPS | frozenset(
     {"If", "StatelessIf", "_If", "While", "StatelessWhile", "_While", "Case", "StatelessCase",
-     "PartitionedCall", "StatefulPartitionedCall", "RemoteCall", "Switch", "_SwitchN", "RefSwitch", "Merge",
-     "RefMerge", "Enter", "RefEnter", "Exit", "RefExit", "NextIteration", "RefNextIteration", "LoopCond"}
+     "PartitionedCall", "StatefulPartitionedCall", "RemoteCall"}
 )
 # Ops that hold or touch variables. A frozen graph should have none (nor resource Placeholders).
 VARIABLE_OPS: frozenset[str] = frozenset(
@@ -43,6 +51,16 @@ STATEFUL_OPS = VARIABLE_OPS | frozenset(
 )
 # Op-name prefixes that also mean a variable is written (ResourceApplyAdam, ResourceScatterAdd, ...).
 STATEFUL_PREFIXES = ("Assign", "ResourceApply", "ResourceSparseApply", "ResourceScatter", "ResourceStrided")
+
+# A TF1 training graph's bookkeeping: optimizer steps, checkpoint save/restore, initializers and
+# summaries. None of them is a model output (`graphfreeze freeze CKPT.meta` lists the others).
+TRAINING_OPS: frozenset[str] = frozenset(
+    {"NoOp", "SaveV2", "SaveSlices", "Save", "RestoreV2", "Restore", "RestoreSlice", "MergeV2Checkpoints",
+     "ShardedFilename", "ShardedFilespec", "StringJoin", "IsVariableInitialized", "VarIsInitializedOp",
+     "ScalarSummary", "HistogramSummary", "ImageSummary", "AudioSummary", "TensorSummary", "TensorSummaryV2",
+     "MergeSummary", "WriteSummary", "Assert", "Print", "PrintV2"}
+)
+TRAINING_PREFIXES = ("Apply", "ResourceApply", "SparseApply", "ResourceSparseApply", "Assign")
 
 # --- unsafe ops: op type -> why it reaches outside the process ---------------------------------
 
@@ -302,4 +320,19 @@ FORWARDING_OPS: frozenset[str] = frozenset({"Identity", "StopGradient", "Prevent
 # Grappler's fused ops: only TensorFlow runs them, so no exporter may meet one.
 TF_ONLY_OPS: frozenset[str] = frozenset(
     {"_FusedConv2D", "_FusedMatMul", "_FusedBatchNormEx", "_FusedDepthwiseConv2dNative"}
+)
+# What sample inputs read backwards from an input's consumers (freeze.consumer_shape):
+# ops whose output has their first input's shape (the walk goes through them),
+SHAPE_KEEPING_OPS: frozenset[str] = FORWARDING_OPS | frozenset(
+    {"Cast", "Relu", "Relu6", "Elu", "Selu", "Sigmoid", "Tanh", "Neg", "Abs", "Exp", "Log", "Sqrt", "Rsqrt",
+     "Square", "Floor", "Ceil", "Round", "Sign", "Softplus", "LeakyRelu", "ZerosLike", "OnesLike"}
+)
+# elementwise ops that broadcast a constant operand against the input,
+BROADCAST_OPS: frozenset[str] = frozenset(
+    {"Add", "AddV2", "Sub", "Mul", "RealDiv", "Div", "Maximum", "Minimum", "SquaredDifference", "Pow",
+     "FloorDiv", "FloorMod", "TruncateDiv"}
+)
+# and image decoders, which want encoded image bytes (the JPEG decoders read PNG too).
+IMAGE_DECODE_OPS: frozenset[str] = frozenset(
+    {"DecodeJpeg", "DecodePng", "DecodeImage", "DecodeGif", "DecodeBmp", "DecodeAndCropJpeg"}
 )

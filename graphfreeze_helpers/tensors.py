@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import Any, Iterable, Optional, Sequence
+
+from .errors import InputError
 
 Shape = tuple[Optional[int], ...]
 
@@ -54,3 +57,72 @@ def format_shape(shape: Optional[Sequence[Optional[int]]]) -> str:
     if shape is None:
         return "?"
     return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
+
+
+@dataclass(frozen=True)
+class TensorArg:
+    """A tensor named on the command line: ``image[?,224,224,3]`` → ``TensorArg("image:0", (None, 224, 224, 3))``.
+
+    ``shape`` is ``None`` when no ``[...]`` was given (keep the graph's shape).
+    """
+
+    name: str
+    shape: Optional[Shape] = None
+
+    @property
+    def op_name(self) -> str:
+        return node_name(self.name)
+
+    def __str__(self) -> str:
+        if self.shape is None:
+            return self.name
+        return self.name + "[" + ",".join("?" if d is None else str(d) for d in self.shape) + "]"
+
+
+_TENSOR_ARG = re.compile(r"^(?P<name>[^\[\]\s]+?)(?:\[(?P<dims>[^\[\]]*)\])?$")
+
+
+def parse_tensor_arg(text: Any) -> TensorArg:
+    """``"x"``, ``"x:0"``, ``"image[?,224,224,3]"`` or ``"x[]"`` (a scalar) as a :class:`TensorArg`.
+
+    Raises :class:`InputError` with one line on anything else.
+    """
+    if isinstance(text, TensorArg):
+        return text
+    raw = str(text).strip()
+    match = _TENSOR_ARG.match(raw)
+    if not match or match["name"].startswith("^"):
+        raise InputError(f"cannot read tensor {raw!r}: write NAME, NAME:INDEX or NAME[SHAPE] like image[?,224,224,3]")
+    name = tensor_name(match["name"])
+    dims = match["dims"]
+    if dims is None:
+        return TensorArg(name)
+    parts = [part.strip() for part in dims.split(",")] if dims.strip() else []
+    shape: list[Optional[int]] = []
+    for part in parts:
+        if part in ("?", "-1", "None"):
+            shape.append(None)
+        elif part.isdigit():
+            shape.append(int(part))
+        else:
+            raise InputError(
+                f"cannot read the shape of {raw!r}: each dimension is a whole number or ?, like image[?,224,224,3]"
+            )
+    return TensorArg(name, tuple(shape))
+
+
+def parse_tensor_args(texts: Iterable[Any]) -> list[TensorArg]:
+    """:func:`parse_tensor_arg` on each; a tensor named twice is an :class:`InputError`."""
+    parsed = [parse_tensor_arg(text) for text in texts]
+    seen: set[str] = set()
+    for arg in parsed:
+        if arg.name in seen:
+            raise InputError(f"tensor {arg.name!r} is named twice")
+        seen.add(arg.name)
+    return parsed
+
+
+def output_key(name: str) -> str:
+    """The key of an output in an ``.npz``: ``'probs:0'`` → ``'probs'``, ``'split:1'`` stays ``'split:1'``."""
+    head, _, tail = name.rpartition(":")
+    return head if head and tail == "0" else name
