@@ -16,6 +16,8 @@ import argparse
 import json
 import os
 import sys
+import threading
+import webbrowser
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
@@ -35,6 +37,7 @@ from .optimize import optimize
 from .runner import save_outputs
 from .summary import read_summary
 from .verify import DEFAULT_TOLERANCE
+from .viewer import serve as serve_viewer
 
 PROG = "graphfreeze"
 
@@ -308,6 +311,20 @@ def cmd_check_opencv(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_view(args: argparse.Namespace) -> int:
+    graph = _require_graph_file(args.graph)
+    graphfile.read_graph_def(graph, check_edges=True)  # not a GraphDef: one line now, not a blank page later
+    viewer = serve_viewer(graph, port=args.port)
+    print(f"Netron shows {graph} at {viewer.url} (127.0.0.1 only; Ctrl+C stops it)", flush=True)
+    if not args.no_browser:
+        webbrowser.open(viewer.url)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        viewer.stop()
+    return 0
+
+
 # --- wiring ------------------------------------------------------------------------------
 
 Command = Callable[[argparse.Namespace], int]
@@ -396,6 +413,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top", type=_count, default=10, metavar="N", help="suspicious ops to list (default 10)")
     _add_json(p, "print {graph, ok, status, signal, stage, message, likely_cause, suspicious_ops, max_abs_diff}")
     p.set_defaults(func=cmd_check_opencv)
+
+    p = sub.add_parser("view", help="open a frozen graph in Netron, a graph you can click, served on 127.0.0.1 "
+                       "(needs the view extra)")
+    _add_graph(p)
+    p.add_argument("--port", type=int, default=0, metavar="N", action=_Bounded, rule=lambda n: 0 <= n <= 65535,
+                   wants="a port from 0 to 65535", help="port to serve on (default 0: any free port)")
+    p.add_argument("--no-browser", action="store_true", help="only print the URL; do not open a browser")
+    p.set_defaults(func=cmd_view)
     return parser
 
 
