@@ -47,12 +47,20 @@ TF_CONTENDERS = (
 # --- the subject ---------------------------------------------------------------------------
 
 
-def load_graph(path: str | Path, *, allow_unsafe: bool = False, graph_def: Any = None) -> LoadedGraph:
+def load_graph(
+    path: str | Path,
+    *,
+    allow_unsafe: bool = False,
+    graph_def: Any = None,
+    inputs: Optional[Sequence[Any]] = None,
+    outputs: Optional[Sequence[Any]] = None,
+) -> LoadedGraph:
     """The one place where the benchmark loads a frozen graph (the project's loader; unsafe graphs refused).
 
-    ``graph_def``: the graph already read from ``path`` (see :func:`.load.load_frozen`).
+    ``graph_def``: the graph already read from ``path``; ``inputs``/``outputs``: tensor names
+    (``"image[?,224,224,3]"``), see :func:`.load.load_frozen`.
     """
-    return load_frozen(path, allow_unsafe=allow_unsafe, graph_def=graph_def)
+    return load_frozen(path, allow_unsafe=allow_unsafe, graph_def=graph_def, inputs=inputs, outputs=outputs)
 
 
 def prepare(
@@ -63,10 +71,13 @@ def prepare(
     workdir: str | Path | None = None,
     allow_unsafe: bool = False,
     graph_def: Any = None,
+    inputs: Optional[Sequence[Any]] = None,
+    outputs: Optional[Sequence[Any]] = None,
 ) -> Subject:
     """Load what the contenders need: a frozen ``.pb`` and/or a model (object or path).
 
-    ``graph_def``: the graph already read from ``graph``, so the file is not read again.
+    ``graph_def``: the graph already read from ``graph``, so the file is not read again;
+    ``inputs``/``outputs``: the graph's tensor names, when its own are not wanted.
     """
     import_tensorflow()
     if graph is None and model is None:
@@ -79,7 +90,8 @@ def prepare(
         subject.model = model
     if graph is not None:
         subject.graph_path = Path(graph)
-        subject.frozen = load_graph(graph, allow_unsafe=allow_unsafe, graph_def=graph_def)
+        subject.frozen = load_graph(graph, allow_unsafe=allow_unsafe, graph_def=graph_def, inputs=inputs,
+                                    outputs=outputs)
         subject.specs = list(subject.frozen.inputs)
     elif subject.is_keras:
         subject.specs = [TensorInfo(t.name, t.dtype, (None, *tuple(t.shape)[1:])) for t in model.inputs]
@@ -102,13 +114,17 @@ def compare(
     seed: int = 0,
     allow_unsafe: bool = False,
     graph_def: Any = None,
+    inputs: Optional[Sequence[Any]] = None,
+    outputs: Optional[Sequence[Any]] = None,
 ) -> BenchResult:
     """Prepare the subject, make the standard contenders and run them: one call for the CLI and notebooks.
 
     A graph the safety scan flags is refused unless ``allow_unsafe=True``. ``graph_def``: the
-    graph already read from ``graph`` (the CLI reads it first to answer a bad file at once).
+    graph already read from ``graph`` (the CLI reads it first to answer a bad file at once);
+    ``inputs``/``outputs``: the frozen graph's tensor names (see :func:`.load.load_frozen`).
     """
-    subject = prepare(graph, model, seed=seed, allow_unsafe=allow_unsafe, graph_def=graph_def)
+    subject = prepare(graph, model, seed=seed, allow_unsafe=allow_unsafe, graph_def=graph_def, inputs=inputs,
+                      outputs=outputs)
     chosen = standard_contenders(subject, contenders)
     result = run_benchmark(
         chosen, batch_sizes, time_budget_s=time_budget_s, warmup=warmup, min_calls=min_calls, progress=progress
@@ -137,6 +153,28 @@ def tensor_contender(name: str, subject: Subject, function: Callable[..., Any], 
         tf = import_tensorflow()
         xs = [tf.constant(a) for a in subject.inputs(batch)]
         return lambda: _numpy(function(*xs))
+
+    return Contender(name, make, note)
+
+
+def loaded_contender(name: str, subject: Subject, loaded: LoadedGraph, note: str) -> Contender:
+    """A contender that calls a :class:`~graphfreeze_helpers.load.LoadedGraph`'s ``function`` as it takes it.
+
+    A ``"session"`` graph (v1 control flow) is a ``Session`` callable, fed NumPy like
+    ``frozen_session``; every other method is a TensorFlow function fed ``tf.constant``s.
+    """
+    if loaded.method != "session":
+        return tensor_contender(name, subject, loaded.function, note)
+
+    def make(batch: int) -> Run:
+        xs = loaded.check_inputs(subject.inputs(batch))
+        function = loaded.function
+
+        def run() -> Any:
+            out = function(*xs)
+            return out[0] if len(out) == 1 else out
+
+        return run
 
     return Contender(name, make, note)
 
@@ -246,7 +284,11 @@ def frozen(subject: Subject) -> Optional[Contender]:
     """The project's loader (``load_frozen``, method ``"import"``)."""
     if subject.frozen is None:
         return None
-    return tensor_contender("frozen", subject, subject.frozen.function, "load_frozen(path).function(x), then .numpy()")
+    if subject.frozen.method == "session":
+        note = "load_frozen(path).function(x): v1 control flow, so a Session callable (NumPy in and out)"
+    else:
+        note = "load_frozen(path).function(x), then .numpy()"
+    return loaded_contender("frozen", subject, subject.frozen, note)
 
 
 @register("frozen_session")
@@ -281,9 +323,9 @@ def optimized(subject: Subject, *, target: str = "portable") -> Optional[Contend
     if subject.frozen is None:
         return None
     result = optimize(_frozen_graph(subject), target=target, inputs=subject.inputs(2))
-    function = LoadedGraph(result.graph_def, result.frozen.inputs, result.frozen.outputs).function
+    loaded = LoadedGraph(result.graph_def, result.frozen.inputs, result.frozen.outputs)
     note = f"optimize(target={target!r}): {result.nodes_before} -> {result.nodes_after} nodes, then like frozen"
-    return tensor_contender("optimized", subject, function, note)
+    return loaded_contender("optimized", subject, loaded, note)
 
 
 def _export_contender(subject: Subject, to: str, name: str, num_threads: Optional[int]) -> Optional[Contender]:
@@ -359,6 +401,7 @@ __all__ = [
     "keras_predict",
     "litert",
     "load_graph",
+    "loaded_contender",
     "onnxruntime",
     "opencv_dnn",
     "optimized",
