@@ -160,7 +160,7 @@ def _output_dtype(tf: Any, node: Any, index: int) -> str:
             return tf.as_dtype(arg.type).name
         if arg.type_attr and arg.type_attr in node.attr:
             return tf.as_dtype(node.attr[arg.type_attr].type).name
-    for key in ("T", "dtype", "out_type", "DstT"):
+    for key in ("output_type", "out_type", "DstT", "dtype", "T"):
         if key in node.attr and node.attr[key].type:
             return tf.as_dtype(node.attr[key].type).name
     raise InputError(f"cannot tell the dtype of {node.name}:{index} (a {node.op}); feed the graph elsewhere")
@@ -470,7 +470,7 @@ def resolve_signature(
 
 def _attr_dtype(node: Any) -> str:
     """The dtype a node's attrs suggest for its output (``T``, ``dtype``, ...), or ``""`` (no TensorFlow)."""
-    for key in ("T", "dtype", "out_type", "DstT"):
+    for key in ("output_type", "out_type", "DstT", "dtype", "T"):
         if key in node.attr and node.attr[key].type:
             return dtype_name(node.attr[key].type)
     return ""

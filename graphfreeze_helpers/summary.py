@@ -19,7 +19,7 @@ from typing import Any, Iterable, Optional
 from . import graphfile, safety
 from .formatting import html_table, human_bytes, text_table
 from .ops import CONTROL_FLOW_OPS, VARIABLE_OPS
-from .tensorproto import FLOATING_DTYPES, dtype_itemsize, dtype_name, tensor_shape
+from .tensorproto import FLOATING_DTYPES, dtype_itemsize, dtype_name, tensor_shape, tensor_to_numpy
 from .tensors import TensorInfo, format_shape, node_name, tensor_name
 
 # --- result types -------------------------------------------------------------------------
@@ -79,6 +79,10 @@ class GraphSummary:
     graph_bytes: int
     missing_inputs: list[tuple[str, str]] = field(default_factory=list)  # (node, input it names that is absent)
     path: Optional[str] = None
+    # PlaceholderWithDefault inputs (is_training, keep_prob): {name, dtype, shape, default}
+    optional_inputs: list[dict[str, Any]] = field(default_factory=list)
+    device_pins: dict[str, int] = field(default_factory=dict)  # device -> nodes pinned to it (loaders clear them)
+    dangling_colocation: list[tuple[str, str]] = field(default_factory=list)  # (node, absent node it names)
 
     @property
     def all_ops(self) -> dict[str, int]:
@@ -111,6 +115,9 @@ class GraphSummary:
             "min_consumer": self.min_consumer,
             "graph_bytes": self.graph_bytes,
             "missing_inputs": [list(m) for m in self.missing_inputs],
+            "optional_inputs": [dict(o) for o in self.optional_inputs],
+            "device_pins": dict(self.device_pins),
+            "dangling_colocation": [list(c) for c in self.dangling_colocation],
         }
 
     # -- display ------------------------------------------------------------------------
@@ -135,6 +142,15 @@ class GraphSummary:
         if self.missing_inputs:
             node, name = self.missing_inputs[0]
             overview.append(["damaged", f"{len(self.missing_inputs)} edge(s) name absent nodes, e.g. {node} <- {name}"])
+        if self.device_pins:
+            pinned = sum(self.device_pins.values())
+            device, _ = next(iter(self.device_pins.items()))
+            more = f" and {len(self.device_pins) - 1} other device(s)" if len(self.device_pins) > 1 else ""
+            overview.append(["device pins", f"{pinned:,} node(s) pinned, e.g. to {device}{more}; loaders clear them"])
+        if self.dangling_colocation:
+            node, target = self.dangling_colocation[0]
+            overview.append(["colocation", f"{len(self.dangling_colocation)} attr(s) name absent nodes, e.g. "
+                             f"{node} -> {target}; loaders drop them"])
         tensor_header = ["name", "dtype", "shape"]
         sections: list[tuple[str, list[str], list[list[str]]]] = [
             ("Graph" + (f" {self.path}" if self.path else ""), ["", ""], overview),
@@ -142,6 +158,12 @@ class GraphSummary:
             (f"Outputs (from {self.outputs_from})", tensor_header,
              [[t.name, t.dtype, format_shape(t.shape)] for t in self.outputs]),
         ]
+        if self.optional_inputs:
+            sections.insert(2, (
+                "Optional inputs (PlaceholderWithDefault: fed when given, else the default)",
+                ["name", "dtype", "shape", "default"],
+                [[o["name"], o["dtype"], format_shape(o["shape"]), o["default"]] for o in self.optional_inputs],
+            ))
         ops = list(self.ops.items())
         rows = [[op, str(n)] for op, n in ops[:top_ops]]
         if len(ops) > top_ops:
@@ -303,7 +325,7 @@ def _output_info(name: str, nodes: dict[str, Any]) -> TensorInfo:
     node = nodes.get(node_name(name))
     dtype, shape = "unknown", None
     if node is not None:
-        for key in ("T", "dtype", "out_type", "DstT"):
+        for key in ("output_type", "out_type", "DstT", "dtype", "T"):
             if key in node.attr and node.attr[key].type:
                 dtype = dtype_name(node.attr[key].type)
                 break
@@ -314,11 +336,18 @@ def _output_info(name: str, nodes: dict[str, Any]) -> TensorInfo:
     return TensorInfo(name, dtype, shape)
 
 
-def summarize(graph_def_or_path: Any, *, largest: int = 5, outputs: Optional[Iterable[str]] = None) -> GraphSummary:
+def summarize(
+    graph_def_or_path: Any,
+    *,
+    largest: int = 5,
+    outputs: Optional[Iterable[str]] = None,
+    inputs: Optional[Iterable[TensorInfo]] = None,
+) -> GraphSummary:
     """Summarize a GraphDef (or a ``.pb`` path, or a ``FrozenGraph``) without importing TensorFlow.
 
     Outputs come from ``outputs`` if given, else from the sidecar next to a path, else from
-    the graph's sinks (nodes whose outputs nothing consumes).
+    the graph's sinks (nodes whose outputs nothing consumes). Inputs are the placeholders,
+    or ``inputs`` if given (tensors a user chose to feed, e.g. from ``--inputs``).
     """
     graph_def, path = graphfile.as_graph_def(graph_def_or_path)
     library = {f.signature.name: f for f in graph_def.library.function}
@@ -371,7 +400,7 @@ def summarize(graph_def_or_path: Any, *, largest: int = 5, outputs: Optional[Ite
     return GraphSummary(
         nodes=len(graph_def.node),
         ops=dict(_sorted_counts(top_ops)),
-        inputs=graphfile.placeholder_inputs(graph_def),
+        inputs=graphfile.placeholder_inputs(graph_def) if inputs is None else list(inputs),
         outputs=output_infos,
         outputs_from=outputs_from,
         const_count=len(consts),
@@ -388,7 +417,29 @@ def summarize(graph_def_or_path: Any, *, largest: int = 5, outputs: Optional[Ite
         graph_bytes=graph_def.ByteSize(),
         missing_inputs=graphfile.dangling_inputs(graph_def),
         path=None if path is None else str(path),
+        optional_inputs=[
+            {"name": t.name, "dtype": t.dtype, "shape": None if t.shape is None else list(t.shape),
+             "default": _default_text(graph_def, t, nodes_by_name)}
+            for t in graphfile.optional_inputs(graph_def)
+        ],
+        device_pins=graphfile.device_pins(graph_def),
+        dangling_colocation=graphfile.dangling_colocation(graph_def),
     )
+
+
+def _default_text(graph_def: Any, info: TensorInfo, nodes: dict[str, Any]) -> str:
+    """A PlaceholderWithDefault's default as short text: the value of a small constant, else where it comes from."""
+    node = nodes[info.op_name]
+    source = nodes.get(node_name(node.input[0])) if node.input else None
+    if source is None or source.op != "Const":
+        return f"from {node.input[0]}" if node.input else "?"
+    try:
+        value = tensor_to_numpy(source.attr["value"].tensor)
+    except Exception:  # a damaged or exotic constant: say where it is instead
+        return f"from {source.name}"
+    if value.size > 6:
+        return f"{value.dtype.name}{tuple(value.shape)} constant {source.name}"
+    return str(value.tolist())
 
 
 def diff(before: Any, after: Any) -> GraphDiff:
@@ -407,13 +458,14 @@ def diff(before: Any, after: Any) -> GraphDiff:
     )
 
 
-def read_summary(path: str | Path) -> GraphSummary:
+def read_summary(path: str | Path, **options: Any) -> GraphSummary:
     """:func:`summarize` a ``.pb`` file, refusing one that parses but names nodes it does not hold (truncated).
 
-    Raises :class:`GraphFormatError` with one line saying what the file seems to be.
+    ``options`` go to :func:`summarize` (``outputs``, ``inputs``, ``largest``). Raises
+    :class:`GraphFormatError` with one line saying what the file seems to be.
     """
     path = Path(path)
-    summary = summarize(path)
+    summary = summarize(path, **options)
     if summary.missing_inputs:
         raise graphfile.dangling_error(path, summary.missing_inputs)
     return summary
