@@ -5,10 +5,10 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test test-fast lint lab bench fuzz canon clean student sweep
+.PHONY: help setup run test test-fast lint lab lab-student lab-source bench fuzz canon clean student sweep
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,13 +37,28 @@ FUZZ_EXAMPLES ?= 200000
 fuzz: $(STAMP) ## fuzz the TF-free inspect/scan path longer (FUZZ_EXAMPLES=200000; tests run 10,000)
 	GRAPHFREEZE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest tests/test_fuzz.py -q
 
-lab: $(STAMP) ## open JupyterLab on the notebooks
-	$(VENV)/bin/jupyter lab notebooks/
+# JupyterLab refuses to start as root (a container, Binder-like images) unless told it is meant.
+LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
+define open_lab
+	@$(if $(LAB_FLAGS),echo "Running as root (uid 0) as in a container: JupyterLab gets --allow-root.")
+	$(VENV)/bin/jupyter lab $(LAB_FLAGS) $(1)
+endef
+
+lab: $(STAMP) ## JupyterLab on lab/, a git-ignored working copy of the notebooks (your runs never touch notebooks/)
+	$(PY) tools/make_student.py --solutions --out lab
+	$(call open_lab,lab/)
+
+lab-student: $(STAMP) ## JupyterLab on student/, the copies with exercise stubs (missing ones written first; your edits kept)
+	$(PY) tools/make_student.py --out student
+	$(call open_lab,student/)
+
+lab-source: $(STAMP) ## JupyterLab on notebooks/ itself, to edit the lessons (then make canon before committing)
+	$(call open_lab,notebooks/)
 
 canon: $(STAMP) ## strip outputs and normalise every notebook (run before committing one)
 	$(PY) tools/nbtool.py canon notebooks/*.ipynb
 
-student: $(STAMP) ## write student copies (solutions replaced by stubs) into student/
+student: $(STAMP) ## write student copies into student/: no outputs, solutions replaced by stubs (keeps edited copies)
 	$(PY) tools/make_student.py
 
 sweep: $(STAMP) ## run train -> freeze -> benchmark over a 12-point width/depth/batch grid into build/sweep/
@@ -51,5 +66,5 @@ sweep: $(STAMP) ## run train -> freeze -> benchmark over a 12-point width/depth/
 	$(PY) -m papermill --cwd notebooks notebooks/08_parameter_sweep.ipynb build/sweep/08_parameter_sweep.ipynb \
 		-y '{widths: [8, 16, 32], depths: [1, 2], batch_sizes: [1, 64], epochs: 3, time_budget_s: 1.0}'
 
-clean: ## remove build/, artifacts/ and caches (keeps .venv)
+clean: ## remove build/, artifacts/, student/ and caches (keeps .venv and lab/, your work)
 	rm -rf build artifacts student .pytest_cache .hypothesis

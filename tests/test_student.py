@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -180,3 +182,97 @@ def test_student_copy_runs_to_the_exercises_and_solutions_pass_the_checks(path, 
     assert len(report["stub_errors"]) == len(make_student.exercise_ids(original))
     assert report["failed_checks"] == [], report["failed_checks"]
     assert len(report["checks"]) == len(make_student.exercise_ids(original))
+
+
+# --- copies to work in: no outputs, never over your work, never in the git tree ------------------------
+
+
+def _run_output(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """``nb`` as JupyterLab saves it after a run: outputs, execution counts and timings."""
+    for count, cell in enumerate((c for c in nb.cells if c.cell_type == "code"), start=1):
+        cell.outputs = [nbformat.v4.new_output("execute_result", data={"text/plain": "Correct (99.1): 42"},
+                                               execution_count=count)]
+        cell.execution_count = count
+        cell.metadata["execution"] = {"iopub.status.idle": "2026-01-01T00:00:00Z"}
+    return nb
+
+
+@pytest.mark.parametrize("solutions", [False, True], ids=["student", "lab"])
+def test_copies_are_written_without_outputs(tmp_path, solutions):
+    source = tmp_path / "99_toy.ipynb"
+    nbformat.write(_run_output(_toy_notebook()), source)
+    written, kept = make_student.write_student_copies([source], tmp_path / "out", solutions=solutions)
+    assert kept == [] and len(written) == 1
+    copy = _read(written[0])
+    code = [c for c in copy.cells if c.cell_type == "code"]
+    assert all(c.outputs == [] and c.execution_count is None and "execution" not in c.metadata for c in code)
+    assert ("answer_1 = x + 1" in copy.cells[4].source) is solutions  # the lab copy keeps the solutions
+    assert "Correct (" not in written[0].read_text()
+
+
+def test_a_copy_with_your_work_is_kept_unless_forced(tmp_path):
+    source = tmp_path / "99_toy.ipynb"
+    nbformat.write(_toy_notebook(), source)
+    out = tmp_path / "lab"
+    command = [sys.executable, str(ROOT / "tools" / "make_student.py"), "--solutions", "--out", str(out), str(source)]
+    assert subprocess.run(command, capture_output=True, text=True, timeout=120).returncode == 0
+    worked = _run_output(_read(out / source.name))
+    worked.cells[4].source = "answer_1 = 42  # my own answer"
+    nbformat.write(worked, out / source.name)
+    before = (out / source.name).read_text()
+
+    again = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0 and (out / source.name).read_text() == before
+    assert "kept" in again.stderr and "99_toy.ipynb" in again.stderr and "--force" in again.stderr
+
+    forced = subprocess.run([*command, "--force"], capture_output=True, text=True, timeout=120)
+    assert forced.returncode == 0 and "answer_1 = x + 1" in _read(out / source.name).cells[4].source
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    import hashlib
+
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def test_working_in_the_lab_copy_leaves_notebooks_untouched(tmp_path):
+    before = _digests(NOTEBOOKS)
+    out = tmp_path / "lab"
+    written, kept = make_student.write_student_copies(PATHS, out, solutions=True)
+    assert [p.name for p in written] == [p.name for p in PATHS] and kept == []
+    for path in written:  # work through every copy, as JupyterLab would save it
+        nbformat.write(_run_output(_read(path)), path)
+    assert make_student.write_student_copies(PATHS, out, solutions=True)[1] == written  # your runs are kept
+    assert _digests(NOTEBOOKS) == before
+
+
+def test_lab_and_student_folders_are_git_ignored():
+    if not (ROOT / ".git").exists() or shutil.which("git") is None:
+        pytest.skip("not a git checkout")
+    names = ["lab/01_train_small_model.ipynb", "student/01_train_small_model.ipynb", "artifacts/digits_cnn.keras"]
+    result = subprocess.run(["git", "check-ignore", "--no-index", *names], cwd=ROOT, capture_output=True, text=True)
+    assert result.stdout.split() == names
+
+
+def _make_dry_run(target: str) -> str:
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    result = subprocess.run(["make", "-n", target], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@pytest.mark.parametrize("target, folder, copy", [
+    ("lab", "lab/", "tools/make_student.py --solutions --out lab"),
+    ("lab-student", "student/", "tools/make_student.py --out student"),
+    ("lab-source", "notebooks/", None),
+])
+def test_make_lab_targets_open_their_folder_and_handle_root(target, folder, copy):
+    commands = _make_dry_run(target)
+    lab = next(line for line in commands.splitlines() if "jupyter lab" in line)
+    assert lab.endswith(f" {folder}")
+    assert ("--allow-root" in lab) == (os.geteuid() == 0)  # JupyterLab refuses root without it
+    if copy:
+        assert copy in commands and commands.index(copy) < commands.index("jupyter lab")
+    listed = subprocess.run(["make", "help"], cwd=ROOT, capture_output=True, text=True, timeout=60).stdout
+    assert re.search(rf"^  make {re.escape(target)}\s", listed, flags=re.M), listed

@@ -2,7 +2,12 @@
 
     python tools/make_student.py                     notebooks/*.ipynb -> student/
     python tools/make_student.py --out DIR NB.ipynb  chosen notebooks into DIR
+    python tools/make_student.py --solutions --out lab   working copies, solutions kept (make lab)
     python tools/make_student.py --check             only report notebooks that break the convention
+
+Every copy is written without outputs (a run saved in JupyterLab leaves none behind). A copy
+that already exists and differs from a fresh one (your work in it, or a changed notebook) is
+kept and named on stderr; ``--force`` rewrites it.
 
 The convention (docs/workshop.md, "Exercises and solutions"): an exercise is a markdown cell
 tagged ``exercise`` starting ``### Exercise NN.k: title``, then a code cell tagged
@@ -92,9 +97,20 @@ def exercise_ids(nb: nbformat.NotebookNode) -> list[str | None]:
     return ids
 
 
-def student_copy(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """A copy of ``nb`` whose solution cells are stubs (tagged ``stub``); every other cell is unchanged."""
+def without_outputs(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A copy of ``nb`` with no outputs, execution counts or execution timings: as if never run."""
     copy = nbformat.from_dict(json.loads(json.dumps(nb)))
+    for cell in copy.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+        cell.metadata.pop("execution", None)
+    return copy
+
+
+def student_copy(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A copy of ``nb`` without outputs whose solution cells are stubs (tagged ``stub``); other sources unchanged."""
+    copy = without_outputs(nb)
     current = None
     for cell in copy.cells:
         cell_tags = tags(cell)
@@ -104,22 +120,31 @@ def student_copy(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         if "solution" in cell_tags and cell.cell_type == "code":
             cell.source = stub_source(cell.source, current or "")
             cell.metadata["tags"] = [t for t in cell_tags if t != "solution"] + ["stub"]
-            cell.outputs = []
-            cell.execution_count = None
     return copy
 
 
-def write_student_copies(paths: list[Path], out_dir: Path) -> list[Path]:
+def write_student_copies(paths: list[Path], out_dir: Path, *, solutions: bool = False,
+                         force: bool = False) -> tuple[list[Path], list[Path]]:
+    """Write the copies into ``out_dir``: ``(written or already up to date, kept because they differ)``.
+
+    ``solutions`` keeps the solution cells (a working copy for ``make lab``); outputs go either way.
+    An existing copy that differs from the fresh one is kept unless ``force``.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
+    written, kept = [], []
     for path in paths:
         nb = nbformat.read(path, as_version=4)
+        copy = without_outputs(nb) if solutions else student_copy(nb)
+        text = json.dumps(copy, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
         target = out_dir / path.name
+        if target.exists() and not force and target.read_text(encoding="utf-8") != text:
+            kept.append(target)
+            continue
         tmp = target.with_name(f".{target.name}.tmp")
-        tmp.write_text(json.dumps(student_copy(nb), indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+        tmp.write_text(text, encoding="utf-8")
         tmp.replace(target)
         written.append(target)
-    return written
+    return written, kept
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -127,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: notebooks/*.ipynb")
     parser.add_argument("--out", type=Path, default=ROOT / "student", help="output folder (default: student/)")
     parser.add_argument("--check", action="store_true", help="only report convention problems")
+    parser.add_argument("--solutions", action="store_true",
+                        help="keep the solutions: working copies without outputs (make lab)")
+    parser.add_argument("--force", action="store_true", help="rewrite copies that differ from a fresh one")
     args = parser.parse_args(argv)
     paths = args.notebooks or sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     if not paths:
@@ -139,13 +167,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"make_student: {line}", file=sys.stderr)
     if args.check:
         return 1 if bad else 0
-    written = write_student_copies(paths, args.out)
-    stubs = sum(len(exercise_ids(nbformat.read(p, as_version=4))) for p in paths)
+    written, kept = write_student_copies(paths, args.out, solutions=args.solutions, force=args.force)
     try:
         shown = args.out.resolve().relative_to(Path.cwd())
     except ValueError:
         shown = args.out
-    print(f"wrote {len(written)} student notebooks with {stubs} exercise stubs to {shown}/")
+    for path in kept:
+        print(f"make_student: kept {shown}/{path.name}: it differs from a fresh copy (your work, or a changed "
+              "notebook); --force rewrites it", file=sys.stderr)
+    if args.solutions:
+        print(f"wrote {len(written)} working copies without outputs to {shown}/")
+    else:
+        stubs = sum(len(exercise_ids(nbformat.read(p, as_version=4))) for p in paths if args.out / p.name in written)
+        print(f"wrote {len(written)} student notebooks with {stubs} exercise stubs to {shown}/")
     return 0
 
 
