@@ -2,7 +2,8 @@
 
 - :data:`VARIABLE_OPS`: ops that hold or touch variables; a frozen graph has none.
 - :data:`STATEFUL_OPS` (and :data:`STATEFUL_PREFIXES`): what freezing must not leave behind.
-- :data:`TRAINING_OPS` (and :data:`TRAINING_PREFIXES`): a TF1 training graph's bookkeeping.
+- :data:`TRAINING_OPS` (and :data:`TRAINING_PREFIXES`): a TF1 training graph's bookkeeping;
+  :data:`NOT_OUTPUT_OPS`: ops whose value is never a model's output.
 - :data:`CONTROL_FLOW_OPS` and :data:`CALL_OPS`: ops that steer execution or run a function;
   :data:`V1_CONTROL_FLOW_OPS`: TF1's Switch/Merge/Enter/Exit family.
 - :data:`UNSAFE_OPS`: op type -> why it reaches outside the process (files, Python, network).
@@ -61,6 +62,12 @@ TRAINING_OPS: frozenset[str] = frozenset(
      "MergeSummary", "WriteSummary", "Assert", "Print", "PrintV2"}
 )
 TRAINING_PREFIXES = ("Apply", "ResourceApply", "SparseApply", "ResourceSparseApply", "Assign")
+# Ops whose value is never a model's output: constants, inputs, variables, shape arithmetic and
+# v1 control flow's own nodes (a loop counter's Exit).
+NOT_OUTPUT_OPS: frozenset[str] = V1_CONTROL_FLOW_OPS | frozenset(
+    {"Const", "Placeholder", "PlaceholderWithDefault", "VariableV2", "Variable", "VarHandleOp", "Shape", "ShapeN",
+     "Size", "Rank", "Range", "BroadcastGradientArgs"}
+)
 
 # --- unsafe ops: op type -> why it reaches outside the process ---------------------------------
 

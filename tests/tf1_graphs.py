@@ -25,6 +25,7 @@ Artifacts written into a folder (not cached; the caller gives a fresh folder):
     write_saved_model_simple_save(folder)    a TF1 SavedModel written by simple_save
     write_saved_model_builder(folder)        a TF1 SavedModel written by SavedModelBuilder
     write_saved_model_v1_only(folder)        a builder SavedModel with a TF1 asset and main_op
+    write_saved_model_with_slots(folder)     optimizer slots TF2's loader cannot revive (Keras 2's failure)
 
 ``tf.compat.v1.nn.rnn_cell`` is gone with Keras 3, so the RNNs are written out by hand the
 way ``static_rnn`` (a Python loop) and ``dynamic_rnn`` (a ``while_loop`` over TensorArrays)
@@ -165,7 +166,7 @@ def _build_control_flow(tf, rng):
         return i + 1, tf.tanh(tf.matmul(state, w_loop))
 
     _, h = tf.compat.v1.while_loop(lambda i, _: i < 3, body, [tf.constant(0), h], name="refine")
-    logits = tf.matmul(h, w_out)
+    logits = tf.matmul(h, w_out, name="logits")
     tf.nn.softmax(logits, name="probabilities")
     tf.argmax(logits, axis=1, name="classes")
     return ["image:0"], ["probabilities:0", "classes:0"], {"is_training:0": False}
@@ -445,7 +446,8 @@ def write_checkpoint(folder: Path, *, control_flow: bool = True) -> TF1Artifact:
     With ``control_flow`` (the default) the graph is :func:`control_flow`'s (``image:0`` ->
     ``probabilities:0``, ``classes:0``, optional ``is_training:0``); otherwise a dense
     classifier (``features:0`` float32 [?, 4] -> ``probabilities:0`` [?, 3],
-    ``classes:0``). Both add a label placeholder ``labels:0``, a loss (``loss:0``), a
+    ``classes:0``). Both add a label placeholder ``labels:0``, a loss of ``logits:0``
+    (``loss:0``, in the ``losses`` collection), a
     GradientDescent step (``train_op``, returned in ``train_op``), and a global step, as
     TF1 training scripts did; one step is run before saving, so the variables differ from
     their initial values. ``path`` is the ``.meta`` file; ``expected`` holds the outputs of
@@ -464,15 +466,15 @@ def write_checkpoint(folder: Path, *, control_flow: bool = True) -> TF1Artifact:
             x = tf.compat.v1.placeholder(tf.float32, [None, 4], name="features")
             w = _variable(tf, rng, [4, 3], "dense/kernel")
             b = _variable(tf, rng, [3], "dense/bias")
-            logits = tf.matmul(x, w) + b
+            logits = tf.add(tf.matmul(x, w), b, name="logits")
             tf.nn.softmax(logits, name="probabilities")
             tf.argmax(logits, axis=1, name="classes")
             inputs, outputs, optional = ["features:0"], ["probabilities:0", "classes:0"], {}
             feed = {"features:0": rng.standard_normal((2, 4)).astype(np.float32)}
-        probabilities = graph.get_tensor_by_name("probabilities:0")
         labels = tf.compat.v1.placeholder(tf.int64, [None], name="labels")
-        loss = tf.reduce_mean(
-            tf.compat.v1.losses.sparse_softmax_cross_entropy(labels, tf.math.log(probabilities + 1e-6)),
+        # the TF1 idiom: the loss reads the logits, not the softmax
+        loss = tf.identity(
+            tf.compat.v1.losses.sparse_softmax_cross_entropy(labels, graph.get_tensor_by_name("logits:0")),
             name="loss",
         )
         step = tf.compat.v1.train.get_or_create_global_step()
@@ -597,5 +599,48 @@ def write_saved_model_builder(folder: Path, *, asset: bool = False, main_op: boo
 def write_saved_model_v1_only(folder: Path) -> TF1Artifact:
     """A builder SavedModel with a TF1 asset and a ``main_op``: see
     :func:`write_saved_model_builder` (``asset=True``). Output tensor ``scores_with_vocab:0``.
+
+    TF 2.21's ``tf.saved_model.load`` reads it; its lookup table cannot be frozen.
     """
     return write_saved_model_builder(folder, asset=True)
+
+
+def write_saved_model_with_slots(folder: Path) -> TF1Artifact:
+    """A SavedModel whose object graph holds optimizer slot variables, the way Keras 2 saved a
+    model with its optimizer state: TF 2.21's ``tf.saved_model.load`` fails on it
+    (``'_UserObject' object has no attribute 'add_slot'``); TF's v1 loader reads it.
+
+    Written eagerly with ``tf.saved_model.save`` from a ``tf.Module`` holding a
+    ``tf.compat.v1.train.AdamOptimizer`` after one step (Adam's ``m``/``v`` slots). Signature
+    ``serving_default``: input key ``features`` (float32 [?, 4]), output key ``scores``
+    (float32 [?, 3]). ``inputs``/``outputs`` hold the signature's tensor names as the v1
+    loader sees them (``serving_default_features:0``, ``StatefulPartitionedCall:0``);
+    ``expected`` is keyed by the output tensor name.
+    """
+    import tensorflow as tf
+
+    rng = np.random.default_rng(11)
+
+    class Classifier(tf.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.kernel = tf.Variable(rng.standard_normal((4, 3)).astype(np.float32), name="kernel")
+            self.optimizer = tf.compat.v1.train.AdamOptimizer(0.1)
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 4], tf.float32, name="features")])
+        def serve(self, features):
+            return {"scores": tf.nn.softmax(tf.matmul(features, self.kernel))}
+
+    model = Classifier()
+    feed = rng.standard_normal((2, 4)).astype(np.float32)
+    model.optimizer.minimize(lambda: tf.reduce_sum(tf.matmul(feed, model.kernel) ** 2), var_list=[model.kernel])
+    expected = model.serve(feed)["scores"].numpy()
+    tf.saved_model.save(model, str(folder), signatures={"serving_default": model.serve})
+    return TF1Artifact(
+        Path(folder),
+        ("serving_default_features:0",),
+        ("StatefulPartitionedCall:0",),
+        {"serving_default_features:0": feed},
+        {"StatefulPartitionedCall:0": expected},
+        signature_key="serving_default",
+    )
