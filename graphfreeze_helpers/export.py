@@ -8,8 +8,15 @@
 - **ONNX**: ``tf2onnx.convert.from_graph_def`` on the frozen GraphDef.
 
 Every artifact is run (with :mod:`graphfreeze_helpers.runner`, the same code a TF-free
-deployment uses) and compared with the frozen graph, or with ``reference`` if given:
-a difference above ``tolerance`` raises :class:`VerificationError`.
+deployment uses) and compared with the frozen graph, or with ``reference`` if given, output
+by output **by name** (LiteRT may return the outputs in another order than the graph lists
+them): a value beyond ``tolerance + rtol * |reference|`` raises :class:`VerificationError`.
+
+Graphs with TF1 control flow (``Switch``/``Merge``/``Enter``/``Exit``, a v1 ``cond`` or
+``while_loop``) export too. tf2onnx reads them from the GraphDef and writes ONNX ``If``/``Loop``.
+The frames cannot be imported into a ``tf.function``, so LiteRT's converter reads such a graph
+from a v1 ``Session`` (``tf.compat.v1.lite.TFLiteConverter.from_session``, the only TF2 way),
+and turns the frames into its own ``WHILE``/``IF`` subgraphs.
 
 Graphs optimized with ``target="tensorflow"`` hold ``_FusedConv2D``/``_FusedMatMul``, which
 neither converter reads; export the ``"portable"`` optimization (or the plain frozen graph).
@@ -19,22 +26,23 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional, Sequence
+from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 
-import numpy as np
-
-from . import files
+from . import files, graphfile
 from .errors import GraphFormatError, InputError
-from .freeze import FrozenGraph, as_frozen_graph, sample_inputs, trace_keras
+from .freeze import FrozenGraph, as_frozen_graph, consumer_shape, trace_keras
 from .load import LoadedGraph, import_as_function
 from .opencv import OpenCVExport, export_opencv
 from .ops import TF_ONLY_OPS
-from .runner import LiteRTRunner, load_runner
-from .tfimport import import_tensorflow, to_tf_graph_def
-from .verify import DEFAULT_TOLERANCE, Verification, as_output_list, verify
+from .optimize import check_against
+from .runner import LiteRTRunner, Runner, load_runner
+from .tensors import TensorArg, TensorInfo, tensor_name
+from .tfimport import captured_stderr, import_tensorflow, to_tf_graph_def
+from .verify import DEFAULT_RTOL, DEFAULT_TOLERANCE, Verification, input_list
 
 FORMATS = {"tflite": ".tflite", "onnx": ".onnx", "opencv": ".pb"}  # opencv: see graphfreeze_helpers.opencv
 ONNX_OPSET = 17  # read by every ONNX Runtime since 1.11; tf2onnx 1.17 writes up to 18
@@ -112,16 +120,94 @@ def concrete_function(frozen: FrozenGraph) -> Any:
 
 
 def to_tflite(frozen: FrozenGraph) -> bytes:
-    """Convert the frozen function to a LiteRT flatbuffer (float32, builtin ops only)."""
+    """Convert the frozen function to a LiteRT flatbuffer (float32, builtin ops only).
+
+    A GraphDef with v1 control flow is converted from a v1 ``Session`` instead (see the module doc).
+    """
     tf = import_tensorflow()
     _check_portable(frozen, "the LiteRT converter")
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete_function(frozen)], tf.Module())
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-    with _quiet_loggers("absl", "tensorflow"):
-        try:
-            return converter.convert()
-        except Exception as exc:  # ConverterError and friends
-            raise GraphFormatError(f"LiteRT conversion failed: {str(exc).strip().splitlines()[0]}") from None
+    with contextlib.ExitStack() as stack:
+        if frozen.concrete_function is None and graphfile.has_v1_control_flow(frozen.graph_def):
+            converter = _session_converter(tf, frozen, stack)
+        else:
+            converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete_function(frozen)], tf.Module())
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+        with _quiet_loggers("absl", "tensorflow"), captured_stderr():  # the converter's C++ side is loud
+            try:
+                return converter.convert()
+            except Exception as exc:  # ConverterError and friends
+                raise GraphFormatError(litert_failure(str(exc))) from None
+
+
+def litert_failure(message: str) -> str:
+    """One line for a failed LiteRT conversion: the ops it has no kernel for, if that is why."""
+    missing = sorted(set(re.findall(r"'tf\.(\w+)' op is neither a custom op nor a flex op", message)))
+    if not missing:
+        first = message.strip().splitlines()[0] if message.strip() else "no message"
+        return f"LiteRT conversion failed: {first}"
+    why = " (TF1 TensorArray ops, as a v1 dynamic_rnn or while_loop over a TensorArray makes)" if any(
+        op.startswith("TensorArray") for op in missing) else ""
+    return (f"LiteRT conversion failed: LiteRT has no builtin kernel for {', '.join(missing)}{why}; "
+            "export this graph with --to onnx, or rebuild the model with TF2 control flow")
+
+
+def _session_converter(tf: Any, frozen: FrozenGraph, stack: contextlib.ExitStack) -> Any:
+    """LiteRT's v1 converter on the GraphDef imported into a Session (kept open by ``stack``)."""
+    graph = tf.Graph()
+    with graph.as_default():
+        tf.compat.v1.import_graph_def(to_tf_graph_def(frozen.graph_def), name="")
+    session = stack.enter_context(tf.compat.v1.Session(graph=graph))
+    return tf.compat.v1.lite.TFLiteConverter.from_session(
+        session,
+        [graph.get_tensor_by_name(t.name) for t in frozen.inputs],
+        [graph.get_tensor_by_name(t.name) for t in frozen.outputs],
+    )
+
+
+def _arg_name(name: str) -> str:
+    """A tensor name as :func:`~graphfreeze_helpers.load.import_as_function` names its argument."""
+    return re.sub(r"[^A-Za-z0-9_]", "_", tensor_name(name).rpartition(":")[0])
+
+
+def _signature_order(key: str) -> tuple[int, str]:
+    """``output_2`` sorts as 2 (a list's outputs); other keys sort by name (a dict's, as ``tf.nest`` flattens it)."""
+    match = re.fullmatch(r"output_(\d+)", key)
+    return (int(match[1]), "") if match else (-1, key)
+
+
+def io_names(
+    runner: Runner, inputs: Sequence[TensorInfo], outputs: Sequence[TensorInfo]
+) -> tuple[list[int], list[str]]:
+    """Which of ``inputs`` each runner input is (positions), and which of ``outputs`` each runner output is (names).
+
+    ONNX keeps the tensor names (``image:0``); LiteRT converted from a Session keeps the node
+    names (``image``); LiteRT converted from a function names its tensors after the call
+    (``PartitionedCall:1``) in an order of its own, and its signature tells which function
+    output each is. Anything not told keeps its position.
+    """
+    in_names = list(runner.input_names)
+    out_names = list(runner.output_names)
+    interpreter = getattr(runner, "interpreter", None)
+    signatures = interpreter.get_signature_list() if interpreter is not None else {}
+    if signatures:
+        signature = interpreter.get_signature_runner(next(iter(signatures)))
+        by_index = {d["index"]: i for i, d in enumerate(interpreter.get_input_details())}
+        for key, detail in signature.get_input_details().items():
+            if detail["index"] in by_index:
+                in_names[by_index[detail["index"]]] = key
+        by_index = {d["index"]: i for i, d in enumerate(interpreter.get_output_details())}
+        keyed = signature.get_output_details()
+        if len(keyed) == len(outputs):
+            for k, key in enumerate(sorted(keyed, key=_signature_order)):
+                if keyed[key]["index"] in by_index:
+                    out_names[by_index[keyed[key]["index"]]] = outputs[k].name
+    positions = []
+    for i, name in enumerate(in_names):
+        match = [j for j, t in enumerate(inputs) if tensor_name(name) == t.name or name == _arg_name(t.name)]
+        positions.append(match[0] if len(match) == 1 else i)
+    if sorted(positions) != list(range(len(inputs))):
+        positions = list(range(len(in_names)))
+    return positions, out_names
 
 
 def tflite_from_unfrozen(model: Any) -> bytes:
@@ -170,38 +256,70 @@ def export(
     graph: FrozenGraph | str | Path,
     to: str,
     *,
-    inputs: Optional[Sequence[np.ndarray]] = None,
+    inputs: Optional[Sequence[Any] | Mapping[str, Any]] = None,
     reference: Optional[Callable[..., Any]] = None,
     tolerance: float = DEFAULT_TOLERANCE,
+    rtol: float = DEFAULT_RTOL,
     check: bool = True,
+    input_names: Optional[Sequence[Any]] = None,
+    output_names: Optional[Sequence[Any]] = None,
 ) -> Exported | OpenCVExport:
     """Convert a frozen graph (a :class:`FrozenGraph` or a ``.pb`` path) to ``"tflite"``, ``"onnx"`` or ``"opencv"``.
 
     ``"opencv"`` returns an :class:`~graphfreeze_helpers.opencv.OpenCVExport` (see
-    :func:`~graphfreeze_helpers.opencv.export_opencv`).
+    :func:`~graphfreeze_helpers.opencv.export_opencv`). ``input_names``/``output_names``
+    choose the tensors, as for :func:`~graphfreeze_helpers.load.load_frozen`.
 
     With ``check`` the artifact is run by :mod:`graphfreeze_helpers.runner` on ``inputs``
-    (seeded random data if not given) and compared with ``reference`` (default: the frozen
-    graph); a difference above ``tolerance`` raises :class:`VerificationError`.
+    (real arrays, a list or ``{name: array}``; sample inputs if not given) and compared,
+    output by output by name, with ``reference`` (default: the frozen graph): a value beyond
+    ``tolerance + rtol * |reference|`` raises :class:`VerificationError`
+    (:func:`~graphfreeze_helpers.optimize.check_against`).
     """
     if to not in FORMATS:
         raise InputError(f"unknown export format {to!r}; choose one of {sorted(FORMATS)}")
+    frozen = with_known_ranks(as_frozen_graph(graph, inputs=input_names, outputs=output_names))
     if to == "opencv":  # a GraphDef again, checked by OpenCV in a subprocess (it can crash the process)
-        return export_opencv(graph, inputs=inputs, reference=reference, tolerance=tolerance, check=check)
-    frozen = as_frozen_graph(graph)
+        arrays = None if inputs is None else input_list(frozen.inputs, inputs)
+        return export_opencv(frozen, inputs=arrays, reference=reference, tolerance=tolerance, check=check)
     data = to_tflite(frozen) if to == "tflite" else to_onnx(frozen)
     exported = Exported(to, data, artifact_ops(data, to))
     if check:
-        arrays = list(inputs) if inputs is not None else sample_inputs(frozen.inputs)
         if reference is None:
             reference = LoadedGraph(frozen.graph_def, frozen.inputs, frozen.outputs)
         runner = load_runner(data, kind="litert" if to == "tflite" else "onnxruntime")
-        ref = reference
-        exported.verification = verify(
-            lambda *xs: as_output_list(ref(*xs)), lambda *xs: as_output_list(runner(*xs)), arrays,
-            tolerance=tolerance,
-        ).raise_if_failed(f"the {to} export")
+        positions, names = io_names(runner, frozen.inputs, frozen.outputs)
+
+        def candidate(*arrays: Any) -> Any:
+            return runner(*[arrays[p] for p in positions])
+
+        exported.verification = check_against(
+            reference, candidate, frozen, inputs, tolerance=tolerance, rtol=rtol,
+            what=f"the {to} export", against="the frozen graph", candidate_names=names,
+        )
     return exported
+
+
+def with_known_ranks(frozen: FrozenGraph) -> FrozenGraph:
+    """``frozen`` with a static shape on every input of unknown rank, from what its consumers tell.
+
+    Both converters take an input of unknown rank for a scalar (tf2onnx says so in a warning),
+    which makes a model that cannot take the real input. :func:`~graphfreeze_helpers.freeze.consumer_shape`
+    reads the rank backwards from the graph; when it cannot, :class:`InputError` asks for the shape.
+    """
+    unknown = [t for t in frozen.inputs if t.shape is None]
+    if not unknown:
+        return frozen
+    args: list[Any] = []
+    for t in frozen.inputs:
+        shape = t.shape if t.shape is not None else consumer_shape(frozen.graph_def, t.name)
+        if shape is None:
+            raise InputError(
+                f"input {t.name!r} has an unknown shape (not even its rank) and the graph does not tell it; "
+                f"give it, e.g. --inputs '{t.op_name}[?,224,224,3]'"
+            )
+        args.append(TensorArg(t.name, tuple(shape)))
+    return as_frozen_graph(frozen, inputs=args)
 
 
 def default_output(graph_path: str | Path, to: str) -> Path:

@@ -22,11 +22,11 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
-from . import files, graphfile
-from .errors import InputError, ModelLoadError, NotFrozenError, TooLargeError
+from . import files, graphfile, tensorproto
+from .errors import GraphFreezeError, InputError, ModelLoadError, NotFrozenError, TooLargeError
 from .load import LoadedGraph, check_arrays, load_frozen
-from .ops import STATEFUL_OPS, STATEFUL_PREFIXES
-from .tensors import TensorInfo
+from .ops import BROADCAST_OPS, FORWARDING_OPS, IMAGE_DECODE_OPS, SHAPE_KEEPING_OPS, STATEFUL_OPS, STATEFUL_PREFIXES
+from .tensors import TensorInfo, node_name, parse_tensor_arg, tensor_name
 from .tfimport import import_tensorflow
 from .verify import DEFAULT_TOLERANCE, Verification, as_output_list, verify
 
@@ -117,13 +117,29 @@ class FrozenGraph:
 sidecar_path = graphfile.sidecar_path
 
 
-def as_frozen_graph(graph: FrozenGraph | str | Path) -> FrozenGraph:
-    """``graph`` itself, or the frozen ``.pb`` at that path loaded (sidecar names, safety scan) as a FrozenGraph."""
+def as_frozen_graph(
+    graph: FrozenGraph | str | Path, *, inputs: Optional[Sequence[Any]] = None, outputs: Optional[Sequence[Any]] = None
+) -> FrozenGraph:
+    """``graph`` itself, or the frozen ``.pb`` at that path loaded (sidecar names, safety scan) as a FrozenGraph.
+
+    ``inputs``/``outputs`` (``"x"``, ``"image[?,224,224,3]"``, as for :func:`load_frozen`)
+    choose other tensors: the graph is loaded again with them (cut at the inputs).
+    """
     if isinstance(graph, FrozenGraph):
-        return graph
+        if inputs is None and outputs is None:
+            return graph
+        ins = graph.inputs if inputs is None else _tensor_args(inputs)
+        outs = graph.outputs if outputs is None else _tensor_args(outputs)
+        loaded = LoadedGraph(graph.graph_def, ins, outs)
+        return FrozenGraph.from_loaded(loaded, source=graph.source)
     if isinstance(graph, (str, Path)):
-        return FrozenGraph.from_loaded(load_frozen(graph), source=str(graph))
+        return FrozenGraph.from_loaded(load_frozen(graph, inputs=inputs, outputs=outputs), source=str(graph))
     raise InputError(f"expected a FrozenGraph or the path of a frozen .pb, got a {type(graph).__name__}")
+
+
+def _tensor_args(given: Sequence[Any]) -> list[Any]:
+    """Names (``"x"``, ``"image[?,224,224,3]"``) as TensorArgs; TensorInfos and TensorArgs as they are."""
+    return [t if isinstance(t, TensorInfo) else parse_tensor_arg(t) for t in given]
 
 
 def check_save_path(path: str | Path, *, force: bool = False) -> None:
@@ -239,21 +255,224 @@ def _trace(model: Any, signature: str) -> _Traced:
     )
 
 
-def sample_inputs(specs: Sequence[TensorInfo], *, batch: int = 4, seed: int = 0) -> list[np.ndarray]:
-    """Seeded random inputs that fit ``specs``: unknown dimensions become ``batch`` (first) or 5."""
+def sample_inputs(
+    specs: Sequence[TensorInfo], *, batch: int = 4, seed: int = 0, graph_def: Any = None, other: int = 5
+) -> list[np.ndarray]:
+    """Seeded inputs that fit ``specs`` and make sense for their dtype.
+
+    - floats: uniform in [0, 1); booleans: random (a scalar one, like ``is_training``, is False);
+      ``uint8``: images, 0..255; other integers: 1..9, never 0 (no division by zero, no empty
+      length), below the table size when the input indexes a ``Gather``; strings: a small PNG
+      when a ``Decode*`` op reads the input (JPEG decoders read PNG too), else ``b"graphfreeze"``.
+    - shapes: an unknown first dimension is ``batch``, another unknown one ``other``. With
+      ``graph_def``, an input of unknown rank or size takes the shape its consumers tell
+      (:func:`consumer_shape`: a MatMul's weights, a Conv2D's filter, a Reshape's target, a
+      BiasAdd's or a broadcast constant's size); without a hint it is a vector of ``batch``.
+    """
     rng = np.random.default_rng(seed)
     arrays = []
     for spec in specs:
-        dims = spec.shape if spec.shape is not None else (None,)
-        shape = tuple((batch if i == 0 else 5) if d is None else d for i, d in enumerate(dims))
-        dtype = np.dtype(spec.dtype)
-        if dtype.kind in "iu":
-            arrays.append(rng.integers(0, 10, size=shape).astype(dtype))
-        elif dtype.kind == "b":
-            arrays.append(rng.integers(0, 2, size=shape).astype(bool))
-        else:
-            arrays.append(rng.random(shape).astype(dtype))
+        hint = consumer_shape(graph_def, spec.name) if graph_def is not None else None
+        dims = sampled_shape(spec.shape, hint)
+        shape = tuple((batch if i == 0 else other) if d is None else d for i, d in enumerate(dims))
+        arrays.append(_sample_values(rng, spec, shape, graph_def))
     return arrays
+
+
+def sampled_shape(shape: Optional[Sequence[Optional[int]]], hint: Optional[Sequence[Optional[int]]]) -> tuple:
+    """``shape`` with its unknown dimensions (or unknown rank) filled from ``hint`` where they agree."""
+    if shape is None:
+        return tuple(hint) if hint is not None else (None,)
+    if hint is None or len(hint) != len(shape):
+        return tuple(shape)
+    return tuple(h if d is None else d for d, h in zip(shape, hint))
+
+
+def _sample_values(rng: np.random.Generator, spec: TensorInfo, shape: tuple, graph_def: Any) -> np.ndarray:
+    if spec.dtype == "string":
+        value = tiny_png() if graph_def is not None and _decoded(graph_def, spec.name) else b"graphfreeze"
+        return np.full(shape, value, dtype=object)
+    dtype = np.dtype(spec.dtype)
+    if dtype.kind == "b":
+        return np.zeros(shape, bool) if not shape else rng.integers(0, 2, size=shape).astype(bool)
+    if dtype == np.uint8:
+        return rng.integers(0, 256, size=shape).astype(dtype)
+    if dtype.kind in "iu":
+        high = _index_bound(graph_def, spec.name) if graph_def is not None else None
+        high = 10 if high is None else min(10, high)
+        return rng.integers(1 if high > 1 else 0, max(high, 1), size=shape).astype(dtype)
+    return rng.random(shape).astype(dtype)
+
+
+def tiny_png(height: int = 8, width: int = 8) -> bytes:
+    """A small RGB PNG (a colour gradient), written with the standard library."""
+    import struct
+    import zlib
+
+    rows = b"".join(
+        b"\x00" + bytes(v for x in range(width) for v in ((x * 32) % 256, (y * 32) % 256, 128))
+        for y in range(height)
+    )
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+def _consumers(graph_def: Any, tensor: str) -> list[tuple[Any, int]]:
+    """(node, input position) of every node that reads ``tensor`` (``x`` and ``x:0`` alike)."""
+    wanted = tensor_name(tensor)
+    return [(node, i) for node in graph_def.node for i, edge in enumerate(node.input)
+            if not edge.startswith("^") and tensor_name(edge) == wanted]
+
+
+def _reached(graph_def: Any, tensor: str, limit: int = 64) -> list[tuple[Any, int]]:
+    """The consumers of ``tensor``, looking through ops that keep its shape (Identity, Cast, Relu...)."""
+    found, stack, seen = [], [tensor_name(tensor)], set()
+    while stack and len(seen) < limit:
+        name = stack.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for node, i in _consumers(graph_def, name):
+            if node.op in SHAPE_KEEPING_OPS:
+                stack.append(f"{node.name}:0")
+            else:
+                found.append((node, i))
+    return found
+
+
+def _const_shape(graph_def: Any, edge: str) -> Optional[tuple[int, ...]]:
+    """The shape of a constant (through Identity, as a frozen variable's ``read``), else None."""
+    nodes = {node.name: node for node in graph_def.node}
+    node = nodes.get(node_name(edge))
+    for _ in range(8):
+        if node is None:
+            return None
+        if node.op == "Const":
+            return tensorproto.tensor_shape(node.attr["value"].tensor)
+        if node.op not in FORWARDING_OPS or not node.input:
+            return None
+        node = nodes.get(node_name(node.input[0]))
+    return None
+
+
+def _const_values(graph_def: Any, edge: str) -> Optional[np.ndarray]:
+    node = next((n for n in graph_def.node if n.name == node_name(edge)), None)
+    if node is None or node.op != "Const":
+        return None
+    return np.asarray(tensorproto.tensor_to_numpy(node.attr["value"].tensor))
+
+
+def consumer_shape(graph_def: Any, tensor: str) -> Optional[tuple[Optional[int], ...]]:
+    """The shape ``tensor``'s consumers tell, with ``None`` for a free size (the batch), or None.
+
+    TensorFlow infers shapes forwards only; this reads them backwards from the first
+    consumer that fixes them: ``MatMul`` (the weights' rows), ``Conv2D``/``DepthwiseConv2dNative``
+    (the filter's channels, NHWC or NCHW), ``BiasAdd`` (the bias size), ``Reshape`` to a
+    constant shape, and an elementwise op with a constant of rank >= 1. No TensorFlow.
+    """
+    for node, i in _reached(graph_def, tensor):
+        shape = _shape_from_consumer(graph_def, node, i)
+        if shape is not None:
+            return shape
+    return None
+
+
+def _shape_from_consumer(graph_def: Any, node: Any, i: int) -> Optional[tuple[Optional[int], ...]]:
+    other = [edge for edge in node.input if not edge.startswith("^")]
+    if node.op in ("MatMul", "BatchMatMul", "BatchMatMulV2", "BatchMatMulV3") and i == 0 and len(other) > 1:
+        weights = _const_shape(graph_def, other[1])
+        if weights is None or len(weights) < 2:
+            return None
+        k = weights[-1] if _flag(node, "transpose_b", "adj_y") else weights[-2]
+        lead = (None,) * (len(weights) - 2)
+        return (*lead, k, None) if _flag(node, "transpose_a", "adj_x") else (*lead, None, k)
+    if node.op in ("Conv2D", "DepthwiseConv2dNative") and i == 0 and len(other) > 1:
+        kernel = _const_shape(graph_def, other[1])
+        if kernel is None or len(kernel) != 4:
+            return None
+        size = max(32, kernel[0], kernel[1])
+        if "data_format" in node.attr and node.attr["data_format"].s == b"NCHW":
+            return (None, kernel[2], size, size)
+        return (None, size, size, kernel[2])
+    if node.op == "BiasAdd" and i == 0 and len(other) > 1:
+        bias = _const_shape(graph_def, other[1])
+        return (None, bias[0]) if bias is not None and len(bias) == 1 else None
+    if node.op == "Reshape" and i == 0 and len(other) > 1:
+        target = _const_values(graph_def, other[1])
+        if target is None or target.ndim != 1:
+            return None
+        dims = [int(d) for d in target]
+        if -1 in dims:
+            rest = int(np.prod([d for d in dims if d != -1]))
+            return (None, rest)
+        return tuple(dims)
+    if node.op in BROADCAST_OPS and len(other) == 2:
+        constant = _const_shape(graph_def, other[1 - i])
+        if constant:  # rank >= 1: a batch in front of it broadcasts
+            return (None, *constant)
+    return None
+
+
+def _flag(node: Any, *names: str) -> bool:
+    """A boolean attr of ``node`` (False when absent; reading ``node.attr[name]`` would add it)."""
+    return any(name in node.attr and node.attr[name].b for name in names)
+
+
+def _decoded(graph_def: Any, tensor: str) -> bool:
+    return any(node.op in IMAGE_DECODE_OPS for node, _ in _reached(graph_def, tensor))
+
+
+def _index_bound(graph_def: Any, tensor: str) -> Optional[int]:
+    """The size of the table an integer input indexes (a Gather's params, OneHot's depth), if known."""
+    for node, i in _reached(graph_def, tensor):
+        other = [edge for edge in node.input if not edge.startswith("^")]
+        if node.op in ("Gather", "GatherV2", "ResourceGather") and i == 1:
+            params = _const_shape(graph_def, other[0])
+            if params:
+                return params[0]
+    return None
+
+
+def runnable_sample_inputs(
+    specs: Sequence[TensorInfo], run: Callable[..., Any], *, graph_def: Any = None, batch: int = 4, seed: int = 0
+) -> tuple[list[np.ndarray], Any]:
+    """Sample inputs (:func:`sample_inputs`) that ``run`` accepts, and what it returned on them.
+
+    Unknown sizes other than the batch are tried at 5, 32 and 224. If ``run`` (the
+    reference, run by TensorFlow) still fails, :class:`InputError` says so in one line
+    and how to give the shapes (``--inputs NAME[SHAPE]``) or real inputs instead.
+    """
+    last: Optional[BaseException] = None
+    sizes = (5, 32, 224) if any(_has_free_sizes(spec) for spec in specs) else (5,)
+    for other in sizes:
+        arrays = sample_inputs(specs, batch=batch, seed=seed, graph_def=graph_def, other=other)
+        try:
+            return arrays, run(*arrays)
+        except GraphFreezeError:
+            raise
+        except Exception as exc:  # TensorFlow's InvalidArgumentError, ValueError from shape checks...
+            last = exc
+    fed = ", ".join(f"{spec.name} {tuple(a.shape)}" for spec, a in zip(specs, arrays))
+    example = " ".join(f"'{spec.op_name}[{_shape_example(spec)}]'" for spec in specs)
+    reason = str(last).strip().splitlines()[0] if last is not None and str(last).strip() else type(last).__name__
+    raise InputError(
+        f"the graph fails on sampled inputs ({fed}): {reason}; give the input shapes (--inputs {example}) "
+        "or real inputs (--input NAME=FILE.npy)"
+    )
+
+
+def _has_free_sizes(spec: TensorInfo) -> bool:
+    return spec.shape is None or any(d is None for d in spec.shape[1:])
+
+
+def _shape_example(spec: TensorInfo) -> str:
+    if spec.shape is None:
+        return "?,..."
+    return ",".join("?" if d is None else str(d) for d in spec.shape)
 
 
 def is_stateful_op(op: str) -> bool:

@@ -26,8 +26,15 @@ Two targets, chosen on purpose:
   itself will run. (The remapper only fuses nodes placed on a device, so this target places
   every node on the CPU while grappler runs, then clears the placement.)
 
-The result is verified: its outputs must equal the frozen graph's within ``tolerance``,
-or :class:`~graphfreeze_helpers.errors.VerificationError` is raised.
+The result is verified: its outputs, matched by name, must equal the frozen graph's within
+``tolerance + rtol * |frozen|`` (:mod:`.verify`), or
+:class:`~graphfreeze_helpers.errors.VerificationError` is raised. Without real inputs the
+check runs on sample inputs that fit each input's dtype and shape
+(:func:`~graphfreeze_helpers.freeze.runnable_sample_inputs`).
+
+Graphs with TF1 control flow (a v1 ``cond`` or ``while_loop``) keep their frames: grappler
+reads them as they are, our clean-up leaves the ``Identity`` nodes that a ``Switch`` feeds
+(the branches' pivots), and both graphs run in a v1 ``Session`` (:mod:`.load`).
 """
 
 from __future__ import annotations
@@ -35,17 +42,17 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 import numpy as np
 
 from .errors import GraphFormatError, InputError
-from .freeze import FrozenGraph, as_frozen_graph, sample_inputs
-from .load import LoadedGraph
-from .ops import FORWARDING_OPS
+from .freeze import FrozenGraph, as_frozen_graph, runnable_sample_inputs
+from .load import LoadedGraph, check_arrays
+from .ops import CONTROL_FLOW_OPS, FORWARDING_OPS
 from .tensors import node_name
 from .tfimport import import_tensorflow, to_tf_graph_def
-from .verify import DEFAULT_TOLERANCE, Verification, as_output_list, verify
+from .verify import DEFAULT_RTOL, DEFAULT_TOLERANCE, Verification, input_list
 
 # Grappler pass names (RewriterConfig.optimizers), in the order the notebook explains them.
 PORTABLE_PASSES = ("pruning", "function", "debug_stripper", "dependency", "constfold", "arithmetic")
@@ -230,12 +237,19 @@ def tidy(graph_def: Any, keep: Sequence[str]) -> Any:
 
 
 def _forwarders(graph_def: Any, keep: set[str]) -> dict[str, str]:
-    """Forwarding nodes not in ``keep`` -> the one tensor each forwards."""
+    """Forwarding nodes not in ``keep`` -> the one tensor each forwards.
+
+    A forwarder fed by a control-flow op stays: in a v1 ``cond`` the ``Identity`` after a
+    ``Switch`` is the branch's pivot, whose control edges keep the branch's constants dead
+    when the branch is not taken (bypassed, both branches would reach the ``Merge``).
+    """
+    ops = {node.name: node.op for node in graph_def.node}
     forward: dict[str, str] = {}
     for node in graph_def.node:
         data_inputs = [edge for edge in node.input if not edge.startswith("^")]
         if node.name not in keep and node.op in FORWARDING_OPS and len(data_inputs) == 1:
-            forward[node.name] = data_inputs[0]
+            if ops.get(node_name(data_inputs[0])) not in CONTROL_FLOW_OPS:
+                forward[node.name] = data_inputs[0]
     return forward
 
 
@@ -304,29 +318,69 @@ def _restore_names(optimized: Any, original: Any, frozen: FrozenGraph) -> None:
         present.add(info.op_name)
 
 
+def check_against(
+    reference: Callable[..., Any],
+    candidate: Callable[..., Any],
+    frozen: FrozenGraph,
+    inputs: Optional[Sequence[Any] | Mapping[str, Any]] = None,
+    *,
+    tolerance: float = DEFAULT_TOLERANCE,
+    rtol: float = DEFAULT_RTOL,
+    what: str = "optimized graph",
+    against: str = "the frozen graph",
+    candidate_names: Optional[Sequence[str]] = None,
+) -> Verification:
+    """Run ``reference`` and ``candidate`` on the same inputs and compare their outputs by name.
+
+    ``inputs`` are real inputs (one array per input of ``frozen``, or ``{name: array}``);
+    without them, sample inputs that the reference accepts
+    (:func:`~graphfreeze_helpers.freeze.runnable_sample_inputs`). Both callables take the
+    arrays in ``frozen.inputs`` order; the reference's outputs are named by ``frozen.outputs``,
+    the candidate's by ``candidate_names`` (default: the same). Raises
+    :class:`VerificationError` with what differs, and when every output is NaN.
+    """
+    names = [t.name for t in frozen.outputs]
+    if inputs is not None:
+        arrays = check_arrays(frozen.inputs, input_list(frozen.inputs, inputs))
+        expected = reference(*arrays)
+    else:
+        arrays, expected = runnable_sample_inputs(frozen.inputs, reference, graph_def=frozen.graph_def)
+    actual = candidate(*arrays)
+    return Verification.from_outputs(
+        expected, actual, arrays, tolerance=tolerance, rtol=rtol, names=names,
+        actual_names=candidate_names if candidate_names is not None else names,
+    ).raise_if_failed(what, against)
+
+
 def optimize(
     graph: FrozenGraph | str | Path,
     *,
     target: str = "portable",
     passes: Optional[Sequence[str]] = None,
-    inputs: Optional[Sequence[np.ndarray]] = None,
+    inputs: Optional[Sequence[Any] | Mapping[str, Any]] = None,
     reference: Optional[Callable[..., Any]] = None,
     tolerance: float = DEFAULT_TOLERANCE,
+    rtol: float = DEFAULT_RTOL,
     check: bool = True,
     strip: bool = True,
+    input_names: Optional[Sequence[Any]] = None,
+    output_names: Optional[Sequence[Any]] = None,
 ) -> OptimizeResult:
     """Optimize a frozen graph (a :class:`FrozenGraph` or a ``.pb`` path) for inference.
 
     ``target`` picks the grappler passes (:data:`TARGETS`); ``passes`` overrides them.
-    With ``check`` the optimized graph is run on ``inputs`` (seeded random data if not
-    given) and compared with ``reference`` (default: the frozen graph itself); a difference
-    above ``tolerance`` raises :class:`VerificationError`. ``strip=False`` skips the last
-    tidying step (:func:`tidy`), to see what grappler alone did.
+    ``input_names``/``output_names`` (``"x"``, ``"image[?,224,224,3]"``) choose the
+    tensors, as for :func:`~graphfreeze_helpers.load.load_frozen`.
+    With ``check`` the optimized graph is run on ``inputs`` (real arrays, a list or
+    ``{name: array}``; sample inputs if not given) and compared, output by output, with
+    ``reference`` (default: the frozen graph itself): a value beyond
+    ``tolerance + rtol * |reference|`` raises :class:`VerificationError` (:func:`check_against`).
+    ``strip=False`` skips the last tidying step (:func:`tidy`), to see what grappler alone did.
     """
     if target not in TARGETS:
         raise InputError(f"unknown target {target!r}; choose one of {sorted(TARGETS)}")
     chosen = tuple(passes) if passes is not None else TARGETS[target]
-    frozen = as_frozen_graph(graph)
+    frozen = as_frozen_graph(graph, inputs=input_names, outputs=output_names)
     original = to_tf_graph_def(frozen.graph_def)
     optimized = _optimized_graph_def(original, frozen, chosen, strip=strip)
     candidate = LoadedGraph(optimized, frozen.inputs, frozen.outputs)
@@ -337,12 +391,8 @@ def optimize(
         source=f"optimize({frozen.source or 'graph'}, target={target})",
     )
     if check:
-        arrays = list(inputs) if inputs is not None else sample_inputs(frozen.inputs)
         ref = reference if reference is not None else LoadedGraph(original, frozen.inputs, frozen.outputs)
-        result_graph.verification = verify(
-            lambda *xs: as_output_list(ref(*xs)), lambda *xs: as_output_list(candidate(*xs)), arrays,
-            tolerance=tolerance,
-        ).raise_if_failed("optimized graph")
+        result_graph.verification = check_against(ref, candidate, frozen, inputs, tolerance=tolerance, rtol=rtol)
     before, after = op_histogram(original), op_histogram(optimized)
     removed, added = _difference(before, after)
     return OptimizeResult(
@@ -382,7 +432,7 @@ def pass_report(
     graph: FrozenGraph | str | Path,
     *,
     target: str = "portable",
-    inputs: Optional[Sequence[np.ndarray]] = None,
+    inputs: Optional[Sequence[Any] | Mapping[str, Any]] = None,
     check: bool = True,
 ) -> list[PassStep]:
     """Optimize with the first 1, 2, ... passes of ``target``: what each added pass removed.
@@ -428,6 +478,7 @@ def plot_pass_report(steps: Sequence[PassStep], ax: Any = None) -> Any:
 __all__ = [
     "OptimizeResult",
     "PassStep",
+    "check_against",
     "TARGETS",
     "PORTABLE_PASSES",
     "PASS_DESCRIPTIONS",

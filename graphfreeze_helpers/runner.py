@@ -75,7 +75,7 @@ class Runner:
                 if array.dtype.kind != dtype.kind and not (array.dtype.kind in "iub" and dtype.kind in "iu"):
                     raise ShapeError(f"input {name!r} wants dtype {dtype.name}, got {array.dtype.name}")
                 array = array.astype(dtype)
-            out.append(np.ascontiguousarray(array))
+            out.append(np.require(array, requirements="C"))  # ascontiguousarray makes a scalar 1-d
         return out
 
     def __call__(self, *arrays: Any) -> Any:
