@@ -6,6 +6,7 @@ state is touched and nothing is shown twice.
 Graph pictures (inspect stage):
     plot_op_histograms(before, after)     the op types of two graphs side by side
     draw_graph(graph_def)                 the graph itself, op types colour-coded
+    draw_graph_pair(before, after)        two graphs side by side (before and after freezing)
 
 Latency pictures (benchmark stage), from a ``bench.BenchResult``:
     plot_latency_bars(result, batch=1)     median per contender, whiskers p10 to p90
@@ -14,11 +15,12 @@ Latency pictures (benchmark stage), from a ``bench.BenchResult``:
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
 
-from .graphfile import as_graph_def
+from .graphfile import DT_RESOURCE, as_graph_def
 from .ops import OP_CATEGORIES, UNSAFE_OPS, VARIABLE_OPS
 from .summary import GraphSummary, summarize
 from .tensors import node_name
@@ -147,9 +149,11 @@ def layered_layout(nodes: list[str], edges: list[tuple[str, str]]) -> dict[str, 
     succ: dict[str, list[str]] = {n: [] for n in nodes}
     for s, t in edges:
         succ[s].append(t)
-    for n in reversed(order):  # a source (a constant) sits just above its first consumer
-        if not preds[n] and succ[n] and layer.get(n) == 0:
-            layer[n] = max(0, min(layer[t] for t in succ[n]) - 1)
+    position = {n: i for i, n in enumerate(order)}
+    for n in reversed(order):  # a node sits just above its first consumer: a weight's Const -> Identity beside its op
+        later = [layer[t] for t in succ[n] if position[t] > position[n]]
+        if later:
+            layer[n] = max(layer[n], min(later) - 1)
     rows: dict[int, list[str]] = {}
     for n in order:
         rows.setdefault(layer[n], []).append(n)
@@ -160,6 +164,12 @@ def layered_layout(nodes: list[str], edges: list[tuple[str, str]]) -> dict[str, 
             key = {n: (sum(x[p] for p in preds[n] if p in x) / max(1, sum(p in x for p in preds[n]))
                        if any(p in x for p in preds[n]) else 0.0) for n in row}
             row.sort(key=lambda n: key[n])
+        for i, n in enumerate(row):
+            x[n] = i - (len(row) - 1) / 2
+    for depth in sorted(rows, reverse=True)[1:]:  # then bottom up: a node moves towards the nodes it feeds
+        row = rows[depth]
+        key = {n: (sum(x[t] for t in succ[n]) / len(succ[n]) if succ[n] else x[n]) for n in row}
+        row.sort(key=lambda n: (key[n], x[n]))
         for i, n in enumerate(row):
             x[n] = i - (len(row) - 1) / 2
     return {n: (x[n], -float(layer[n])) for n in nodes}
@@ -216,6 +226,7 @@ def draw_graph(
     mode: str = "auto",
     show_consts: Optional[bool] = None,
     title: str = "",
+    only: Optional[str] = None,
 ) -> Any:
     """Draw a GraphDef's top level, op types colour-coded.
 
@@ -224,11 +235,54 @@ def draw_graph(
     in topological order from the inputs; ``"auto"`` (default) is ``"whole"`` for a graph
     of at most ``max_nodes`` nodes, else ``"scope"``. Constants are hidden when the graph
     is bigger than ``max_nodes`` unless ``show_consts``. Control edges (``^x``) are dashed.
+    ``only``: a regular expression; draw the nodes whose name matches it and the nodes that
+    feed them (``only="conv0|bn0"``: the first layer).
     """
+    drawing, box_w, heading = _graph_drawing(graph_def, max_nodes=max_nodes, mode=mode, show_consts=show_consts,
+                                             only=only)
+    width, height = _drawing_size(drawing)
+    fig = _figure(width, height)
+    _render(fig.add_subplot(), drawing, box_w=box_w, title=title or heading)
+    return fig
+
+
+def draw_graph_pair(
+    before: Any,
+    after: Any,
+    *,
+    titles: tuple[str, str] = ("before freezing", "after freezing"),
+    max_nodes: int = 60,
+    mode: str = "auto",
+    show_consts: Optional[bool] = None,
+    only: Optional[str] = None,
+) -> Any:
+    """Two graphs side by side in one figure, drawn as :func:`draw_graph` draws each (same options).
+
+    Two whole graphs of more than a few dozen nodes make a figure too wide to read in a
+    notebook: draw a part of each with ``only`` (``only="conv0|bn0"``).
+    """
+    panels = [_graph_drawing(g, max_nodes=max_nodes, mode=mode, show_consts=show_consts, only=only)
+              for g in (before, after)]
+    sizes = [_drawing_size(drawing, legend=False) for drawing, _, _ in panels]
+    fig = _figure(sum(w for w, _ in sizes), max(h for _, h in sizes) + 0.4)
+    axes = fig.subplots(1, 2, width_ratios=[w for w, _ in sizes])
+    used: dict[str, str] = {}
+    for ax, (drawing, box_w, heading), label in zip(axes, panels, titles):
+        for name, colour in _render(ax, drawing, box_w=box_w, title=f"{label}: {heading}", legend=False).items():
+            used.setdefault(name, colour)
+    fig.legend(handles=_legend_patches(used), loc="outside lower center", ncols=min(len(used), 5), fontsize=8,
+               frameon=False)
+    return fig
+
+
+def _graph_drawing(
+    graph_def: Any, *, max_nodes: int, mode: str, show_consts: Optional[bool], only: Optional[str] = None
+) -> tuple[Any, float, str]:
+    """What :func:`draw_graph` draws: ``(the _Drawing, the box width, the default title)``."""
     if mode not in ("auto", "whole", "scope", "top"):
         raise ValueError(f"mode must be 'auto', 'whole', 'scope' or 'top', not {mode!r}")
     graph_def, _ = as_graph_def(graph_def)
-    nodes = list(graph_def.node)
+    nodes = list(graph_def.node) if only is None else _matching(graph_def.node, only)
     if show_consts is None:
         show_consts = len(nodes) <= max_nodes
     kept = [n for n in nodes if show_consts or n.op != "Const"]
@@ -240,11 +294,25 @@ def draw_graph(
         drawing = _scope_drawing(names, edges, ops, max_nodes)
     else:
         drawing = _node_drawing(names, edges, ops, max_nodes if mode == "top" else None)
+        for n in nodes:  # a resource Placeholder is a variable's handle, not an input
+            if n.name in drawing.colours and n.op == "Placeholder" and n.attr["dtype"].type == DT_RESOURCE:
+                drawing.colours[n.name] = _VARIABLE_COLOUR
     hidden = sum(n.op == "Const" for n in nodes) if not show_consts else 0
     if hidden:
         drawing.note = "; ".join(filter(None, [drawing.note, f"{hidden} Const nodes hidden"]))
-    return _render(drawing, box_w=1.6 if mode == "scope" else 1.25,
-                   title=title or f"{len(nodes)} nodes" + (f"\n{drawing.note}" if drawing.note else ""))
+    heading = f"{len(nodes)} nodes" + (f" matching {only!r}" if only else "")
+    heading += f"\n{drawing.note}" if drawing.note else ""
+    return drawing, (1.6 if mode == "scope" else 1.5), heading
+
+
+def _matching(nodes: Sequence[Any], only: str) -> list[Any]:
+    """The nodes whose name matches the regular expression ``only``, and the nodes that feed them."""
+    pattern = re.compile(only)
+    keep = {n.name for n in nodes if pattern.search(n.name)}
+    if not keep:
+        raise ValueError(f"no node name matches {only!r}; names look like {[n.name for n in nodes[:3]]}")
+    keep |= {node_name(edge) for n in nodes if n.name in keep for edge in n.input if not edge.startswith("^")}
+    return [n for n in nodes if n.name in keep]
 
 
 def _edges(nodes: Sequence[Any]) -> list[tuple[str, str, bool]]:
@@ -301,17 +369,32 @@ def _scope_drawing(
     return drawing
 
 
-def _render(drawing: _Drawing, *, box_w: float, title: str) -> Any:
-    """The figure: layered boxes, arrows (control edges dashed) and a legend of the colours used."""
-    from matplotlib.patches import FancyBboxPatch, Patch
+def _layout(drawing: _Drawing) -> dict[str, tuple[float, float]]:
+    """Positions from the data edges only: a control edge (to a NoOp) does not pull a weight's nodes up."""
+    return layered_layout(drawing.nodes, [(s, t) for s, t, control in drawing.edges if not control])
 
-    pos = layered_layout(drawing.nodes, [(s, t) for s, t, _ in drawing.edges])
+
+def _drawing_size(drawing: _Drawing, legend: bool = True) -> tuple[float, float]:
+    """Figure inches for a drawing (and its legend on the right): labels stay readable in a notebook."""
+    pos = _layout(drawing)
     xs = [p[0] for p in pos.values()] or [0.0]
     ys = [p[1] for p in pos.values()] or [0.0]
     width_units = max(xs) - min(xs) + 1
     height_units = max(ys) - min(ys) + 1
-    fig = _figure(min(20.0, max(6.0, 1.9 * width_units)), min(40.0, max(3.0, 0.75 * height_units + 1.2)))
-    ax = fig.add_subplot()
+    # 1.3 inches a column: up to seven columns (or two drawings of up to five) show in a notebook at their own
+    # size (100 dpi, about 1,300 pixels), so 8-point labels stay 11 pixels high instead of shrinking with the image.
+    width = 1.3 * width_units + (1.5 if legend else 0.3)
+    return min(20.0, max(4.0, width)), min(40.0, max(3.0, 0.75 * height_units + 1.2))
+
+
+def _render(ax: Any, drawing: _Drawing, *, box_w: float, title: str, legend: bool = True) -> dict[str, str]:
+    """Draw on ``ax``: layered boxes, arrows (control edges dashed) and (``legend``) a legend of the colours
+    used; returns those colours, ``{category: colour}``."""
+    from matplotlib.patches import FancyBboxPatch
+
+    pos = _layout(drawing)
+    xs = [p[0] for p in pos.values()] or [0.0]
+    ys = [p[1] for p in pos.values()] or [0.0]
     for s, t, control in drawing.edges:
         (x0, y0), (x1, y1) = pos[s], pos[t]
         ax.annotate("", xy=(x1 * 2, y1 + 0.22), xytext=(x0 * 2, y0 - 0.22),
@@ -323,7 +406,7 @@ def _render(drawing: _Drawing, *, box_w: float, title: str) -> Any:
         ax.add_patch(FancyBboxPatch((x * 2 - box_w / 2, y - 0.2), box_w, 0.4, boxstyle="round,pad=0.02",
                                     fc=colour, ec="#424242", lw=0.6))
         dark = colour in (_UNSAFE_COLOUR, _VARIABLE_COLOUR, "#1e88e5", "#8e24aa", "#00897b", "#6d4c41")
-        ax.text(x * 2, y, label, ha="center", va="center", fontsize=7 if "\n" not in label else 6,
+        ax.text(x * 2, y, label, ha="center", va="center", fontsize=8 if "\n" not in label else 7,
                 color="white" if dark else "black")
     ax.set_xlim(min(xs) * 2 - 1.2, max(xs) * 2 + 1.2)
     ax.set_ylim(min(ys) - 0.6, max(ys) + 0.6)
@@ -331,10 +414,17 @@ def _render(drawing: _Drawing, *, box_w: float, title: str) -> Any:
     used: dict[str, str] = {}
     for n in drawing.nodes:
         used.setdefault(_category_of_colour(drawing.colours[n]), drawing.colours[n])
-    ax.legend(handles=[Patch(fc=c, ec="#424242", label=k) for k, c in used.items()], loc="upper left",
-              bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False)
-    ax.set_title(title, fontsize=9)
-    return fig
+    if legend:
+        ax.legend(handles=_legend_patches(used), loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8,
+                  frameon=False)
+    ax.set_title(title, fontsize=10)
+    return used
+
+
+def _legend_patches(used: dict[str, str]) -> list[Any]:
+    from matplotlib.patches import Patch
+
+    return [Patch(fc=c, ec="#424242", label=k) for k, c in used.items()]
 
 
 def _category_of_colour(colour: str) -> str:
