@@ -88,6 +88,10 @@ REFUSALS = [
     ("check-opencv-bad-top", ["check-opencv", "{graph}", "--top", "-1"], 2, "--top"),
     ("check-opencv-bad-input-file", ["check-opencv", "{graph}", "--input", "{not_npy}"], 2, ".npy"),
     ("check-opencv-bad-graph-file", ["check-opencv", "{zip}"], 2, "zip"),
+    # view (Netron) never starts TensorFlow; a bad graph or port is refused before any server starts
+    ("view-missing-graph", ["view", "{nope}", "--no-browser"], 2, "does not exist"),
+    ("view-bad-graph-file", ["view", "{zip}", "--no-browser"], 2, "zip"),
+    ("view-bad-port", ["view", "{graph}", "--no-browser", "--port", "70000"], 2, "65535"),
     # inspect and scan never start TensorFlow, whatever the graph
     ("inspect-bad-graph-file", ["inspect", "{zip}"], 2, "zip"),
     ("scan-bad-graph-file", ["scan", "{zip}"], 2, "zip"),
