@@ -6,8 +6,11 @@ usage, 3 refusal (verification failed, unsafe graph).
 
 Each ``cmd_*`` function checks its files, calls the one helper that does the work, and
 reports (text, or one JSON value with ``--json``). Options that several subcommands share
-are added by one helper each (``_add_json``, ``_add_input``, ``_add_tolerance``, ...), and
-numbers are checked as they are parsed.
+are added by one helper each (``_add_json``, ``_add_input``, ``_add_tensor_names``, ...),
+and numbers are checked as they are parsed.
+
+An exception nobody expected is one line too, ``graphfreeze: error: STAGE: TYPE: message``,
+with exit 1; ``--debug`` (or ``GRAPHFREEZE_DEBUG=1``) prints its traceback as well.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import json
 import os
 import sys
 import threading
+import traceback
 import webbrowser
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
@@ -30,12 +34,13 @@ from .errors import GraphFreezeError, InputError, UnsafeGraphError
 from .export import default_output, export
 from .files import check_writable
 from .formatting import human_bytes
-from .freeze import check_save_path, freeze, sidecar_path
+from .freeze import as_frozen_graph, check_save_path, freeze, sidecar_path
 from .load import check_arrays, load_frozen, resolve_signature
 from .opencv import compare_outputs, diagnose_opencv
 from .optimize import optimize
-from .runner import save_outputs
+from .runner import arrange_feeds, read_input_files, save_outputs
 from .summary import read_summary
+from .tensors import output_key, parse_tensor_arg
 from .verify import DEFAULT_TOLERANCE
 from .viewer import serve as serve_viewer
 
@@ -91,10 +96,28 @@ def _add_json(p: argparse.ArgumentParser, prints: str = "print one JSON object i
 
 
 def _add_input(
-    p: argparse.ArgumentParser, help: str = "a .npy of real inputs to verify on (default: seeded random data)",
+    p: argparse.ArgumentParser,
+    help: str = "real inputs to verify on: NAME=FILE.npy (repeat for each input), FILE.npz keyed by input name, "
+    "or FILE.npy for a graph with one input (default: seeded random data)",
     *, required: bool = False,
 ) -> None:
-    p.add_argument("--input", required=required, help=help)
+    p.add_argument("--input", required=required, action="append", metavar="[NAME=]FILE", help=help)
+
+
+def _add_tensor_names(p: argparse.ArgumentParser, *, inputs: bool = True) -> None:
+    """``--inputs NAME[SHAPE] ...`` and ``--outputs NAME ...``: the tensors to feed and fetch, parsed at once."""
+    if inputs:
+        p.add_argument("--inputs", nargs="+", type=parse_tensor_arg, metavar="NAME[SHAPE]",
+                       help="the tensors to feed (default: the sidecar's, else the placeholders): node or node:0, "
+                       "any tensor (the graph is cut there, e.g. Mul:0), with an optional static shape like "
+                       "image[?,224,224,3]")
+    p.add_argument("--outputs", nargs="+", type=parse_tensor_arg, metavar="NAME",
+                   help="the tensors to fetch (default: the sidecar's, else the nodes nothing consumes)")
+
+
+def _add_debug(p: argparse.ArgumentParser, default: Any = argparse.SUPPRESS) -> None:
+    p.add_argument("--debug", action="store_true", default=default,
+                   help="on an unexpected error, show the Python traceback (also GRAPHFREEZE_DEBUG=1)")
 
 
 def _add_tolerance(p: argparse.ArgumentParser, compared: str) -> None:
@@ -161,8 +184,25 @@ def _load_npy(path: str) -> Any:
 
 
 def _inputs(args: argparse.Namespace) -> Optional[list[Any]]:
-    """The ``--input`` array as the list of inputs to verify on, or None for seeded random data."""
-    return [_load_npy(args.input)] if args.input else None
+    """One bare ``--input FILE.npy`` as the list of inputs to verify on, or None for seeded random data."""
+    if not args.input:
+        return None
+    given = read_input_files(args.input)
+    if len(given) != 1 or given[0][0] is not None:
+        raise InputError("this command takes one --input FILE.npy")
+    return [given[0][1]]
+
+
+def _named_inputs(args: argparse.Namespace) -> Optional[list[Any] | dict[str, Any]]:
+    """``--input`` arrays to verify on: a list for one bare ``FILE.npy``, else ``{name: array}``; None if none."""
+    if not args.input:
+        return None
+    given = read_input_files(args.input)
+    if len(given) == 1 and given[0][0] is None:
+        return [given[0][1]]
+    if any(name is None for name, _ in given):
+        raise InputError("a bare --input FILE.npy feeds a graph with one input; name each: --input NAME=FILE.npy")
+    return dict(given)
 
 
 def _show(args: argparse.Namespace, record: Any, text: Callable[[], str]) -> None:
@@ -203,25 +243,38 @@ def cmd_run(args: argparse.Namespace) -> int:
     graph = _require_file(args.graph, "graph")
     out = Path(args.output)
     check_writable([out], force=args.force)
-    x = _load_npy(args.input)
+    given = read_input_files(args.input)
     graph_def = _read_safe_graph(graph, args.allow_unsafe)
     in_infos, out_infos = resolve_signature(graph, graph_def, inputs=args.inputs, outputs=args.outputs)
-    check_arrays(in_infos, [x])  # names, shape and dtype answered before TensorFlow starts
+    listed = {t.name for t in in_infos}
+    optional = [t for t in graphfile.optional_inputs(graph_def) if t.name not in listed]
+    feeds = arrange_feeds(given, [t.name for t in in_infos], [t.name for t in optional])
+    specs = {t.name: t for t in in_infos + optional}
+    for name, array in feeds.items():  # names, shapes and dtypes answered before TensorFlow starts
+        check_arrays([specs[name]], [array])
     if len(out_infos) > 1 and out.suffix != ".npz":
         raise InputError(
             f"graph has {len(out_infos)} outputs {[t.name for t in out_infos]}; give an output file ending in .npz"
         )
-    y = load_frozen(graph, inputs=args.inputs, outputs=args.outputs, allow_unsafe=args.allow_unsafe,
-                    graph_def=graph_def)(x)
-    outputs = y if isinstance(y, list) else [y]
+    loaded = load_frozen(graph, inputs=args.inputs, outputs=args.outputs, allow_unsafe=args.allow_unsafe,
+                         graph_def=graph_def)
+    outputs = loaded.run(feeds)
     save_outputs(out, outputs, force=args.force)
-    print(f"wrote {out}: " + ", ".join(f"{tuple(a.shape)}" for a in outputs),
-          file=sys.stderr if args.quiet else sys.stdout)
+    shapes = [str(tuple(a.shape)) for a in outputs.values()]
+    if len(outputs) > 1:
+        shapes = [f"{output_key(name)} {shape}" for name, shape in zip(outputs, shapes)]
+    print(f"wrote {out}: " + ", ".join(shapes), file=sys.stderr if args.quiet else sys.stdout)
     return 0
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    summary = read_summary(args.graph)
+    inputs = None
+    if args.inputs:
+        graph = _require_graph_file(args.graph)
+        inputs, _ = resolve_signature(graph, graphfile.read_graph_def(graph, check_sidecar=False),
+                                      inputs=args.inputs)
+    summary = read_summary(args.graph, outputs=[t.name for t in args.outputs] if args.outputs else None,
+                           inputs=inputs)
     _show(args, summary.to_dict(), lambda: summary.table(top_ops=args.top))
     return 0
 
@@ -233,7 +286,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     result = compare(graph, model, batch_sizes=args.batch, contenders=None if model else FROZEN_CONTENDERS,
                      time_budget_s=args.budget, min_calls=args.min_calls,
                      progress=not args.json and sys.stderr.isatty(), allow_unsafe=args.allow_unsafe,
-                     graph_def=graph_def)
+                     graph_def=graph_def, inputs=args.inputs, outputs=args.outputs)
     _show(args, result.to_records(short=True), lambda: result.table() + "\n\n" + "\n".join(comparisons(result)))
     return 0
 
@@ -254,9 +307,10 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     graph = _require_file(args.graph, "graph")
     out = Path(args.output)
     _require_new_graph(out, graph, "the optimized graph", force=args.force)
-    inputs = _inputs(args)
+    inputs = _named_inputs(args)
     graphfile.read_graph_def(graph)  # fail on a bad file before TensorFlow starts
-    result = optimize(graph, target=args.target, inputs=inputs, tolerance=args.tolerance)
+    result = optimize(graph, target=args.target, inputs=inputs, tolerance=args.tolerance,
+                      input_names=args.inputs, output_names=args.outputs)
     result.save(out, force=args.force)
     record = {"nodes_before": result.nodes_before, "nodes_after": result.nodes_after,
               "max_abs_diff": result.max_abs_diff, "output": str(out), "target": result.target,
@@ -278,9 +332,10 @@ def cmd_export(args: argparse.Namespace) -> int:
         _require_new_graph(out, graph, "the OpenCV graph", force=args.force)
     else:
         check_writable([out], force=args.force)
-    inputs = _inputs(args)
+    inputs = _named_inputs(args)
     graphfile.read_graph_def(graph)  # fail on a bad file before TensorFlow starts
-    exported = export(graph, args.to, inputs=inputs, tolerance=args.tolerance)
+    exported = export(graph, args.to, inputs=inputs, tolerance=args.tolerance,
+                      input_names=args.inputs, output_names=args.outputs)
     exported.save(out, force=args.force)
     record = {"output": str(out), "format": exported.format, "bytes": exported.bytes, "sha256": exported.sha256,
               "ops": exported.ops, "max_abs_diff": exported.max_abs_diff}
@@ -297,9 +352,13 @@ def cmd_check_opencv(args: argparse.Namespace) -> int:
     graph = _require_graph_file(args.graph)
     inputs = _inputs(args)
     graph_def = graphfile.read_graph_def(graph, check_edges=True)  # fail on a bad file before anything starts
-    report = diagnose_opencv(graph, inputs=inputs, tolerance=args.tolerance, timeout=args.timeout)
+    subject: Any = graph
+    if args.inputs or args.outputs:  # other tensors: TensorFlow cuts the graph there first
+        subject = as_frozen_graph(graph, inputs=args.inputs, outputs=args.outputs)
+    report = diagnose_opencv(subject, inputs=inputs, tolerance=args.tolerance, timeout=args.timeout)
     if report.ok and not args.no_compare:  # OpenCV survived: now compare with TensorFlow on the same inputs
-        compare_outputs(report, load_frozen(graph, graph_def=graph_def), tolerance=args.tolerance)
+        reference = load_frozen(graph, graph_def=graph_def, inputs=args.inputs, outputs=args.outputs)
+        compare_outputs(report, reference, tolerance=args.tolerance)
     _show(args, report.to_dict(), lambda: "\n".join([
         report.reason() if report.ok else f"{graph}: OpenCV {report.status}"
         + (f" ({report.signal})" if report.signal else ""),
@@ -333,6 +392,7 @@ Command = Callable[[argparse.Namespace], int]
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Freeze TensorFlow 2 models into one verified GraphDef (.pb).")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    _add_debug(parser, default=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     p = sub.add_parser("freeze", help="freeze a .keras/.h5 model or a SavedModel directory into OUT.pb")
@@ -346,10 +406,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="run a frozen graph on a .npy input and save the output")
     _add_graph(p)
-    _add_input(p, "a .npy array for the graph's input", required=True)
-    p.add_argument("-o", "--output", required=True, help="the .npy (or .npz for several outputs) to write")
-    p.add_argument("--inputs", nargs="+", metavar="NAME", help="input tensor name(s), if there is no sidecar")
-    p.add_argument("--outputs", nargs="+", metavar="NAME", help="output tensor name(s), if there is no sidecar")
+    _add_input(p, "NAME=FILE.npy for an input (repeat for each; an optional input such as is_training is fed "
+               "only when given), FILE.npz keyed by input name, or FILE.npy for a graph with one input",
+               required=True)
+    p.add_argument("-o", "--output", required=True,
+                   help="the .npy to write, or an .npz holding every output keyed by name (probs for probs:0)")
+    _add_tensor_names(p)
     _add_force(p)
     p.add_argument("--quiet", action="store_true", help="report on stderr instead of stdout")
     _add_allow_unsafe(p, "run")
@@ -364,6 +426,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_graph(p, "the frozen .pb (binary or text .pbtxt)")
     _add_json(p, "print one JSON object instead of tables")
     p.add_argument("--top", type=_count, default=15, metavar="N", help="op types to list in the table (default 15)")
+    _add_tensor_names(p)
     p.set_defaults(func=cmd_inspect)
 
     p = sub.add_parser("bench", help="time a frozen graph (and the model it came from) against other ways to run it")
@@ -376,6 +439,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-calls", type=int, default=10, metavar="N", action=_Bounded, rule=lambda n: n >= 1,
                    wants="at least 1", help="timed calls per contender at least (default 10)")
     _add_json(p, "print a JSON list of {contender, batch, median_us, p10_us, p90_us, calls}")
+    _add_tensor_names(p)
     _add_allow_unsafe(p, "time")
     p.set_defaults(func=cmd_bench)
 
@@ -387,6 +451,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "ops into TensorFlow-only kernels (_FusedConv2D)")
     _add_input(p)
     _add_tolerance(p, "optimized - frozen")
+    _add_tensor_names(p)
     _add_force(p, "overwrite OUT.pb and OUT.json if they exist")
     _add_json(p, "print {nodes_before, nodes_after, max_abs_diff, output, target, removed_ops, added_ops}")
     p.set_defaults(func=cmd_optimize)
@@ -399,6 +464,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="the file to write (default: GRAPH with .tflite/.onnx, GRAPH_opencv.pb)")
     _add_input(p)
     _add_tolerance(p, "export - frozen")
+    _add_tensor_names(p)
     _add_force(p)
     _add_json(p, "print {output, format, bytes, sha256, ops, max_abs_diff}")
     p.set_defaults(func=cmd_export)
@@ -408,6 +474,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_graph(p)
     _add_input(p, "a .npy input to run (NHWC, as for TensorFlow; default: seeded random data)")
     _add_tolerance(p, "opencv - tensorflow")
+    _add_tensor_names(p)
     p.add_argument("--no-compare", action="store_true", help="only load and run in OpenCV; do not start TensorFlow")
     _add_seconds(p, "--timeout", 120.0, "give up after (default 120)")
     p.add_argument("--top", type=_count, default=10, metavar="N", help="suspicious ops to list (default 10)")
@@ -421,11 +488,14 @@ def build_parser() -> argparse.ArgumentParser:
                    wants="a port from 0 to 65535", help="port to serve on (default 0: any free port)")
     p.add_argument("--no-browser", action="store_true", help="only print the URL; do not open a browser")
     p.set_defaults(func=cmd_view)
+    for command in sub.choices.values():  # --debug after the subcommand too
+        _add_debug(command)
     return parser
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
+    args: Optional[argparse.Namespace] = None
     try:
         args = parser.parse_args(argv)
         if not getattr(args, "func", None):
@@ -443,6 +513,28 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except BrokenPipeError:  # `graphfreeze inspect --json | head`: the reader left; stay quiet
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except Exception as exc:  # a bug, or a library's own error nobody foresaw: one line, never a traceback
+        if getattr(args, "debug", False) or os.environ.get("GRAPHFREEZE_DEBUG", "") not in ("", "0"):
+            traceback.print_exc()
+        print(f"{PROG}: error: {unexpected_error_line(exc, getattr(args, 'command', None))}", file=sys.stderr)
+        return 1
+
+
+def unexpected_error_line(exc: BaseException, command: Optional[str]) -> str:
+    """``STAGE: TYPE: message`` for an exception nobody expected; the stage is the command and the
+    helper module where it was raised (``run: load``), the message its first line."""
+    module = ""
+    for frame in traceback.extract_tb(exc.__traceback__):
+        path = Path(frame.filename)
+        if path.parent.name == __package__ and path.stem not in ("cli", "__init__"):
+            module = path.stem
+    stage = ": ".join(part for part in (command or "graphfreeze", module) if part)
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else "(no message)"
+    if len(first) > 300:
+        first = first[:297] + "..."
+    hint = "; run with --debug for the traceback"
+    return f"{stage}: {type(exc).__name__}: {first}{hint}"
 
 
 if __name__ == "__main__":

@@ -540,7 +540,7 @@ def _read_process(report: OpenCVDiagnosis, done: subprocess.CompletedProcess[str
         saved = np.load(out, allow_pickle=False)  # .npz content for several outputs, .npy for one
         if hasattr(saved, "files"):
             with saved:
-                report.outputs = [saved[k] for k in sorted(saved.files, key=lambda k: int(k.split("_")[1]))]
+                report.outputs = [saved[k] for k in saved.files]  # keyed by output name, in the model's order
         else:
             report.outputs = [saved]
 

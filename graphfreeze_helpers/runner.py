@@ -13,6 +13,10 @@ Command line::
 
     python -m graphfreeze_helpers.runner MODEL.tflite --input X.npy -o Y.npy [--force]
     python -m graphfreeze_helpers.runner MODEL.pb --input X.npy -o Y.npy      # OpenCV DNN
+    python -m graphfreeze_helpers.runner MODEL.onnx --input a=A.npy --input b=B.npy -o OUT.npz
+    python -m graphfreeze_helpers.runner MODEL.onnx --input INPUTS.npz -o OUT.npz   # keys: input names
+
+Several outputs go to an ``.npz`` keyed by output name (``probs`` for ``probs:0``).
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ import numpy as np
 from . import graphfile
 from .errors import GraphFormatError, GraphFreezeError, InputError, ShapeError
 from .files import check_writable, write_files_atomically
-from .tensors import node_name
+from .tensors import match_tensor_name, node_name, output_key
 from .tfimport import captured_stderr  # stdlib only: tfimport imports TensorFlow inside functions
 
 KINDS = ("litert", "onnxruntime", "opencv")
@@ -312,21 +316,98 @@ def load_runner(
     raise InputError(f"unknown runtime {kind!r}; choose one of {list(KINDS)}")
 
 
-def save_outputs(path: str | Path, outputs: Sequence[np.ndarray], *, force: bool = False) -> Path:
-    """Write one output as ``.npy``, several as ``.npz`` (``output_0``, ``output_1``, ...), atomically.
+def save_outputs(
+    path: str | Path,
+    outputs: Sequence[np.ndarray] | dict[str, np.ndarray],
+    *,
+    names: Optional[Sequence[str]] = None,
+    force: bool = False,
+) -> Path:
+    """Write one output as ``.npy``, several as ``.npz``, atomically.
 
-    Never overwrites without ``force``; several outputs need a path ending in ``.npz``.
+    The ``.npz`` keys are the output names (``names``, or the keys of a dict of outputs) as
+    :func:`~graphfreeze_helpers.tensors.output_key` spells them (``probs:0`` → ``probs``);
+    without names, ``output_0``, ``output_1``, ... A path ending in ``.npz`` always gets an
+    ``.npz``. Never overwrites without ``force``; several outputs need a path ending in ``.npz``.
     """
     path = Path(path)
+    if isinstance(outputs, dict):
+        names, outputs = list(outputs), list(outputs.values())
     buffer = io.BytesIO()
-    if len(outputs) > 1:
+    if len(outputs) > 1 or path.suffix == ".npz":
         if path.suffix != ".npz":
             raise InputError(f"model has {len(outputs)} outputs; give an output file ending in .npz")
-        np.savez(buffer, **{f"output_{i}": a for i, a in enumerate(outputs)})
+        keys = [output_key(n) for n in names] if names is not None else [f"output_{i}" for i in range(len(outputs))]
+        if names is not None and len(set(keys)) < len(keys):
+            keys = list(names)
+        np.savez(buffer, **dict(zip(keys, outputs)))
     else:
         np.save(buffer, outputs[0])
     write_files_atomically({path: buffer.getvalue()}, force=force)
     return path
+
+
+def read_input_files(specs: Sequence[str]) -> list[tuple[Optional[str], np.ndarray]]:
+    """``--input`` values as ``(name, array)`` pairs: ``NAME=FILE.npy``, ``FILE.npz`` (its keys are
+    the names) or a bare ``FILE.npy`` (name ``None``: the model's one input).
+
+    Raises :class:`InputError` with one line on a missing or unreadable file.
+    """
+    found: list[tuple[Optional[str], np.ndarray]] = []
+    for spec in specs:
+        name: Optional[str] = None
+        path = spec
+        if "=" in spec and not Path(spec).is_file():
+            name, _, path = spec.partition("=")
+            if not name or not path:
+                raise InputError(f"--input {spec!r}: write NAME=FILE.npy, FILE.npz or FILE.npy")
+        if not Path(path).is_file():
+            raise InputError(f"input file {path!r} does not exist")
+        try:
+            loaded = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise InputError(f"cannot read {path!r} as a .npy or .npz array ({str(exc).splitlines()[0]})") from None
+        if isinstance(loaded, np.lib.npyio.NpzFile):
+            with loaded:
+                if name is not None:
+                    raise InputError(f"--input {spec!r}: an .npz names its arrays itself; give it without NAME=")
+                if not loaded.files:
+                    raise InputError(f"{path!r} holds no arrays")
+                found += [(key, loaded[key]) for key in loaded.files]
+        else:
+            found.append((name, loaded))
+    return found
+
+
+def arrange_feeds(
+    given: Sequence[tuple[Optional[str], Any]], required: Sequence[str], optional: Sequence[str] = ()
+) -> dict[str, Any]:
+    """Match named (or one unnamed) arrays to a model's inputs: ``{input name: array}``.
+
+    Every required input needs an array; an optional one is fed only when given. A name
+    matches as :func:`~graphfreeze_helpers.tensors.match_tensor_name` says. Raises
+    :class:`InputError` naming the model's inputs on a missing, unknown or repeated name.
+    """
+    known = list(required) + list(optional)
+    listing = f"the model takes {list(required)}" + (f" and optionally {list(optional)}" if optional else "")
+    feeds: dict[str, Any] = {}
+    for name, array in given:
+        if name is None:
+            if len(given) > 1 or len(required) != 1:
+                raise InputError(f"a bare --input FILE.npy feeds a model with one input; {listing}: "
+                                 "give --input NAME=FILE.npy for each, or one .npz keyed by input name")
+            target: Optional[str] = required[0]
+        else:
+            target = match_tensor_name(name, known)
+            if target is None:
+                raise InputError(f"no input {name!r}; {listing}")
+        if target in feeds:
+            raise InputError(f"input {target!r} is given twice")
+        feeds[target] = array
+    missing = [name for name in required if name not in feeds]
+    if missing:
+        raise InputError(f"no array for input(s) {missing}; {listing}")
+    return feeds
 
 
 # --- a process where TensorFlow cannot be imported --------------------------------------------
@@ -378,7 +459,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         "without TensorFlow.",
     )
     parser.add_argument("model", help="the .tflite, .onnx or frozen .pb file")
-    parser.add_argument("--input", required=True, help="a .npy array for the model's (single) input")
+    parser.add_argument("--input", required=True, action="append", metavar="[NAME=]FILE",
+                        help="NAME=FILE.npy for an input (repeat for each), FILE.npz keyed by input name, or FILE.npy "
+                        "for a model with one input")
     parser.add_argument("-o", "--output", required=True, help="the .npy (or .npz for several outputs) to write")
     parser.add_argument("--runtime", choices=KINDS, help="force a runtime (default: from the file's content)")
     parser.add_argument("--force", action="store_true", help="overwrite the output if it exists")
@@ -394,21 +477,21 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         out = Path(args.output)
         check_writable([out], force=args.force)
-        if not Path(args.input).is_file():
-            raise InputError(f"input file {args.input!r} does not exist")
-        try:
-            x = np.load(args.input, allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise InputError(f"cannot read {args.input!r} as a .npy array ({str(exc).splitlines()[0]})") from None
+        given = read_input_files(args.input)
         stage("load")
         runner = load_runner(args.model, kind=args.runtime)
+        feeds = arrange_feeds(given, runner.input_names)
         stage("run")
-        outputs = runner.run(runner.check_inputs([x]))
+        outputs = runner.run(runner.check_inputs([feeds[name] for name in runner.input_names]))
         stage("done")
-        save_outputs(out, outputs, force=args.force)
+        save_outputs(out, outputs, names=runner.output_names, force=args.force)
     except GraphFreezeError as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except Exception as exc:  # no traceback for a user: one line naming what broke
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        print(f"{parser.prog}: error: {type(exc).__name__}: {first}", file=sys.stderr)
+        return 1
     print(f"wrote {out} with {runner.kind}: " + ", ".join(str(tuple(a.shape)) for a in outputs))
     return 0
 

@@ -126,3 +126,19 @@ def output_key(name: str) -> str:
     """The key of an output in an ``.npz``: ``'probs:0'`` → ``'probs'``, ``'split:1'`` stays ``'split:1'``."""
     head, _, tail = name.rpartition(":")
     return head if head and tail == "0" else name
+
+
+def match_tensor_name(given: str, names: Sequence[str]) -> Optional[str]:
+    """Which of ``names`` (a model's input or output names) ``given`` means, or ``None``.
+
+    ``'image'``, ``'image:0'`` and a runtime's spelling of them (LiteRT's
+    ``'serving_default_image:0'``) all match; an exact match wins.
+    """
+    if given in names:
+        return given
+    want = tensor_name(given)
+    for prefix in ("", "serving_default_"):
+        for name in names:
+            if tensor_name(name) == want or (prefix and tensor_name(name) == prefix + want):
+                return name
+    return None
