@@ -1,16 +1,18 @@
 """How much of each notebook's code is the lesson, and how much is scaffolding.
 
-A code line is a non-blank line of a code cell. A line is **scaffolding** when it is
+A code line is a non-blank line of a code cell. Issue 11 names three kinds of scaffolding
+("setup imports, validation and metrics"); a line is **scaffolding** when it is
 
-1. in the setup cell (the first code cell after ``## Setup``): imports, TensorFlow start-up,
-   the version guard;
+1. in the setup cell (the first code cell after ``## Setup``): imports, TensorFlow start-up
+   (``start_tensorflow``, which also checks the versions), magics such as ``%matplotlib inline``;
 2. in the validation cell (the first code cell after the cell tagged ``parameters``);
-3. part of a ``record_metrics(...)`` call (every line the call spans), wherever it is;
-4. in an exercise's check cell (the code cell right after a cell tagged ``solution``).
+3. part of a ``record_metrics(...)`` call (every line the call spans), wherever it is.
 
 Every other code line is **lesson code**: the parameters cell, the content sections, the
-named checks (``assert``/``assert_agree``) and the exercise solutions. The test prints the
-figure per notebook and in all (``pytest -s`` shows it) and keeps the share from falling.
+named checks (``assert``/``assert_agree``) and the exercises. The asserted figure, the
+**lesson share**, counts these three kinds. A stricter count also takes the exercises' check
+cells (the code cell right after a cell tagged ``solution``) as scaffolding; the test prints
+both, per notebook and in all (``pytest -s`` shows them), so that neither is hidden.
 """
 
 from __future__ import annotations
@@ -25,9 +27,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
-# The share of lesson code over all notebooks together. The issue's target is 85%; see
-# test_lesson_share for why the floor is lower and what it would take to reach the target.
-MIN_LESSON_SHARE = 0.75
+# The share of lesson code over all notebooks together: issue 11's target.
+MIN_LESSON_SHARE = 0.85
 
 
 def _tags(cell: Any) -> list[str]:
@@ -54,8 +55,11 @@ def _metrics_lines(source: str) -> int:
     return len(spanned)
 
 
-def shape(path: Path) -> tuple[int, int]:
-    """``(code lines, scaffolding lines)`` of one notebook, by the rules in this module's docstring."""
+def shape(path: Path) -> tuple[int, int, int]:
+    """``(code lines, scaffolding lines, exercise-check lines)`` of one notebook, by this module's docstring.
+
+    The exercise-check lines are counted apart, not in the scaffolding lines.
+    """
     cells = nbformat.read(path, as_version=4).cells
     code = [i for i, cell in enumerate(cells) if cell.cell_type == "code"]
     setup_heading = _setup_heading(cells)
@@ -63,12 +67,17 @@ def shape(path: Path) -> tuple[int, int]:
     setup = next(i for i in code if i > setup_heading)
     validation = next(i for i in code if i > parameters)
     checks = {after for before, after in zip(code, code[1:]) if "solution" in _tags(cells[before])}
-    total = scaffolding = 0
+    total = scaffolding = check_lines = 0
     for i in code:
         lines = _code_lines(cells[i].source)
         total += lines
-        scaffolding += lines if i in {setup, validation} | checks else _metrics_lines(cells[i].source)
-    return total, scaffolding
+        if i in {setup, validation}:
+            scaffolding += lines
+        elif i in checks:
+            check_lines += lines
+        else:
+            scaffolding += _metrics_lines(cells[i].source)
+    return total, scaffolding, check_lines
 
 
 def test_shape_counts_each_kind_of_scaffolding(tmp_path: Path):
@@ -84,26 +93,27 @@ def test_shape_counts_each_kind_of_scaffolding(tmp_path: Path):
     ]
     nb.cells = cells
     nbformat.write(nb, tmp_path / "01_x.ipynb")
-    assert shape(tmp_path / "01_x.ipynb") == (11, 7)
+    assert shape(tmp_path / "01_x.ipynb") == (11, 5, 2)
 
 
 def test_lesson_share(capsys):
-    """Lesson code is most of every notebook's code; the figure is printed per notebook and in all.
+    """Lesson code is at least 85% of all notebook code (issue 11); both counts are printed per notebook.
 
-    The floor is 75% over all notebooks, not the issue's 85%: with the four kinds of
-    scaffolding counted above, the setup cells alone (one import line per helper module a
-    lesson uses, 7 to 24 lines) hold about half of the scaffolding. Reaching 85% would need a
-    flat public API (a few names importable from the package itself), which the module layout
-    (a function named like its module, ``freeze.freeze``) does not allow today.
+    The asserted lesson share counts setup, validation and metrics lines as scaffolding; the
+    stricter share counts the exercises' check cells too, and is printed beside it.
     """
     rows = [(path.stem, *shape(path)) for path in NOTEBOOKS]
     total = sum(r[1] for r in rows)
     scaffolding = sum(r[2] for r in rows)
+    checks = sum(r[3] for r in rows)
     with capsys.disabled():
-        print("\nlesson code per notebook (code lines, scaffolding lines, lesson share):")
-        for stem, lines, scaffold in rows:
-            print(f"  {stem:<36} {lines:>4} {scaffold:>4} {(lines - scaffold) / lines:6.1%}")
-        print(f"  {'all notebooks':<36} {total:>4} {scaffolding:>4} {(total - scaffolding) / total:6.1%}")
+        print("\nlesson code per notebook (code lines, scaffolding lines, exercise-check lines, lesson share, "
+              "stricter share counting the checks as scaffolding):")
+        for stem, lines, scaffold, check_lines in rows:
+            print(f"  {stem:<36} {lines:>4} {scaffold:>4} {check_lines:>4} {(lines - scaffold) / lines:6.1%}"
+                  f" {(lines - scaffold - check_lines) / lines:6.1%}")
+        print(f"  {'all notebooks':<36} {total:>4} {scaffolding:>4} {checks:>4} {(total - scaffolding) / total:6.1%}"
+              f" {(total - scaffolding - checks) / total:6.1%}")
     share = (total - scaffolding) / total
     assert share >= MIN_LESSON_SHARE, f"lesson code is {share:.1%} of notebook code, below {MIN_LESSON_SHARE:.0%}"
 
@@ -124,7 +134,7 @@ def test_setup_cell_is_short_and_imports_no_private_module(path: Path):
                     f"{line.strip()!r}: notebooks never import a private module"
                 )
         assert 'get_logger().setLevel("ERROR")' not in cell.source, (
-            "import_tensorflow already turns TensorFlow's Python logger down"
+            "start_tensorflow already turns TensorFlow's Python logger down"
         )
 
 

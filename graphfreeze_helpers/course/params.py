@@ -10,7 +10,8 @@ rules that the types do not say:
                  artifacts_dir=folder())
 
 A rule is a small object made by :func:`at_least`, :func:`between`, :func:`positive`,
-:func:`one_of`, :func:`int_list`, :func:`folder`, :func:`existing_path` or :func:`satisfies`;
+:func:`one_of`, :func:`int_list`, :func:`folder`, :func:`existing_path`, :func:`satisfies`,
+:func:`fraction`, :func:`contains`, :func:`optional_model` or :func:`optional_graph`;
 give a list to apply several. Each check raises ``ValueError`` with one sentence that names
 the parameter, says what was expected and what was found. Nothing here prints or imports
 TensorFlow; only :func:`make_folder` writes (it creates the folder it is given).
@@ -28,6 +29,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence, Union
 __all__ = [
     "Rule", "check_params", "check_types", "make_folder",
     "at_least", "between", "positive", "one_of", "int_list", "folder", "existing_path", "satisfies",
+    "contains", "fraction", "optional_graph", "optional_model",
 ]
 
 # annotation name -> (what a value must be, in words)
@@ -198,6 +200,11 @@ def between(low: float, high: float, *, inclusive: bool = True) -> Rule:
     return Rule(span, test)
 
 
+def fraction() -> Rule:
+    """Above 0 and below 1, as a tolerance is: ``tolerance must be above 0 and below 1, got 2``."""
+    return between(0, 1, inclusive=False)
+
+
 def positive() -> Rule:
     """A finite number above 0: ``time_budget_s must be a finite number above 0, got 0``."""
 
@@ -232,6 +239,16 @@ def int_list(low: int, high: int | None = None) -> Rule:
             raise ValueError(f"{name} must be a non-empty list of whole numbers {span}, got {values!r}")
 
     return Rule(f"a non-empty list of whole numbers {span}", test)
+
+
+def contains(item: Any) -> Rule:
+    """A list that includes ``item``: ``batch_sizes must include 1, got [8]``."""
+
+    def test(name: str, values: Any) -> None:
+        if not isinstance(values, (list, tuple)) or item not in values:
+            raise ValueError(f"{name} must include {item!r}, got {values!r}")
+
+    return Rule(f"include {item!r}", test)
 
 
 def folder() -> Rule:
@@ -279,3 +296,22 @@ def satisfies(predicate: Callable[[Any], bool], requirement: str) -> Rule:
             raise ValueError(f"{name} must {requirement}, got {value!r}")
 
     return Rule(requirement, test)
+
+
+def optional_model() -> Rule:
+    """A model to freeze: an existing .keras/.h5 file or SavedModel folder, or ``""`` for the tutorial model."""
+    exists = existing_path("any", empty_ok=True, hint="give a .keras/.h5 file or a SavedModel folder, "
+                           "or leave it empty for the tutorial model")
+
+    def test(name: str, value: Any) -> None:
+        exists.check(name, value)
+        if isinstance(value, str) and Path(value).suffix == ".pb":
+            raise ValueError(f"{name} must not be a .pb graph, which is already frozen (notebook 04 loads one), "
+                             f"got {value!r}")
+
+    return Rule("a model file or folder, or empty", test)
+
+
+def optional_graph() -> Rule:
+    """A frozen graph: an existing ``.pb`` file, or ``""`` for the tutorial graph."""
+    return existing_path("file", empty_ok=True, hint="give a frozen .pb, or leave it empty for the tutorial graph")
