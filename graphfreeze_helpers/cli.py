@@ -221,15 +221,16 @@ def cmd_freeze(args: argparse.Namespace) -> int:
     model = _require_file(args.model, "model")
     out = Path(args.output)
     check_save_path(out, force=args.force)
-    frozen = freeze(model, inputs=_inputs(args), tolerance=args.tolerance)
+    frozen = freeze(model, inputs=_named_inputs(args), tolerance=args.tolerance, outputs=args.outputs)
     frozen.save(out, force=args.force)
     size = out.stat().st_size
     diff = frozen.verification.max_abs_diff if frozen.verification else None
     record = {"output": str(out), "inputs": [t.to_dict() for t in frozen.inputs],
               "outputs": [t.to_dict() for t in frozen.outputs], "nodes": frozen.nodes, "bytes": size,
-              "max_abs_diff": diff}
+              "max_abs_diff": diff, "loader": frozen.loader}
     _show(args, record, lambda: "\n".join([
         f"wrote {out} and {sidecar_path(out)}",
+        f"  loader  {frozen.loader}",
         *(f"  input   {t}" for t in frozen.inputs),
         *(f"  output  {t}" for t in frozen.outputs),
         f"  nodes   {frozen.nodes}",
@@ -395,9 +396,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_debug(parser, default=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    p = sub.add_parser("freeze", help="freeze a .keras/.h5 model or a SavedModel directory into OUT.pb")
-    p.add_argument("model", help="a .keras or .h5 file, or a SavedModel directory")
+    p = sub.add_parser("freeze", help="freeze a .keras/.h5 model, a SavedModel or a TF1 checkpoint into OUT.pb")
+    p.add_argument("model", help="a .keras or .h5 file, a SavedModel directory, or a TF1 checkpoint (.meta or folder)")
     p.add_argument("-o", "--output", required=True, help="the .pb to write (a sidecar OUT.json is written too)")
+    p.add_argument("--outputs", nargs="+", metavar="NAME",
+                   help="output tensor name(s) of a TF1 checkpoint (without it, the likely outputs are listed)")
     _add_input(p)
     _add_tolerance(p, "frozen - original")
     _add_force(p, "overwrite OUT.pb and OUT.json if they exist")

@@ -10,6 +10,12 @@ The recipe is TensorFlow's own:
 
 Then we check the result: no variable op may survive, and its outputs must match the
 original model's on the same inputs.
+
+TF1 artifacts take TF1's recipe instead (:mod:`.freeze_tf1`): a checkpoint (``.meta`` and
+its variables), and a SavedModel that ``tf.saved_model.load`` cannot revive, are restored
+into a v1 ``Session`` and frozen with ``convert_variables_to_constants``; the result is
+verified against a Session run of the restored original. ``FrozenGraph.loader`` says which
+loader read the model.
 """
 
 from __future__ import annotations
@@ -18,17 +24,18 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 import numpy as np
 
 from . import files, graphfile, tensorproto
 from .errors import GraphFreezeError, InputError, ModelLoadError, NotFrozenError, TooLargeError
+from .freeze_tf1 import SessionArtifact, is_checkpoint, load_v1_saved_model, restore_checkpoint
 from .load import LoadedGraph, check_arrays, load_frozen
 from .ops import BROADCAST_OPS, FORWARDING_OPS, IMAGE_DECODE_OPS, SHAPE_KEEPING_OPS, STATEFUL_OPS, STATEFUL_PREFIXES
 from .tensors import TensorInfo, node_name, parse_tensor_arg, tensor_name
 from .tfimport import import_tensorflow
-from .verify import DEFAULT_TOLERANCE, Verification, as_output_list, verify
+from .verify import DEFAULT_TOLERANCE, Verification, as_output_list, input_list, verify
 
 SIDECAR_FORMAT = "graphfreeze-sidecar/1"
 # Protobuf refuses to serialize or parse one message of 2 GiB or more, and a GraphDef is one message.
@@ -46,6 +53,7 @@ class FrozenGraph:
     source: str = ""
     verification: Optional[Verification] = None
     concrete_function: Any = field(default=None, repr=False, compare=False)  # the variable-free ConcreteFunction
+    loader: str = ""  # which loader read the model, in one line ("" for a model given in memory)
 
     @property
     def nodes(self) -> int:
@@ -80,6 +88,8 @@ class FrozenGraph:
             "keras": keras.__version__,
             "source": self.source,
         }
+        if self.loader:
+            record["loader"] = self.loader
         if self.verification is not None:
             record["max_abs_diff"] = self.verification.max_abs_diff
             record["tolerance"] = self.verification.tolerance
@@ -157,6 +167,7 @@ class _Traced:
     reference: Callable[..., Any]  # numpy arrays in, outputs out, in the frozen output order
     source: str
     keepalive: Any = None  # a loaded SavedModel owns the variables its signature reads
+    loader: str = ""
 
 
 def load_model(path: str | Path) -> Any:
@@ -175,7 +186,7 @@ def load_model(path: str | Path) -> Any:
         try:
             return tf.saved_model.load(str(path))
         except Exception as exc:  # TensorFlow raises many types for a damaged SavedModel
-            raise ModelLoadError(f"cannot load SavedModel {str(path)!r}: {_first_line(exc)}") from None
+            raise ReviveError(f"cannot load SavedModel {str(path)!r}: {_first_line(exc)}", exc) from None
     if path.suffix not in {".keras", ".h5", ".hdf5"}:
         raise ModelLoadError(
             f"model {str(path)!r} is not a .keras or .h5 file nor a SavedModel directory"
@@ -188,6 +199,18 @@ def load_model(path: str | Path) -> Any:
         return keras.models.load_model(str(path), compile=False)
     except Exception as exc:
         raise ModelLoadError(f"cannot load Keras model {str(path)!r}: {_first_line(exc)}") from None
+
+
+class ReviveError(ModelLoadError):
+    """TF2's ``tf.saved_model.load`` cannot revive a SavedModel (TF's v1 loader may still read it)."""
+
+    def __init__(self, message: str, cause: BaseException) -> None:
+        super().__init__(message)
+        self.cause = f"{type(cause).__name__}: {_first_line(cause)}"
+
+
+TF2_SAVED_MODEL_LOADER = "tf.saved_model.load (TF2)"
+KERAS_LOADER = "keras.models.load_model"
 
 
 def _first_line(exc: BaseException) -> str:
@@ -231,14 +254,16 @@ def _trace(model: Any, signature: str) -> _Traced:
     tf = import_tensorflow()
     import keras
 
+    loader = ""
     if isinstance(model, (str, Path)):
         source = str(model)
         model = load_model(model)
+        loader = KERAS_LOADER if isinstance(model, keras.Model) else TF2_SAVED_MODEL_LOADER
     else:
         source = getattr(model, "name", type(model).__name__)
     check_estimated_size(model)  # before tracing anything
     if isinstance(model, keras.Model):
-        return _Traced(trace_keras(model), keras_call(model), source)
+        return _Traced(trace_keras(model), keras_call(model), source, loader=loader)
     signatures = getattr(model, "signatures", None)
     if signatures is not None:
         if signature not in signatures:
@@ -249,7 +274,7 @@ def _trace(model: Any, signature: str) -> _Traced:
         def reference(*xs: Any) -> Any:
             return call(*[tf.constant(x) for x in xs])
 
-        return _Traced(function, reference, source, keepalive=model)
+        return _Traced(function, reference, source, keepalive=model, loader=loader)
     raise ModelLoadError(
         f"cannot freeze a {type(model).__name__}: pass a keras.Model, a .keras/.h5 path or a SavedModel"
     )
@@ -584,18 +609,34 @@ def check_graph_size(graph_def: Any, limit: Optional[int] = None) -> int:
 def freeze(
     model: Any,
     *,
-    inputs: Optional[Sequence[np.ndarray]] = None,
+    inputs: Optional[Sequence[np.ndarray] | Mapping[str, np.ndarray]] = None,
     tolerance: float = DEFAULT_TOLERANCE,
     signature: str = "serving_default",
     check: bool = True,
+    outputs: Optional[Sequence[str]] = None,
 ) -> FrozenGraph:
-    """Freeze a ``keras.Model``, a ``.keras``/``.h5`` path or a SavedModel (path or object).
+    """Freeze a ``keras.Model``, a ``.keras``/``.h5`` path, a SavedModel (path or object) or a
+    TF1 checkpoint (a ``.meta`` file or a folder with a ``checkpoint`` file).
+
+    A checkpoint needs ``outputs`` (tensor or node names); without them, :class:`InputError`
+    lists the likely ones. A SavedModel that ``tf.saved_model.load`` cannot revive (Keras 2
+    optimizer slots) is read by TF's v1 loader instead; ``FrozenGraph.loader`` says which.
 
     With ``check`` (the default) the result is verified: no variable op may remain
-    (:class:`NotFrozenError`) and outputs on ``inputs`` (seeded random data if not given)
-    must match the original within ``tolerance`` (:class:`VerificationError`).
+    (:class:`NotFrozenError`) and outputs on ``inputs`` (a list in input order or
+    ``{name: array}``; seeded random data if not given) must match the original within
+    ``tolerance`` (:class:`VerificationError`).
     """
-    traced = _trace(model, signature)
+    if isinstance(model, (str, Path)) and is_checkpoint(model):
+        return freeze_session(restore_checkpoint(model, outputs), inputs=inputs, tolerance=tolerance, check=check)
+    if outputs:
+        raise InputError("outputs are chosen for a TF1 checkpoint only; a model or SavedModel freezes its signature")
+    try:
+        traced = _trace(model, signature)
+    except ReviveError as exc:
+        artifact = load_v1_saved_model(model, signature)
+        loader = f"{artifact.loader}, as TF2's tf.saved_model.load failed ({exc.cause})"
+        return freeze_session(artifact, inputs=inputs, tolerance=tolerance, check=check, loader=loader)
     frozen = _constants_for_variables(traced)
     if check:
         check_variable_free(frozen.graph_def)
@@ -622,6 +663,7 @@ def _constants_for_variables(traced: _Traced) -> FrozenGraph:
         outputs=[TensorInfo.from_tensor(t) for t in concrete_function.outputs],
         source=traced.source,
         concrete_function=concrete_function,
+        loader=traced.loader,
     )
 
 
@@ -633,13 +675,67 @@ def check_variable_free(graph_def: Any) -> None:
 
 
 def _verify_against(
-    traced: _Traced, frozen: FrozenGraph, inputs: Optional[Sequence[np.ndarray]], tolerance: float
+    traced: _Traced, frozen: FrozenGraph,
+    inputs: Optional[Sequence[np.ndarray] | Mapping[str, np.ndarray]],
+    tolerance: float,
 ) -> Verification:
     """Run the GraphDef (as it will be saved) and the original on the same inputs;
     raise :class:`VerificationError` beyond ``tolerance``."""
     # a wrong shape or dtype is a ShapeError naming both, not an error from inside Keras
-    arrays = check_arrays(frozen.inputs, list(inputs)) if inputs is not None else sample_inputs(frozen.inputs)
+    if inputs is not None:
+        arrays = check_arrays(frozen.inputs, input_list(frozen.inputs, inputs))
+    else:
+        arrays = sample_inputs(frozen.inputs)
     candidate = LoadedGraph(frozen.graph_def, frozen.inputs, frozen.outputs)
     return verify(
         lambda *xs: as_output_list(traced.reference(*xs)), candidate, arrays, tolerance=tolerance
     ).raise_if_failed()
+
+
+def freeze_session(
+    artifact: SessionArtifact,
+    *,
+    inputs: Optional[Sequence[np.ndarray] | Mapping[str, np.ndarray]] = None,
+    tolerance: float = DEFAULT_TOLERANCE,
+    check: bool = True,
+    loader: str = "",
+) -> FrozenGraph:
+    """Freeze a TF1 artifact restored in a Session (:mod:`.freeze_tf1`), then close its Session.
+
+    With ``check``, no variable op may remain and the frozen graph's outputs must match a
+    Session run of the restored artifact on ``inputs`` (sampled if not given).
+    """
+    try:
+        graph_def = artifact.frozen_graph_def()
+        check_graph_size(graph_def)
+        frozen = FrozenGraph(
+            graph_def, list(artifact.inputs), list(artifact.outputs), source=artifact.source,
+            loader=loader or artifact.loader,
+        )
+        if check:
+            check_variable_free(graph_def)
+            frozen.verification = _verify_against_session(artifact, frozen, inputs, tolerance)
+    finally:
+        artifact.close()
+    return frozen
+
+
+def _verify_against_session(
+    artifact: SessionArtifact, frozen: FrozenGraph,
+    inputs: Optional[Sequence[np.ndarray] | Mapping[str, np.ndarray]],
+    tolerance: float,
+) -> Verification:
+    """Compare the frozen graph (loaded as it will be saved) with the restored artifact, output by output."""
+    names = [t.name for t in frozen.outputs]
+
+    def reference(*xs: Any) -> dict[str, np.ndarray]:
+        return dict(zip(names, artifact.run(*xs)))
+
+    if inputs is not None:
+        arrays = check_arrays(frozen.inputs, input_list(frozen.inputs, inputs))
+        expected = reference(*arrays)
+    else:
+        arrays, expected = runnable_sample_inputs(frozen.inputs, reference, graph_def=frozen.graph_def)
+    candidate = LoadedGraph(frozen.graph_def, frozen.inputs, frozen.outputs)
+    actual = dict(zip(names, as_output_list(candidate(*arrays))))
+    return Verification.from_outputs(expected, actual, arrays, tolerance=tolerance).raise_if_failed()

@@ -22,7 +22,8 @@ def test_freeze_json_contract(keras_file, tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""  # TensorFlow's start-up lines are quieted
     payload = json.loads(result.stdout)
-    assert set(payload) == {"output", "inputs", "outputs", "nodes", "bytes", "max_abs_diff"}
+    assert set(payload) == {"output", "inputs", "outputs", "nodes", "bytes", "max_abs_diff", "loader"}
+    assert payload["loader"] == "keras.models.load_model"
     assert payload["output"] == str(out)
     assert payload["inputs"] == [{"name": "image:0", "dtype": "float32", "shape": [None, 8, 8, 1]}]
     assert payload["outputs"][0]["shape"] == [None, 10]

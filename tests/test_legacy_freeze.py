@@ -1,0 +1,175 @@
+"""Freezing TF1 artifacts (issue 12): checkpoints, TF1 SavedModels, and SavedModels TF2 cannot revive.
+
+Every artifact is written at test time by :mod:`tf1_graphs` (``tf.compat.v1``, nothing downloaded).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import tf1_graphs
+
+from graphfreeze_helpers.errors import GraphFormatError, InputError, ModelLoadError, TensorNameError
+from graphfreeze_helpers.freeze import freeze
+from graphfreeze_helpers.freeze_tf1 import (
+    CHECKPOINT_LOADER,
+    V1_SAVED_MODEL_LOADER,
+    find_checkpoint,
+    likely_outputs,
+    read_meta_graph,
+)
+
+from conftest import assert_one_line_error, run_cli
+
+
+@pytest.fixture(scope="session")
+def checkpoint(tmp_path_factory):
+    """A TF1 checkpoint of the v1 cond + while graph, trained one step (tests must not modify it)."""
+    return tf1_graphs.write_checkpoint(tmp_path_factory.mktemp("checkpoint"))
+
+
+@pytest.fixture(scope="session")
+def slots_saved_model(tmp_path_factory):
+    return tf1_graphs.write_saved_model_with_slots(tmp_path_factory.mktemp("slots") / "model")
+
+
+def _copy_checkpoint(checkpoint, tmp_path):
+    folder = tmp_path / "ckpt"
+    shutil.copytree(checkpoint.path.parent, folder)
+    return folder
+
+
+def _frozen_outputs(frozen, feed):
+    return tf1_graphs.run_graph_def(frozen.graph_def, feed, [t.name for t in frozen.outputs])
+
+
+def test_checkpoint_meta_freezes_verified_without_training_parts(checkpoint):
+    frozen = freeze(checkpoint.path, outputs=["probabilities", "classes:0"])
+    assert frozen.loader == CHECKPOINT_LOADER
+    assert [t.name for t in frozen.inputs] == ["image:0"]
+    assert [t.name for t in frozen.outputs] == ["probabilities:0", "classes:0"]
+    assert frozen.verification is not None and frozen.verification.ok
+    ops = {node.op for node in frozen.graph_def.node}
+    assert not ops & {"VariableV2", "Assign", "ApplyGradientDescent", "SaveV2", "RestoreV2"}, ops
+    assert {"Enter", "Exit", "Switch", "Merge"} <= ops  # the v1 cond and while survive
+    assert not any(node.name.startswith(("gradients/", "save/", "labels")) for node in frozen.graph_def.node)
+    # the frozen graph gives what the live Session gave just before saving (trained values, not initial)
+    got = _frozen_outputs(frozen, checkpoint.feed)
+    np.testing.assert_allclose(got["probabilities:0"], checkpoint.expected["probabilities:0"], rtol=1e-6)
+    np.testing.assert_array_equal(got["classes:0"], checkpoint.expected["classes:0"])
+
+
+def test_checkpoint_verifies_on_real_inputs_by_name(checkpoint):
+    frozen = freeze(checkpoint.path, outputs=["classes"], inputs={"image": checkpoint.feed["image:0"]})
+    assert frozen.verification.ok and frozen.verification.samples == len(checkpoint.feed["image:0"])
+
+
+def test_checkpoint_folder_freezes_from_the_cli(checkpoint, tmp_path):
+    out = tmp_path / "out.pb"
+    image = tmp_path / "image.npy"
+    np.save(image, checkpoint.feed["image:0"])
+    result = run_cli(
+        "freeze",
+        checkpoint.path.parent,
+        "-o",
+        out,
+        "--outputs",
+        "probabilities",
+        "classes",
+        "--input",
+        f"image={image}",
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"loader  {CHECKPOINT_LOADER}" in result.stdout
+    sidecar = json.loads(out.with_suffix(".json").read_text())
+    assert sidecar["loader"] == CHECKPOINT_LOADER
+    assert [t["name"] for t in sidecar["outputs"]] == ["probabilities:0", "classes:0"]
+    assert sidecar["max_abs_diff"] <= sidecar["tolerance"]
+
+
+def test_likely_outputs_skip_the_loss_and_training_ops(checkpoint):
+    meta = read_meta_graph(checkpoint.path)
+    assert likely_outputs(meta.graph_def) == ["probabilities:0", "classes:0"]
+
+
+def test_checkpoint_without_outputs_lists_likely_ones_in_one_line(checkpoint, tmp_path):
+    with pytest.raises(InputError, match="probabilities:0, classes:0"):
+        freeze(checkpoint.path)
+    out = tmp_path / "out.pb"
+    line = assert_one_line_error(run_cli("freeze", checkpoint.path, "-o", out), contains="--outputs")
+    assert "likely outputs" in line and "probabilities:0, classes:0" in line
+    assert "loss" not in line and "gradients" not in line
+    assert not list(tmp_path.iterdir())
+
+
+def test_unknown_output_is_named(checkpoint):
+    with pytest.raises(TensorNameError, match="no output 'probs:0'"):
+        freeze(checkpoint.path, outputs=["probs"])
+
+
+def test_missing_variables_file_is_one_line_and_writes_nothing(checkpoint, tmp_path):
+    folder = _copy_checkpoint(checkpoint, tmp_path)
+    for data in folder.glob("model.ckpt.data-*"):
+        data.unlink()
+    with pytest.raises(ModelLoadError, match="no variables file"):
+        find_checkpoint(folder / "model.ckpt.meta")
+    out = tmp_path / "out.pb"
+    assert_one_line_error(
+        run_cli("freeze", folder / "model.ckpt.meta", "-o", out, "--outputs", "classes"), contains="no variables file"
+    )
+    assert not out.exists() and not out.with_suffix(".json").exists()
+
+
+def test_wrong_paths_are_errors(checkpoint, tmp_path):
+    with pytest.raises(ModelLoadError, match="does not exist"):
+        freeze(tmp_path / "nowhere.meta", outputs=["classes"])
+    folder = _copy_checkpoint(checkpoint, tmp_path)
+    (folder / "checkpoint").write_text('model_checkpoint_path: "other.ckpt"\n')
+    with pytest.raises(ModelLoadError, match="other.ckpt"):
+        freeze(folder, outputs=["classes"])
+    (folder / "model.ckpt.meta").write_bytes(b"not a protobuf at all \xff\xff")
+    with pytest.raises(GraphFormatError, match="MetaGraphDef"):
+        freeze(folder / "model.ckpt.meta", outputs=["classes"])
+
+
+@pytest.mark.parametrize("writer", ["write_saved_model_simple_save", "write_saved_model_builder"])
+def test_tf1_saved_models_freeze(writer, tmp_path):
+    artifact = getattr(tf1_graphs, writer)(tmp_path / "model")
+    with pytest.raises(InputError, match="checkpoint only"):
+        freeze(artifact.path, outputs=["scores"])
+    frozen = freeze(artifact.path)
+    assert frozen.loader == "tf.saved_model.load (TF2)"
+    assert frozen.verification.ok
+    got = tf1_graphs.run_graph_def(
+        frozen.graph_def, {frozen.inputs[0].name: artifact.feed["features:0"]}, [frozen.outputs[0].name]
+    )
+    np.testing.assert_allclose(got[frozen.outputs[0].name], artifact.expected["scores:0"], rtol=1e-6)
+
+
+def test_tf2_loader_fails_on_optimizer_slots(slots_saved_model):
+    """The fixture reproduces the Keras 2 failure the fallback exists for."""
+    import tensorflow as tf
+
+    with pytest.raises(AttributeError, match="add_slot"):
+        tf.saved_model.load(str(slots_saved_model.path))
+
+
+def test_saved_model_tf2_cannot_revive_falls_back_to_the_v1_loader(slots_saved_model, tmp_path):
+    frozen = freeze(slots_saved_model.path)
+    assert frozen.loader.startswith(V1_SAVED_MODEL_LOADER) and "add_slot" in frozen.loader
+    assert "\n" not in frozen.loader
+    assert frozen.verification is not None and frozen.verification.ok
+    assert not frozen.graph_def.library.function  # flat: the signature's function calls are inlined
+    name = frozen.outputs[0].name
+    got = tf1_graphs.run_graph_def(frozen.graph_def, slots_saved_model.feed, [name])
+    np.testing.assert_allclose(got[name], slots_saved_model.expected["StatefulPartitionedCall:0"], rtol=1e-6)
+
+    out = tmp_path / "slots.pb"
+    result = run_cli("freeze", slots_saved_model.path, "-o", out)
+    assert result.returncode == 0, result.stderr
+    loader_lines = [line for line in result.stdout.splitlines() if line.strip().startswith("loader")]
+    assert len(loader_lines) == 1 and V1_SAVED_MODEL_LOADER in loader_lines[0], result.stdout
+    assert json.loads(out.with_suffix(".json").read_text())["loader"] == frozen.loader
