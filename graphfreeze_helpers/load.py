@@ -265,7 +265,7 @@ class LoadedGraph:
 
         ``optional``: values for optional inputs (``PlaceholderWithDefault``), by node name.
         """
-        checked = self.check_inputs(arrays)
+        checked = check_arrays(self.inputs, arrays)
         names: list[str] = []
         for key, value in optional.items():
             spec = self._optional_spec(key)
@@ -282,11 +282,10 @@ class LoadedGraph:
         raise TensorNameError(f"no optional input {key!r} in graph; optional inputs are {known}")
 
     def _run(self, arrays: Sequence[np.ndarray], optional: tuple[str, ...]) -> list[np.ndarray]:
-        function = self._function(optional)
+        function = self._functions.get(optional) or self._function(optional)
         if self.method == "session":
-            results = function(*arrays)
-        else:
-            results = function(*[self.tf.constant(a) for a in arrays])
+            return list(function(*arrays))  # NumPy already
+        results = function(*[self.tf.constant(a) for a in arrays])
         if not isinstance(results, (list, tuple)):
             results = [results]
         return [np.asarray(r.numpy() if hasattr(r, "numpy") else r) for r in results]  # scalar strings: bytes

@@ -31,6 +31,10 @@ RATIO_LINES = {
         r"^quick  MobileNetV2 nodes after optimize: \d+ / \d+ = \d+\.\d% ",
         r"^PASS  the NumPy forward pass matches Keras",
     ],
+    "legacy_load.py": [
+        r"^quick  batch 1: loader / session_callable = \d+\.\d\d \(target <= ",
+        r"^info  batch 1: wrap_prune / loader = \d+\.\d\d$",
+    ],
     "inspect_speed.py": [
         r"^tutorial +\d+\.\dMB +\d+\.\d{3} +\d+\.\d{3} +\d+\.\d{3} +0\.200  quick$",
     ],
