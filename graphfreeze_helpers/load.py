@@ -52,6 +52,11 @@ def import_as_function(graph_def: Any, inputs: Sequence[TensorInfo], outputs: Se
     """
     if graphfile.has_v1_control_flow(graph_def):
         return pruned_function(graph_def, inputs, outputs)
+    return _imported_function(graph_def, inputs, outputs)
+
+
+def _imported_function(graph_def: Any, inputs: Sequence[TensorInfo], outputs: Sequence[TensorInfo]) -> Any:
+    """``import_graph_def`` inside a ``tf.function``, whatever the graph holds (v1 loops fail at call time)."""
     tf = import_tensorflow()
     graph_def = to_tf_graph_def(graph_def)
     in_names = [t.name for t in inputs]
@@ -247,7 +252,7 @@ class LoadedGraph:
                 [graph.get_tensor_by_name(t.name) for t in fed],
             )
         elif self.method == "import":
-            function = import_as_function(self.graph_def, fed, self.outputs)
+            function = _imported_function(self.graph_def, fed, self.outputs)
         else:
             function = pruned_function(self.graph_def, fed, self.outputs)
             if self.method == "prune_tf_function":
