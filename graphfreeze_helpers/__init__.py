@@ -8,6 +8,7 @@ TensorFlow; the stages that need it import it (quietly, :mod:`.tfimport`) when f
 Stages:
     data, model          the tutorial's digits and small CNN
     freeze               FrozenGraph: a model's variables as constants, with its signature
+    freeze_tf1           TF1 checkpoints, and SavedModels TF2 cannot revive, frozen in a v1 Session
     summary, safety      what a GraphDef holds and which ops reach outside the process (no TensorFlow)
     load                 LoadedGraph: a frozen .pb loaded into TensorFlow as a callable
     verify               outputs compared: Verification

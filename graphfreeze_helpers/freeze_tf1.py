@@ -14,6 +14,7 @@ graph against a Session run of the original. Finding and checking the files need
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -44,12 +45,16 @@ class CheckpointFiles:
     prefix: str
 
 
+_VARIABLES_FILE = re.compile(r"\.(index|data-\d+-of-\d+)$")
+
+
 def is_checkpoint(path: str | Path) -> bool:
-    """True for a ``.meta`` file, or a folder with a ``checkpoint`` file and no ``saved_model.pb``."""
+    """True for a ``.meta`` (or ``.index``/``.data-*``) file, or a folder with a ``checkpoint``
+    file and no ``saved_model.pb``."""
     path = Path(path)
     if path.is_dir():
         return (path / "checkpoint").is_file() and not (path / "saved_model.pb").is_file()
-    return path.suffix == ".meta"
+    return path.suffix == ".meta" or bool(_VARIABLES_FILE.search(path.name))
 
 
 def _latest_prefix(folder: Path) -> str:
@@ -63,12 +68,15 @@ def _latest_prefix(folder: Path) -> str:
 
 
 def find_checkpoint(path: str | Path) -> CheckpointFiles:
-    """The ``.meta`` and variables of the checkpoint at ``path`` (a ``.meta`` file or a checkpoint
-    folder), checked: :class:`ModelLoadError` names any missing file."""
+    """The ``.meta`` and variables of the checkpoint at ``path`` (its ``.meta``, ``.index`` or a
+    ``.data-*`` file, or a checkpoint folder), checked: :class:`ModelLoadError` names any missing file."""
     path = Path(path)
     if not path.exists():
         raise ModelLoadError(f"checkpoint {str(path)!r} does not exist")
-    prefix = _latest_prefix(path) if path.is_dir() else str(path)[: -len(".meta")]
+    if path.is_dir():
+        prefix = _latest_prefix(path)
+    else:
+        prefix = str(path)[: -len(".meta")] if path.suffix == ".meta" else _VARIABLES_FILE.sub("", str(path))
     meta = Path(prefix + ".meta")
     if not meta.is_file():
         raise ModelLoadError(f"checkpoint {prefix!r} has no graph file {meta.name!r} beside its variables")
@@ -245,7 +253,9 @@ def _tensor_infos(graph: Any, names: Sequence[str], what: str) -> list[TensorInf
     for name in names:
         full = tensor_name(name)
         if node_name(full) not in known:
-            raise TensorNameError(f"no {what} {full!r} in the graph")
+            close = difflib.get_close_matches(node_name(full), sorted(known), n=5)
+            hint = f"; close names: {', '.join(close)}" if close else ""
+            raise TensorNameError(f"no {what} {full!r} in the graph{hint}")
         try:
             infos.append(TensorInfo.from_tensor(graph.get_tensor_by_name(full)))
         except (KeyError, ValueError) as exc:

@@ -105,9 +105,15 @@ def test_checkpoint_without_outputs_lists_likely_ones_in_one_line(checkpoint, tm
     assert not list(tmp_path.iterdir())
 
 
-def test_unknown_output_is_named(checkpoint):
-    with pytest.raises(TensorNameError, match="no output 'probs:0'"):
-        freeze(checkpoint.path, outputs=["probs"])
+def test_unknown_output_is_named_with_close_names(checkpoint):
+    with pytest.raises(TensorNameError, match="no output 'probabilitys:0' in the graph; close names: probabilities"):
+        freeze(checkpoint.path, outputs=["probabilitys"])
+
+
+def test_the_variables_files_name_the_checkpoint_too(checkpoint):
+    prefix = checkpoint.path.parent / "model.ckpt"
+    for given in (prefix.with_suffix(".ckpt.index"), next(checkpoint.path.parent.glob("model.ckpt.data-*"))):
+        assert find_checkpoint(given).meta == checkpoint.path
 
 
 def test_missing_variables_file_is_one_line_and_writes_nothing(checkpoint, tmp_path):
