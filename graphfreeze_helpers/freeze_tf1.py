@@ -58,13 +58,20 @@ def is_checkpoint(path: str | Path) -> bool:
 
 
 def _latest_prefix(folder: Path) -> str:
-    """The prefix the ``checkpoint`` file names (``model_checkpoint_path``), relative to ``folder``."""
+    """The prefix the ``checkpoint`` file names (``model_checkpoint_path``), relative to ``folder``.
+
+    TF1's Saver often wrote an absolute path; when the folder was copied or moved since, the
+    files with that name in ``folder`` (the one the user named) are used, not the old ones.
+    """
     text = (folder / "checkpoint").read_text(encoding="utf-8", errors="replace")
     found = re.search(r'^model_checkpoint_path:\s*"(.*)"\s*$', text, re.MULTILINE)
     if not found:
         raise ModelLoadError(f"{str(folder / 'checkpoint')!r} names no model_checkpoint_path; give the .meta file")
     prefix = Path(found.group(1))
-    return str(prefix if prefix.is_absolute() else folder / prefix)
+    if not prefix.is_absolute():
+        return str(folder / prefix)
+    local = folder / prefix.name
+    return str(local if Path(f"{local}.meta").is_file() or Path(f"{local}.index").is_file() else prefix)
 
 
 def find_checkpoint(path: str | Path) -> CheckpointFiles:

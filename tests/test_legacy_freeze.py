@@ -129,6 +129,13 @@ def test_missing_variables_file_is_one_line_and_writes_nothing(checkpoint, tmp_p
     assert not out.exists() and not out.with_suffix(".json").exists()
 
 
+def test_a_copied_checkpoint_folder_reads_its_own_files(checkpoint, tmp_path):
+    """TF1's ``checkpoint`` file names an absolute path: the copy's files win over the original's."""
+    assert str(checkpoint.path.parent) in (checkpoint.path.parent / "checkpoint").read_text()
+    folder = _copy_checkpoint(checkpoint, tmp_path)
+    assert find_checkpoint(folder).meta == folder / "model.ckpt.meta"
+
+
 def test_wrong_paths_are_errors(checkpoint, tmp_path):
     with pytest.raises(ModelLoadError, match="does not exist"):
         freeze(tmp_path / "nowhere.meta", outputs=["classes"])
