@@ -32,15 +32,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 
+import numpy as np
+
 from . import files, graphfile
 from .errors import GraphFormatError, InputError
 from .freeze import FrozenGraph, as_frozen_graph, consumer_shape, trace_keras
 from .load import LoadedGraph, import_as_function
 from .opencv import OpenCVExport, export_opencv
-from .ops import TF_ONLY_OPS
+from .ops import TENSOR_ARRAY_OPS, TF_ONLY_OPS
 from .optimize import check_against
 from .runner import LiteRTRunner, Runner, load_runner
-from .tensors import TensorArg, TensorInfo, tensor_name
+from .tensors import TensorArg, TensorInfo, node_name, tensor_name
 from .tfimport import captured_stderr, import_tensorflow, to_tf_graph_def
 from .verify import DEFAULT_RTOL, DEFAULT_TOLERANCE, Verification, input_list
 
@@ -152,16 +154,200 @@ def litert_failure(message: str) -> str:
 
 
 def _session_converter(tf: Any, frozen: FrozenGraph, stack: contextlib.ExitStack) -> Any:
-    """LiteRT's v1 converter on the GraphDef imported into a Session (kept open by ``stack``)."""
+    """LiteRT's v1 converter on the GraphDef (TensorArrays as TensorLists) in a Session kept open by ``stack``."""
+    graph_def, shapes = tensor_arrays_as_lists(to_tf_graph_def(frozen.graph_def))
+    loose = {name: shape for name, shape in shapes.items() if shape is None or -1 in shape}
+    if loose:
+        name, shape = next(iter(loose.items()))
+        example = " ".join(f"'{t.op_name}[{','.join('1' if d is None else str(d) for d in (t.shape or ()))}]'"
+                           for t in frozen.inputs)
+        raise GraphFormatError(
+            f"LiteRT needs the element shape of the TF1 TensorArray {name!r} to be static, and it is "
+            f"{'unknown' if shape is None else tuple(None if d == -1 else d for d in shape)}; "
+            f"give the inputs fixed shapes (a fixed batch), e.g. --inputs {example}, or export with --to onnx"
+        )
     graph = tf.Graph()
     with graph.as_default():
-        tf.compat.v1.import_graph_def(to_tf_graph_def(frozen.graph_def), name="")
+        tf.compat.v1.import_graph_def(graph_def, name="")
     session = stack.enter_context(tf.compat.v1.Session(graph=graph))
     return tf.compat.v1.lite.TFLiteConverter.from_session(
         session,
         [graph.get_tensor_by_name(t.name) for t in frozen.inputs],
         [graph.get_tensor_by_name(t.name) for t in frozen.outputs],
     )
+
+
+def tensor_arrays_as_lists(graph_def: Any) -> tuple[Any, dict[str, Optional[list[int]]]]:
+    """A copy of ``graph_def`` whose TF1 TensorArrays are TensorLists, which LiteRT's converter lowers,
+    and each array's element shape (``-1`` for an unknown size, None for an unknown rank).
+
+    A TensorArray is a resource handle plus a float *flow* threaded through the loop; a
+    TensorList is one variant value threaded the same way. So the array becomes a
+    ``TensorListReserve`` (or, for an unstack, ``TensorListFromTensor``), each read, write,
+    gather or size takes the flow, which now carries the list, and every
+    ``Enter``/``Merge``/``Switch``/``Exit``/``NextIteration``/``Identity`` on the flow carries
+    a variant. Element shapes come from the array's attr or TensorFlow's shape inference.
+    Returns ``graph_def`` itself when it has no TensorArray. Concat, split and gradient
+    arrays are left as they are (LiteRT then names them).
+    """
+    arrays = [node.name for node in graph_def.node if node.op == "TensorArrayV3"]
+    if not arrays:
+        return graph_def, {}
+    tf = import_tensorflow()
+    rewritten = type(graph_def)()
+    rewritten.CopyFrom(graph_def)
+    rewriter = _TensorListRewriter(tf, rewritten, graph_def)
+    for name in arrays:
+        rewriter.element_shape(name)
+    for node in list(rewritten.node):
+        rewriter.rewrite(node)
+    rewriter.retype_flows(set(arrays))
+    return rewritten, {name: rewriter.shapes[name] for name in arrays}
+
+
+class _TensorListRewriter:
+    """The steps of :func:`tensor_arrays_as_lists`, on one GraphDef (changed in place)."""
+
+    VARIANT_FORWARDERS = frozenset({"Enter", "Merge", "Switch", "Exit", "NextIteration", "Identity"})
+
+    def __init__(self, tf: Any, graph_def: Any, original: Any) -> None:
+        self.tf = tf
+        self.graph_def = graph_def
+        self.nodes = {node.name: node for node in graph_def.node}
+        self.shapes: dict[str, Optional[list[int]]] = {}
+        self.entered: dict[tuple[str, str], str] = {}
+        self.graph = tf.Graph()
+        with self.graph.as_default():
+            tf.compat.v1.import_graph_def(original, name="")
+
+    def inferred(self, edge: str) -> Optional[list[int]]:
+        shape = self.graph.get_tensor_by_name(tensor_name(edge)).shape
+        return None if shape.rank is None else [-1 if d is None else int(d) for d in shape.as_list()]
+
+    def array_of(self, handle: str) -> str:
+        """The TensorArrayV3 a handle edge comes from, through Enter and Identity."""
+        name = node_name(handle)
+        while self.nodes[name].op in ("Enter", "RefEnter", "Identity"):
+            name = node_name(self.nodes[name].input[0])
+        return name
+
+    def element_shape(self, array: str) -> Optional[list[int]]:
+        """The array's element shape: its attr, else what is written or scattered into it (-1: unknown)."""
+        if array not in self.shapes:
+            attr = self.nodes[array].attr["element_shape"].shape
+            shape = None if attr.unknown_rank else [d.size for d in attr.dim]
+            for node in self.graph_def.node:
+                if shape is not None:
+                    break
+                data = [edge for edge in node.input if not edge.startswith("^")]
+                if node.op not in TENSOR_ARRAY_OPS or node.op == "TensorArrayV3" or self.array_of(data[0]) != array:
+                    continue
+                told = node.attr["element_shape"].shape if "element_shape" in node.attr else None
+                if told is not None and not told.unknown_rank:  # a gather (stack) says it
+                    shape = [d.size for d in told.dim]
+                elif node.op in ("TensorArrayWriteV3", "TensorArrayScatterV3"):
+                    value = self.inferred(data[2])
+                    shape = value[1:] if value is not None and node.op == "TensorArrayScatterV3" else value
+            self.shapes[array] = shape
+        return self.shapes[array]
+
+    def shape_const(self, array: str, handle: Optional[str] = None) -> str:
+        """A Const holding the element shape, brought into ``handle``'s loop frame through the same Enters."""
+        name = f"{array}/element_shape"
+        if name not in self.nodes:
+            node = self.graph_def.node.add()
+            node.name, node.op = name, "Const"
+            node.attr["dtype"].type = self.tf.int32.as_datatype_enum
+            shape = self.shapes.get(array)
+            value = np.array(-1 if shape is None else shape, np.int32)
+            node.attr["value"].tensor.CopyFrom(self.tf.make_tensor_proto(value))
+            self.nodes[name] = node
+        return name if handle is None else self.in_frame(name, handle)
+
+    def in_frame(self, edge: str, handle: str) -> str:
+        enter = self.nodes[node_name(handle)]
+        if enter.op not in ("Enter", "RefEnter"):
+            return edge
+        outer = self.in_frame(edge, enter.input[0])
+        key = (outer, enter.name)
+        if key not in self.entered:
+            node = self.graph_def.node.add()
+            node.CopyFrom(enter)
+            node.name, node.op = f"{enter.name}/element_shape", "Enter"
+            del node.input[:]
+            node.input.append(outer)
+            node.attr["T"].type = self.tf.int32.as_datatype_enum
+            self.nodes[node.name] = node
+            self.entered[key] = node.name
+        return self.entered[key]
+
+    def is_full_range(self, edge: str) -> bool:
+        """``range(0, n, 1)``: the indices of an unstack."""
+        node = self.nodes[node_name(edge)]
+        if node.op != "Range":
+            return False
+        bounds = [self.nodes[node_name(node.input[i])] for i in (0, 2)]
+        return all(b.op == "Const" and self.tf.make_ndarray(b.attr["value"].tensor) == value
+                   for b, value in zip(bounds, (0, 1)))
+
+    def rewrite(self, node: Any) -> None:
+        op = node.op
+        if op not in TENSOR_ARRAY_OPS or op in ("TensorArrayConcatV3", "TensorArraySplitV3", "TensorArrayGradV3"):
+            return
+        data = [edge for edge in node.input if not edge.startswith("^")]
+        control = [edge for edge in node.input if edge.startswith("^")]
+        dtype = node.attr["dtype"].type if "dtype" in node.attr else node.attr["T"].type
+        if op == "TensorArrayV3":
+            inputs, new_op, array = [self.shape_const(node.name), data[0]], "TensorListReserve", node.name
+        else:
+            handle, flow, array = data[0], data[-1], self.array_of(data[0])
+            if op == "TensorArrayReadV3":
+                new_op, inputs = "TensorListGetItem", [flow, data[1], self.shape_const(array, handle)]
+            elif op == "TensorArrayWriteV3":
+                new_op, inputs = "TensorListSetItem", [flow, data[1], data[2]]
+            elif op == "TensorArrayScatterV3" and node_name(flow) == array and self.is_full_range(data[1]):
+                new_op, inputs = "TensorListFromTensor", [data[2], self.shape_const(array)]
+            elif op == "TensorArrayScatterV3":
+                new_op, inputs = "TensorListScatterIntoExistingList", [flow, data[2], data[1]]
+            elif op == "TensorArrayGatherV3":
+                new_op, inputs = "TensorListStack" if self.is_full_range(data[1]) else "TensorListGather", [flow]
+                inputs += [self.shape_const(array, handle)] if new_op == "TensorListStack" else [
+                    data[1], self.shape_const(array, handle)]
+            elif op == "TensorArraySizeV3":
+                new_op, inputs = "TensorListLength", [flow]
+            else:  # TensorArrayCloseV3: nothing to close
+                new_op, inputs = "NoOp", []
+        for key in list(node.attr):
+            del node.attr[key]
+        del node.input[:]
+        node.op = new_op
+        node.input.extend(inputs + control)
+        if new_op in ("TensorListReserve", "TensorListFromTensor"):
+            node.attr["shape_type"].type = self.tf.int32.as_datatype_enum
+        if new_op not in ("TensorListLength", "NoOp"):
+            node.attr["element_dtype"].type = dtype
+
+    def retype_flows(self, arrays: set[str]) -> None:
+        """Point the arrays' flow edges (``array:1``) at the list, and make every forwarder on a list a variant."""
+        for node in self.graph_def.node:
+            for i, edge in enumerate(node.input):
+                if node_name(edge) in arrays and edge.endswith(":1"):
+                    node.input[i] = edge[:-2]
+        producing = {"TensorListReserve", "TensorListFromTensor", "TensorListSetItem",
+                     "TensorListScatterIntoExistingList"}
+        lists = {node.name for node in self.graph_def.node if node.op in producing}
+        changed = True
+        while changed:
+            changed = False
+            for node in self.graph_def.node:
+                if node.name in lists or node.op not in self.VARIANT_FORWARDERS:
+                    continue
+                data = [edge for edge in node.input if not edge.startswith("^")]
+                fed = data if node.op == "Merge" else data[:1]
+                if any(node_name(edge) in lists for edge in fed):
+                    node.attr["T"].type = self.tf.variant.as_datatype_enum
+                    lists.add(node.name)
+                    changed = True
 
 
 def _arg_name(name: str) -> str:

@@ -9,7 +9,10 @@
 - :data:`UNSAFE_OPS`: op type -> why it reaches outside the process (files, Python, network).
 - :data:`OPENCV_TF_OPS`: the ops OpenCV's TensorFlow importer reads.
 - :data:`OP_CATEGORIES`: the op families a graph picture colours.
-- :data:`FORWARDING_OPS` and :data:`TF_ONLY_OPS`: ops the optimizer and the exporters treat apart.
+- :data:`FORWARDING_OPS` and :data:`TF_ONLY_OPS`: ops the optimizer and the exporters treat apart;
+  :data:`TENSOR_ARRAY_OPS`: TF1's TensorArray, which the LiteRT export rewrites.
+- :data:`SHAPE_KEEPING_OPS`, :data:`BROADCAST_OPS`, :data:`IMAGE_DECODE_OPS`: what sample inputs
+  read from an input's consumers.
 """
 
 from __future__ import annotations
@@ -342,4 +345,10 @@ BROADCAST_OPS: frozenset[str] = frozenset(
 # and image decoders, which want encoded image bytes (the JPEG decoders read PNG too).
 IMAGE_DECODE_OPS: frozenset[str] = frozenset(
     {"DecodeJpeg", "DecodePng", "DecodeImage", "DecodeGif", "DecodeBmp", "DecodeAndCropJpeg"}
+)
+# TF1's TensorArray (a v1 dynamic_rnn's input and output sequences). LiteRT has no kernel for
+# them; export.tensor_arrays_as_lists rewrites them as TensorList ops, which its converter lowers.
+TENSOR_ARRAY_OPS: frozenset[str] = frozenset(
+    {"TensorArrayV3", "TensorArrayReadV3", "TensorArrayWriteV3", "TensorArrayScatterV3", "TensorArrayGatherV3",
+     "TensorArraySizeV3", "TensorArrayConcatV3", "TensorArraySplitV3", "TensorArrayCloseV3", "TensorArrayGradV3"}
 )

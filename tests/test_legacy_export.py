@@ -13,7 +13,7 @@ import pytest
 import tf1_graphs
 
 from graphfreeze_helpers.errors import GraphFormatError, VerificationError
-from graphfreeze_helpers.export import export, io_names
+from graphfreeze_helpers.export import export, io_names, tensor_arrays_as_lists
 from graphfreeze_helpers.freeze import as_frozen_graph
 from graphfreeze_helpers.ops import V1_CONTROL_FLOW_OPS
 from graphfreeze_helpers.optimize import optimize
@@ -101,13 +101,64 @@ def test_dynamic_rnn_exports_to_onnx(folder):
     assert exported.verification.ok and "Loop" in exported.ops
 
 
-def test_dynamic_rnn_to_litert_is_one_line_naming_the_tensor_array_ops(folder):
-    """LiteRT has no builtin kernel for TF1's TensorArrayV3 (a known limitation): say so, and what to do."""
+def test_dynamic_rnn_to_litert_without_a_fixed_batch_is_one_line_asking_for_it(folder):
+    """LiteRT lowers TensorLists only with static element shapes: the TensorArray's batch must be fixed."""
     with pytest.raises(GraphFormatError) as error:
         export(write(folder, tf1_graphs.rnn_dynamic()), "tflite")
     message = str(error.value)
     assert "\n" not in message
-    assert "TensorArrayV3" in message and "--to onnx" in message
+    assert "TensorArray 'TensorArray'" in message and "(None, 3)" in message
+    assert "--inputs 'sequence[1,5,3]'" in message and "--to onnx" in message
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+def test_dynamic_rnn_to_litert_with_a_fixed_batch(folder, batch):
+    graph = tf1_graphs.rnn_dynamic()
+    exported = export(write(folder, graph), "tflite", input_names=[f"sequence[{batch},5,3]"])
+    assert exported.verification.ok and exported.verification.samples == batch
+    assert "WHILE" in exported.ops and not any(op.startswith("TensorArray") for op in exported.ops)
+    frozen = as_frozen_graph(folder / "rnn_dynamic.pb", inputs=[f"sequence[{batch},5,3]"])
+    feed = graph.feed(batch=batch, seed=4)
+    assert_close_by_name(by_name(load_runner(exported.data, kind="litert"), frozen, feed), graph.reference(feed))
+
+
+def writing_rnn() -> tf1_graphs.TF1Graph:
+    """A v1 while_loop that reads one TensorArray and writes another, then stacks it (dynamic_rnn's outputs)."""
+    import tensorflow as tf
+
+    with tf1_graphs.v1_control_flow(), tf.Graph().as_default() as graph:
+        x = tf.compat.v1.placeholder(tf.float32, [2, 4, 3], name="steps")
+        inputs = tf.TensorArray(tf.float32, size=4).unstack(tf.transpose(x, [1, 0, 2]))
+        outputs = tf.TensorArray(tf.float32, size=4)
+        w = tf.constant(np.linspace(-1, 1, 9, dtype=np.float32).reshape(3, 3))
+
+        def body(i, state, out):
+            state = tf.tanh(tf.matmul(inputs.read(i), w) + state)
+            return i + 1, state, out.write(i, state * 2.0)
+
+        _, last, out = tf.compat.v1.while_loop(lambda i, *_: i < 4, body, [0, tf.zeros([2, 3]), outputs])
+        tf.transpose(out.stack(), [1, 0, 2], name="sequence_out")
+        tf.identity(last, name="last")
+    names = ("sequence_out:0", "last:0")
+    return tf1_graphs.TF1Graph("writing_rnn", graph.as_graph_def().SerializeToString(), ("steps:0",), names,
+                               {}, {"steps:0": "float32"}, {"steps:0": (2, 4, 3)})
+
+
+def test_tensor_arrays_become_tensor_lists_with_the_same_outputs():
+    graph = writing_rnn()
+    rewritten, shapes = tensor_arrays_as_lists(graph.graph_def)
+    ops = {node.op for node in rewritten.node}
+    assert {"TensorListFromTensor", "TensorListGetItem", "TensorListSetItem", "TensorListStack"} <= ops
+    assert shapes and all(shape == [2, 3] for shape in shapes.values())
+    feed = graph.feed(seed=5)
+    assert_close_by_name(tf1_graphs.run_graph_def(rewritten, feed, graph.outputs), graph.reference(feed), atol=0)
+
+
+def test_a_loop_writing_a_tensor_array_exports_to_litert(folder):
+    graph = writing_rnn()
+    exported = export(write(folder, graph), "tflite", output_names=list(graph.outputs))
+    assert exported.verification.ok and len(exported.verification.outputs) == 2
+    assert not any(op.startswith("TensorArray") for op in exported.ops)
 
 
 # --- outputs by name ---------------------------------------------------------------------------
