@@ -162,6 +162,16 @@ def test_tf1_saved_models_freeze(writer, tmp_path):
     np.testing.assert_allclose(got[frozen.outputs[0].name], artifact.expected["scores:0"], rtol=1e-6)
 
 
+def test_tf1_saved_model_with_v1_control_flow_freezes(tmp_path):
+    artifact = tf1_graphs.write_saved_model_control_flow(tmp_path / "model")
+    frozen = freeze(artifact.path)
+    assert frozen.verification.ok
+    assert {"Enter", "Exit", "Switch", "Merge"} <= {node.op for node in frozen.graph_def.node}
+    got = _frozen_outputs(frozen, artifact.feed)
+    np.testing.assert_allclose(got["probabilities:0"], artifact.expected["probabilities:0"], rtol=1e-6)
+    np.testing.assert_array_equal(got["classes:0"], artifact.expected["classes:0"])
+
+
 def test_tf2_loader_fails_on_optimizer_slots(slots_saved_model):
     """The fixture reproduces the Keras 2 failure the fallback exists for."""
     import tensorflow as tf

@@ -24,6 +24,7 @@ Artifacts written into a folder (not cached; the caller gives a fresh folder):
     write_checkpoint(folder)                 a TF1 checkpoint (.meta/.index/.data/checkpoint)
     write_saved_model_simple_save(folder)    a TF1 SavedModel written by simple_save
     write_saved_model_builder(folder)        a TF1 SavedModel written by SavedModelBuilder
+    write_saved_model_control_flow(folder)   control_flow()'s graph as a simple_save SavedModel
     write_saved_model_v1_only(folder)        a builder SavedModel with a TF1 asset and main_op
     write_saved_model_with_slots(folder)     optimizer slots TF2's loader cannot revive (Keras 2's failure)
 
@@ -527,6 +528,40 @@ def write_saved_model_simple_save(folder: Path) -> TF1Artifact:
         ("scores:0",),
         feed,
         {"scores:0": expected},
+        signature_key="serving_default",
+    )
+
+
+def write_saved_model_control_flow(folder: Path) -> TF1Artifact:
+    """:func:`control_flow`'s graph (v1 cond + while, ref variables) as a TF1 SavedModel written by
+    ``simple_save`` into ``folder`` (which must not exist yet).
+
+    Signature ``serving_default``: input key ``image`` (``image:0`` uint8 [?, 8, 8, 3]),
+    output keys ``classes`` (``classes:0``) and ``probabilities`` (``probabilities:0``);
+    ``is_training:0`` stays an optional input (default False). ``expected`` is keyed by
+    tensor name.
+    """
+    import tensorflow as tf
+
+    rng = np.random.default_rng(12)
+    with _tf1_session() as graph:
+        inputs, outputs, optional = _build_control_flow(tf, rng)
+        feed = {"image:0": rng.integers(0, 256, size=(2, 8, 8, 3), dtype=np.uint8)}
+        with _init_session(tf, graph) as session:
+            values = session.run(outputs, feed)
+            tf.compat.v1.saved_model.simple_save(
+                session,
+                str(folder),
+                inputs={"image": graph.get_tensor_by_name("image:0")},
+                outputs={name.split(":")[0]: graph.get_tensor_by_name(name) for name in outputs},
+            )
+    return TF1Artifact(
+        Path(folder),
+        tuple(inputs),
+        tuple(outputs),
+        feed,
+        dict(zip(outputs, values)),
+        optional,
         signature_key="serving_default",
     )
 
