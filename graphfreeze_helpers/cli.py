@@ -41,7 +41,7 @@ from .optimize import optimize
 from .runner import arrange_feeds, read_input_files, save_outputs
 from .summary import read_summary
 from .tensors import output_key, parse_tensor_arg
-from .verify import DEFAULT_TOLERANCE
+from .verify import DEFAULT_RTOL, DEFAULT_TOLERANCE
 from .viewer import serve as serve_viewer
 
 PROG = "graphfreeze"
@@ -123,7 +123,14 @@ def _add_debug(p: argparse.ArgumentParser, default: Any = argparse.SUPPRESS) -> 
 def _add_tolerance(p: argparse.ArgumentParser, compared: str) -> None:
     p.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE, action=_Bounded,
                    rule=lambda value: value >= 0, wants="a number >= 0",
-                   help=f"largest allowed |{compared}| (default 1e-5)")
+                   help=f"absolute part of the largest allowed |{compared}|, which is TOLERANCE + "
+                   "RTOL x |reference| value by value, as np.allclose (default 1e-5)")
+
+
+def _add_rtol(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--rtol", type=float, default=DEFAULT_RTOL, action=_Bounded,
+                   rule=lambda value: value >= 0, wants="a number >= 0",
+                   help="relative part of the tolerance, times |reference| (default 1e-5; 0 for absolute only)")
 
 
 def _add_seconds(p: argparse.ArgumentParser, option: str, default: float, help: str) -> None:
@@ -235,7 +242,7 @@ def cmd_freeze(args: argparse.Namespace) -> int:
         *(f"  output  {t}" for t in frozen.outputs),
         f"  nodes   {frozen.nodes}",
         f"  size    {human_bytes(size)}",
-        f"  max |frozen - original| = {diff:.3g} (tolerance {args.tolerance:g})",
+        f"  max |frozen - original| = {diff:.3g} (tolerance {frozen.verification.tolerance_text})",
     ]))
     return 0
 
@@ -310,7 +317,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     _require_new_graph(out, graph, "the optimized graph", force=args.force)
     inputs = _named_inputs(args)
     graphfile.read_graph_def(graph)  # fail on a bad file before TensorFlow starts
-    result = optimize(graph, target=args.target, inputs=inputs, tolerance=args.tolerance,
+    result = optimize(graph, target=args.target, inputs=inputs, tolerance=args.tolerance, rtol=args.rtol,
                       input_names=args.inputs, output_names=args.outputs)
     result.save(out, force=args.force)
     record = {"nodes_before": result.nodes_before, "nodes_after": result.nodes_after,
@@ -321,7 +328,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
         f"  nodes   {result.nodes_before} -> {result.nodes_after} ({result.ratio:.0%}), target {result.target}",
         f"  removed {_ops(result.removed_ops) or 'nothing'}",
         *([f"  added   {_ops(result.added_ops)}"] if result.added_ops else []),
-        f"  max |optimized - frozen| = {result.max_abs_diff:.3g} (tolerance {args.tolerance:g})",
+        f"  max |optimized - frozen| = {result.max_abs_diff:.3g} (tolerance {result.verification.tolerance_text})",
     ]))
     return 0
 
@@ -335,7 +342,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         check_writable([out], force=args.force)
     inputs = _named_inputs(args)
     graphfile.read_graph_def(graph)  # fail on a bad file before TensorFlow starts
-    exported = export(graph, args.to, inputs=inputs, tolerance=args.tolerance,
+    exported = export(graph, args.to, inputs=inputs, tolerance=args.tolerance, rtol=args.rtol,
                       input_names=args.inputs, output_names=args.outputs)
     exported.save(out, force=args.force)
     record = {"output": str(out), "format": exported.format, "bytes": exported.bytes, "sha256": exported.sha256,
@@ -343,7 +350,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     _show(args, record, lambda: "\n".join([
         f"wrote {out} ({human_bytes(exported.bytes)}, {args.to})",
         f"  ops     {_ops(exported.ops)}",
-        f"  max |{args.to} - frozen| = {exported.max_abs_diff:.3g} (tolerance {args.tolerance:g})",
+        f"  max |{args.to} - frozen| = {exported.max_abs_diff:.3g} (tolerance {exported.verification.tolerance_text})",
         f"  run it without TensorFlow: python -m graphfreeze_helpers.runner {out} --input X.npy -o Y.npy",
     ]))
     return 0
@@ -454,6 +461,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "ops into TensorFlow-only kernels (_FusedConv2D)")
     _add_input(p)
     _add_tolerance(p, "optimized - frozen")
+    _add_rtol(p)
     _add_tensor_names(p)
     _add_force(p, "overwrite OUT.pb and OUT.json if they exist")
     _add_json(p, "print {nodes_before, nodes_after, max_abs_diff, output, target, removed_ops, added_ops}")
@@ -467,6 +475,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="the file to write (default: GRAPH with .tflite/.onnx, GRAPH_opencv.pb)")
     _add_input(p)
     _add_tolerance(p, "export - frozen")
+    _add_rtol(p)
     _add_tensor_names(p)
     _add_force(p)
     _add_json(p, "print {output, format, bytes, sha256, ops, max_abs_diff}")

@@ -261,3 +261,26 @@ def test_cli_optimize_and_export_v1_control_flow(folder, tmp_path):
     result = run_cli("export", out, "--to", "tflite", "-o", tmp_path / "cf.tflite")
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "cf.tflite").stat().st_size > 0
+
+
+def test_cli_export_verifies_on_real_inputs_by_name(folder, tmp_path):
+    graph = tf1_graphs.two_inputs()
+    feed = graph.feed(batch=5, seed=2)
+    np.save(tmp_path / "a.npy", feed["a:0"])
+    np.save(tmp_path / "b.npy", feed["b:0"])
+    result = run_cli("export", write(folder, graph), "--to", "onnx", "-o", tmp_path / "two.onnx",
+                     "--input", f"b={tmp_path / 'b.npy'}", "--input", f"a={tmp_path / 'a.npy'}", "--rtol", "0")
+    assert result.returncode == 0, result.stderr
+    assert "(tolerance 1e-05)" in result.stdout  # --rtol 0: the absolute part alone
+
+
+def test_cli_refuses_real_inputs_that_make_every_output_nan_in_one_line(folder, tmp_path):
+    np.save(tmp_path / "x.npy", np.ones((2, 8), np.float32))
+    np.save(tmp_path / "length.npy", np.array(0, np.int32))
+    out = tmp_path / "opt.pb"
+    result = run_cli("optimize", write(folder, tf1_graphs.length_nan()), "-o", out,
+                     "--input", f"x={tmp_path / 'x.npy'}", "--input", f"length={tmp_path / 'length.npy'}")
+    assert result.returncode == 3, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "every output is NaN on these inputs" in lines[0]
+    assert not out.exists()
