@@ -317,7 +317,13 @@ def _sample_values(rng: np.random.Generator, spec: TensorInfo, shape: tuple, gra
     if spec.dtype == "string":
         value = tiny_png() if graph_def is not None and _decoded(graph_def, spec.name) else b"graphfreeze"
         return np.full(shape, value, dtype=object)
-    dtype = np.dtype(spec.dtype)
+    try:
+        dtype = np.dtype(spec.dtype)
+    except TypeError:  # bfloat16, variant, resource: NumPy has no such dtype
+        raise InputError(
+            f"cannot sample input {spec.name!r} of dtype {spec.dtype or 'unknown'}; "
+            "give real inputs (--input NAME=FILE.npy)"
+        ) from None
     if dtype.kind == "b":
         return np.zeros(shape, bool) if not shape else rng.integers(0, 2, size=shape).astype(bool)
     if dtype == np.uint8:

@@ -201,3 +201,8 @@ def test_sampled_lengths_keep_the_outputs_finite():
     assert np.isnan(zero_length).all()  # what a random 0 used to do
     arrays, outputs = runnable_sample_inputs(loaded.inputs, loaded, graph_def=loaded.graph_def)
     assert int(arrays[1]) >= 1 and np.isfinite(outputs).all()
+
+
+def test_a_dtype_numpy_cannot_hold_asks_for_real_inputs():
+    with pytest.raises(InputError, match=r"cannot sample input 'h:0' of dtype resource; give real inputs"):
+        sample_inputs([TensorInfo("h:0", "resource", ())])
