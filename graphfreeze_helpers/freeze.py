@@ -640,7 +640,10 @@ def freeze(
     try:
         traced = _trace(model, signature)
     except ReviveError as exc:
-        artifact = load_v1_saved_model(model, signature)
+        try:
+            artifact = load_v1_saved_model(model, signature)
+        except ModelLoadError as v1_exc:
+            raise ModelLoadError(f"{exc}; the v1 loader failed too: {v1_exc}") from None
         loader = f"{artifact.loader}, as TF2's tf.saved_model.load failed ({exc.cause})"
         return freeze_session(artifact, inputs=inputs, tolerance=tolerance, check=check, loader=loader)
     frozen = _constants_for_variables(traced)

@@ -172,6 +172,16 @@ def test_tf1_saved_model_with_v1_control_flow_freezes(tmp_path):
     np.testing.assert_array_equal(got["classes:0"], artifact.expected["classes:0"])
 
 
+def test_a_saved_model_neither_loader_reads_is_one_line_naming_both(slots_saved_model, tmp_path):
+    broken = tmp_path / "broken"
+    (broken / "variables").mkdir(parents=True)
+    shutil.copy(slots_saved_model.path / "saved_model.pb", broken)  # no variables beside it
+    out = tmp_path / "out.pb"
+    line = assert_one_line_error(run_cli("freeze", broken, "-o", out), contains="cannot load SavedModel")
+    assert "the v1 loader failed too" in line
+    assert not out.exists() and not out.with_suffix(".json").exists()
+
+
 def test_tf2_loader_fails_on_optimizer_slots(slots_saved_model):
     """The fixture reproduces the Keras 2 failure the fallback exists for."""
     import tensorflow as tf
