@@ -40,9 +40,12 @@ def as_output_list(outputs: Any) -> list[np.ndarray]:
 
 def named_outputs(outputs: Any, names: Optional[Sequence[str]] = None) -> dict[str, np.ndarray]:
     """Outputs as ``{name: array}``: a dict keeps its keys; a list (or one array) takes ``names``
-    in order, or ``"output 0"``, ``"output 1"``... without them."""
+    in order, or ``"output 0"``, ``"output 1"``... without them. A dict whose keys are not
+    ``names`` (a Keras model's output names) counts as a list in key order, as before."""
     if isinstance(outputs, Mapping):
-        return {str(key): np.asarray(value) for key, value in outputs.items()}
+        keys = [str(key) for key in outputs]
+        if names is None or all(any(_same_name(key, name) for name in names) for key in keys):
+            return {str(key): np.asarray(value) for key, value in outputs.items()}
     arrays = as_output_list(outputs)
     if names is None:
         return {f"output {i}": array for i, array in enumerate(arrays)}

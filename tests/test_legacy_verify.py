@@ -206,3 +206,10 @@ def test_sampled_lengths_keep_the_outputs_finite():
 def test_a_dtype_numpy_cannot_hold_asks_for_real_inputs():
     with pytest.raises(InputError, match=r"cannot sample input 'h:0' of dtype resource; give real inputs"):
         sample_inputs([TensorInfo("h:0", "resource", ())])
+
+
+def test_a_dict_keyed_by_other_names_counts_in_key_order():
+    keras = {"dense_b": np.ones(2), "dense_a": np.zeros(2)}  # a model's own output names
+    frozen = [np.zeros(2), np.ones(2)]  # the frozen graph's outputs, flattened in key order
+    result = Verification.from_outputs(keras, frozen, [], names=["Identity:0", "Identity_1:0"])
+    assert result.ok, result
