@@ -25,8 +25,6 @@ import webbrowser
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
-import numpy as np
-
 from . import __version__, graphfile, safety
 from .bench import comparisons
 from .contenders import FROZEN_CONTENDERS, compare
@@ -180,14 +178,6 @@ def _read_safe_graph(graph: Path, allow_unsafe: bool) -> Any:
         if found:
             raise UnsafeGraphError(safety.refusal_message(repr(str(graph)), found))
     return graph_def
-
-
-def _load_npy(path: str) -> Any:
-    _require_file(path, "input file")
-    try:
-        return np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read {path!r} as a .npy array ({str(exc).splitlines()[0]})") from None
 
 
 def _inputs(args: argparse.Namespace) -> Optional[list[Any]]:
