@@ -372,10 +372,10 @@ def cmd_view(args: argparse.Namespace) -> int:
     graph = _require_graph_file(args.graph)
     graphfile.read_graph_def(graph, check_edges=True)  # not a GraphDef: one line now, not a blank page later
     viewer = serve_viewer(graph, port=args.port)
-    print(f"Netron shows {graph} at {viewer.url} (127.0.0.1 only; Ctrl+C stops it)", flush=True)
-    if not args.no_browser:
-        webbrowser.open(viewer.url)
-    try:
+    try:  # from the first line on, Ctrl+C is how you stop it: exit 0
+        print(f"Netron shows {graph} at {viewer.url} (127.0.0.1 only; Ctrl+C stops it)", flush=True)
+        if not args.no_browser:
+            webbrowser.open(viewer.url)
         threading.Event().wait()
     except KeyboardInterrupt:
         viewer.stop()
