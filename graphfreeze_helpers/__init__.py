@@ -15,7 +15,7 @@ Stages:
     bench, contenders    the timing harness (TensorFlow-free) and what it times
     optimize, export     grappler passes; LiteRT, ONNX and OpenCV exports (opencv)
     runner               the exports run without TensorFlow (``python -m graphfreeze_helpers.runner``)
-    plots, cli           pictures, and the ``graphfreeze`` command
+    plots, viewer, cli   pictures, Netron in a browser (no network), and the ``graphfreeze`` command
 Shared by the stages:
     ops                  every catalogue of op types
     tensors              TensorInfo, tensor_name, node_name, format_shape
