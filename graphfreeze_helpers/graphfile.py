@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 from . import files
 from .errors import GraphFormatError, IntegrityError
-from .ops import V1_CONTROL_FLOW_OPS
+from .ops import REF_OP_TWINS, REF_SOURCE_OPS, V1_CONTROL_FLOW_OPS
 from .tensors import TensorInfo, node_name
 
 DT_RESOURCE = 20  # DataType enum value of a resource handle (a variable or table)
@@ -281,6 +281,21 @@ def clear_placement(graph_def: Any) -> None:
                 node.attr["_class"].list.s.extend(kept)
             else:
                 del node.attr["_class"]
+
+
+def stale_ref_ops(graph_def: Any) -> list[str]:
+    """Nodes of a ref-typed op (``RefSwitch``, ...) in a graph that holds no variable to feed them a ref."""
+    if any(node.op in REF_SOURCE_OPS for node in graph_def.node):
+        return []
+    return [node.name for node in graph_def.node if node.op in REF_OP_TWINS]
+
+
+def replace_ref_ops(graph_def: Any) -> None:
+    """In place: each op of :func:`stale_ref_ops` becomes its plain twin (``RefSwitch`` → ``Switch``)."""
+    stale = set(stale_ref_ops(graph_def))
+    for node in graph_def.node:
+        if node.name in stale:
+            node.op = REF_OP_TWINS[node.op]
 
 
 def needs_placement_cleared(graph_def: Any) -> bool:

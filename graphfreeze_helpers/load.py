@@ -103,7 +103,9 @@ def prepare_graph_def(
       (:func:`.graphfile.clear_placement`);
     - an input that is not a placeholder becomes a ``Placeholder`` of its dtype, and the
       nodes that only fed it are pruned: the graph is cut there;
-    - an input given with a shape gets it as its placeholder's static shape.
+    - an input given with a shape gets it as its placeholder's static shape;
+    - a ``RefSwitch`` (or another ref-typed v1 op) left in a graph without variables
+      becomes its plain twin (:func:`.graphfile.replace_ref_ops`).
 
     Returns the graph unchanged (not copied) when there is nothing to do, and the inputs as
     :class:`TensorInfo` with their dtypes and shapes. Needs TensorFlow (its op registry
@@ -133,7 +135,7 @@ def prepare_graph_def(
             info = TensorInfo(tensor_name(raw.name), _output_dtype(tf, node, index), given)
             cuts.append(info)
         infos.append(info)
-    if not (cuts or shaped or graphfile.needs_placement_cleared(graph_def)):
+    if not (cuts or shaped or graphfile.needs_placement_cleared(graph_def) or graphfile.stale_ref_ops(graph_def)):
         return graph_def, infos
     prepared = type(graph_def)()
     prepared.CopyFrom(graph_def)
@@ -151,6 +153,7 @@ def prepare_graph_def(
     if cuts:
         _prune(prepared, [t.op_name for t in infos] + [node_name(t.name) for t in outputs])
     graphfile.clear_placement(prepared)
+    graphfile.replace_ref_ops(prepared)
     return prepared, infos
 
 

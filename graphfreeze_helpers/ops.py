@@ -5,7 +5,7 @@
 - :data:`TRAINING_OPS` (and :data:`TRAINING_PREFIXES`): a TF1 training graph's bookkeeping;
   :data:`NOT_OUTPUT_OPS`: ops whose value is never a model's output.
 - :data:`CONTROL_FLOW_OPS` and :data:`CALL_OPS`: ops that steer execution or run a function;
-  :data:`V1_CONTROL_FLOW_OPS`: TF1's Switch/Merge/Enter/Exit family.
+  :data:`V1_CONTROL_FLOW_OPS`: TF1's Switch/Merge/Enter/Exit family; :data:`REF_OP_TWINS`: their ref variants.
 - :data:`UNSAFE_OPS`: op type -> why it reaches outside the process (files, Python, network).
 - :data:`OPENCV_TF_OPS`: the ops OpenCV's TensorFlow importer reads.
 - :data:`OP_CATEGORIES`: the op families a graph picture colours.
@@ -24,6 +24,15 @@ V1_CONTROL_FLOW_OPS: frozenset[str] = frozenset(
     {"Switch", "_SwitchN", "RefSwitch", "Merge", "RefMerge", "Enter", "RefEnter", "Exit", "RefExit",
      "NextIteration", "RefNextIteration", "LoopCond"}
 )
+# The ref-typed variants of v1 control flow and their plain twins (same attrs). A graph frozen
+# with its variables as constants has no ref tensors left, so a surviving RefSwitch cannot be
+# imported ("expected float_ref"): the loader renames it, as TF1's freeze_graph did.
+REF_OP_TWINS: dict[str, str] = {
+    "RefSwitch": "Switch", "RefMerge": "Merge", "RefEnter": "Enter", "RefExit": "Exit",
+    "RefNextIteration": "NextIteration", "RefIdentity": "Identity",
+}
+# Ops whose output is a ref tensor: while one is in the graph, the Ref* ops above stay.
+REF_SOURCE_OPS: frozenset[str] = frozenset({"VariableV2", "Variable", "TemporaryVariable"})
 # Ops that steer execution: v2 functional control flow, v1 dataflow control flow, calls.
 CONTROL_FLOW_OPS: frozenset[str] = V1_CONTROL_FLOW_OPS | frozenset(
     {"If", "StatelessIf", "_If", "While", "StatelessWhile", "_While", "Case", "StatelessCase",

@@ -246,3 +246,17 @@ def test_bench_times_a_v1_control_flow_graph(control_flow_pb):
     assert sorted(result.contenders) == sorted(FROZEN_CONTENDERS)
     assert result.worst_diff() <= 1e-5
     assert "Session callable" in result.settings["notes"]["frozen"]
+
+
+def test_a_refswitch_left_in_a_frozen_graph_becomes_a_switch(control_flow_pb):
+    graph, _ = control_flow_pb
+    graph_def = graph.graph_def
+    for node in graph_def.node:
+        if node.op == "Switch" and node.name.startswith("train_cond/mul/"):
+            node.op = "RefSwitch"  # what an older freezer left: a ref op fed by a constant
+    assert graphfile.stale_ref_ops(graph_def)
+    loaded = LoadedGraph(graph_def, [TensorInfo("image:0", "uint8", None)], [TensorArg(n) for n in graph.outputs])
+    assert not graphfile.stale_ref_ops(loaded.graph_def) and graphfile.stale_ref_ops(graph_def)  # on a copy
+    feed = graph.feed()
+    expected = graph.reference({**feed, "is_training:0": True})
+    np.testing.assert_allclose(loaded(feed["image:0"], is_training=True)[0], expected["probabilities:0"], atol=1e-6)
