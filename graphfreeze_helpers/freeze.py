@@ -297,7 +297,7 @@ def sample_inputs(
     rng = np.random.default_rng(seed)
     arrays = []
     for spec in specs:
-        hint = consumer_shape(graph_def, spec.name) if graph_def is not None else None
+        hint = consumer_shape(graph_def, spec.name) if graph_def is not None and _has_free_sizes(spec) else None
         dims = sampled_shape(spec.shape, hint)
         shape = tuple((batch if i == 0 else other) if d is None else d for i, d in enumerate(dims))
         arrays.append(_sample_values(rng, spec, shape, graph_def))
