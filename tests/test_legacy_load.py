@@ -260,3 +260,31 @@ def test_a_refswitch_left_in_a_frozen_graph_becomes_a_switch(control_flow_pb):
     feed = graph.feed()
     expected = graph.reference({**feed, "is_training:0": True})
     np.testing.assert_allclose(loaded(feed["image:0"], is_training=True)[0], expected["probabilities:0"], atol=1e-6)
+
+
+def _inception_style_graph():
+    """JPEG bytes in (a string placeholder, DecodeJpeg), then a ``Mul`` that scales the image, then a classifier."""
+    import tensorflow as tf
+
+    with tf1_graphs.v1_control_flow(), tf.Graph().as_default() as graph:
+        contents = tf.compat.v1.placeholder(tf.string, [], name="DecodeJpeg/contents")
+        image = tf.cast(tf.io.decode_jpeg(contents, channels=3), tf.float32)
+        batch = tf.image.resize(tf.expand_dims(image, 0), [8, 8])
+        scaled = tf.multiply(batch, 1.0 / 255.0, name="Mul")
+        weights = tf.constant(np.random.default_rng(0).standard_normal((192, 3)).astype(np.float32))
+        tf.nn.softmax(tf.matmul(tf.reshape(scaled, [-1, 192]), weights), name="softmax")
+        return graph.as_graph_def()
+
+
+def test_an_inception_style_graph_is_fed_at_mul_skipping_its_jpeg_decoding(tmp_path):
+    graph_def = _inception_style_graph()
+    path = tmp_path / "inception_style.pb"
+    path.write_bytes(graph_def.SerializeToString())
+    loaded = load_frozen(path, inputs=["Mul:0[?,8,8,3]"], outputs=["softmax"])
+    assert [(t.name, t.dtype, t.shape) for t in loaded.inputs] == [("Mul:0", "float32", (None, 8, 8, 3))]
+    kept = {node.op for node in loaded.graph_def.node} | {node.name for node in loaded.graph_def.node}
+    assert "DecodeJpeg" not in kept and "DecodeJpeg/contents" not in kept
+    x = np.random.default_rng(1).random((2, 8, 8, 3)).astype(np.float32)
+    expected = tf1_graphs.run_graph_def(graph_def, {"Mul:0": x[:1]}, ["softmax:0"])["softmax:0"]
+    np.testing.assert_allclose(loaded(x)[:1], expected, rtol=1e-5, atol=1e-6)
+    assert loaded(x).shape == (2, 3)  # the cut graph takes a batch the JPEG path never could
