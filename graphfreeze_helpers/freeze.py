@@ -93,6 +93,7 @@ class FrozenGraph:
         if self.verification is not None:
             record["max_abs_diff"] = self.verification.max_abs_diff
             record["tolerance"] = self.verification.tolerance
+            record["rtol"] = self.verification.rtol  # allowed: tolerance + rtol * |original|, value by value
         return record
 
     def save(self, path: str | Path, *, force: bool = False) -> Path:
