@@ -49,10 +49,9 @@ def named_outputs(outputs: Any, names: Optional[Sequence[str]] = None) -> dict[s
     arrays = as_output_list(outputs)
     if names is None:
         return {f"output {i}": array for i, array in enumerate(arrays)}
-    if len(names) != len(arrays):
-        return {**{str(n): a for n, a in zip(names, arrays)},
-                **{f"output {i}": a for i, a in enumerate(arrays) if i >= len(names)}}
-    return dict(zip(map(str, names), arrays))
+    named = {str(name): array for name, array in zip(names, arrays)}
+    named.update({f"output {i}": array for i, array in enumerate(arrays) if i >= len(names)})  # unnamed extras
+    return named
 
 
 def _same_name(name: str, other: str) -> bool:
