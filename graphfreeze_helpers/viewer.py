@@ -122,6 +122,7 @@ class Viewer:
     path: Path
     url: str
     _server: Any = field(repr=False, compare=False)
+    height: int = 600
 
     @property
     def port(self) -> int:
@@ -137,6 +138,15 @@ class Viewer:
         from IPython.display import IFrame
 
         return IFrame(self.url, width="100%", height=height)
+
+    def _repr_html_(self) -> str:
+        """In a notebook: the viewer in an IFrame, and a line saying where it comes from (a saved notebook's
+        frame is empty once the kernel that served it has stopped)."""
+        url = html.escape(self.url, quote=True)
+        return (f'<iframe src="{url}" width="100%" height="{int(self.height)}" frameborder="0"></iframe>'
+                f"<p><small>Netron, serving {html.escape(self.path.name)} from this kernel at "
+                f'<a href="{url}" target="_blank">{url}</a>. An empty frame means the kernel has stopped: run '
+                "the cell again.</small></p>")
 
 
 def check_port(port: int) -> int:
@@ -184,7 +194,7 @@ class _Note:
 
 
 def show(path: Union[str, Path], height: int = 600, port: int = 0) -> Any:
-    """In a notebook: the graph at ``path`` in Netron, as an IFrame ``height`` pixels high.
+    """In a notebook: the graph at ``path`` in Netron, in an IFrame ``height`` pixels high (the :class:`Viewer`).
 
     The server runs on 127.0.0.1 in the kernel's process, so the IFrame works when your browser
     runs on the same machine as the kernel. Without Netron installed this returns a one-line
@@ -193,4 +203,6 @@ def show(path: Union[str, Path], height: int = 600, port: int = 0) -> Any:
     if not available():
         return _Note(f"Netron is not installed, so there is no graph to click here; the drawings above show the "
                      f"same graph. To get it: {INSTALL_HINT}")
-    return serve(path, port=port).iframe(height=height)
+    shown = serve(path, port=port)
+    shown.height = height
+    return shown

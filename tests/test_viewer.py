@@ -108,12 +108,18 @@ def test_without_netron_serve_names_the_install_command_and_show_falls_back(tmp_
     assert len(err) == 1 and err[0].startswith("graphfreeze: error: Netron is not installed"), err
 
 
-def test_show_returns_an_iframe_of_the_served_graph(tmp_path):
+def test_show_displays_the_served_graph_in_an_iframe(tmp_path):
     pytest.importorskip("netron")
-    pytest.importorskip("IPython")
-    frame = viewer.show(tiny_graph(tmp_path), height=420)
-    assert frame.src.startswith("http://127.0.0.1:") and frame.height == 420
-    assert b"/data/tiny.pb" in _get(frame.src)[2]
+    shown = viewer.show(tiny_graph(tmp_path), height=420)
+    try:
+        page = shown._repr_html_()
+        assert page.startswith(f'<iframe src="{shown.url}" width="100%" height="420"')
+        assert "tiny.pb" in page and "run the cell again" in page
+        assert b"/data/tiny.pb" in _get(shown.url)[2]
+        pytest.importorskip("IPython")
+        assert shown.iframe(300).src == shown.url
+    finally:
+        shown.stop()
 
 
 @pytest.mark.parametrize("args, contains", [
