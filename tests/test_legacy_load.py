@@ -288,3 +288,26 @@ def test_an_inception_style_graph_is_fed_at_mul_skipping_its_jpeg_decoding(tmp_p
     expected = tf1_graphs.run_graph_def(graph_def, {"Mul:0": x[:1]}, ["softmax:0"])["softmax:0"]
     np.testing.assert_allclose(loaded(x)[:1], expected, rtol=1e-5, atol=1e-6)
     assert loaded(x).shape == (2, 3)  # the cut graph takes a batch the JPEG path never could
+
+
+def test_cutting_where_another_output_of_the_node_is_used_is_refused():
+    import tensorflow as tf
+
+    with tf.Graph().as_default() as graph:
+        x = tf.compat.v1.placeholder(tf.float32, [None, 4], name="x")
+        left, right = tf.split(x, 2, axis=1, name="halves")
+        tf.add(left, right, name="total")
+    with pytest.raises(InputError, match="also uses 'halves:1'"):
+        LoadedGraph(graph.as_graph_def(), [TensorArg("halves:0")], [TensorArg("total:0")])
+
+
+def test_cutting_where_the_other_output_is_not_needed_works():
+    import tensorflow as tf
+
+    with tf.Graph().as_default() as graph:
+        x = tf.compat.v1.placeholder(tf.float32, [None, 4], name="x")
+        left, right = tf.split(x, 2, axis=1, name="halves")
+        tf.multiply(left, 2.0, name="doubled")
+        tf.add(left, right, name="total")
+    loaded = LoadedGraph(graph.as_graph_def(), [TensorArg("halves:0")], [TensorArg("doubled:0")])
+    np.testing.assert_allclose(loaded(np.ones((1, 2), np.float32)), [[2.0, 2.0]])
