@@ -246,6 +246,10 @@ def draw_graph(
     return fig
 
 
+# About 1,000 pixels at the inline backend's 100 dpi: a JupyterLab output area on a laptop with the file browser open.
+PAIR_MAX_WIDTH = 10.0
+
+
 def draw_graph_pair(
     before: Any,
     after: Any,
@@ -256,16 +260,21 @@ def draw_graph_pair(
     show_consts: Optional[bool] = None,
     only: Optional[str] = None,
 ) -> Any:
-    """Two graphs side by side in one figure, drawn as :func:`draw_graph` draws each (same options).
+    """Two graphs in one figure, drawn as :func:`draw_graph` draws each (same options), with one legend.
 
-    Two whole graphs of more than a few dozen nodes make a figure too wide to read in a
-    notebook: draw a part of each with ``only`` (``only="conv0|bn0"``).
+    Side by side when both fit in ``PAIR_MAX_WIDTH`` inches (a notebook shows them at their own
+    size), else one above the other, so the labels stay readable. Two whole graphs of more than
+    a few dozen nodes are wide: draw a part of each with ``only`` (``only="conv0"``).
     """
     panels = [_graph_drawing(g, max_nodes=max_nodes, mode=mode, show_consts=show_consts, only=only)
               for g in (before, after)]
     sizes = [_drawing_size(drawing, legend=False) for drawing, _, _ in panels]
-    fig = _figure(sum(w for w, _ in sizes), max(h for _, h in sizes) + 0.4)
-    axes = fig.subplots(1, 2, width_ratios=[w for w, _ in sizes])
+    if sum(w for w, _ in sizes) <= PAIR_MAX_WIDTH:
+        fig = _figure(sum(w for w, _ in sizes), max(h for _, h in sizes) + 0.4)
+        axes = fig.subplots(1, 2, width_ratios=[w for w, _ in sizes])
+    else:
+        fig = _figure(max(w for w, _ in sizes), sum(h for _, h in sizes) + 0.4)
+        axes = fig.subplots(2, 1, height_ratios=[h for _, h in sizes])
     used: dict[str, str] = {}
     for ax, (drawing, box_w, heading), label in zip(axes, panels, titles):
         for name, colour in _render(ax, drawing, box_w=box_w, title=f"{label}: {heading}", legend=False).items():
@@ -300,7 +309,7 @@ def _graph_drawing(
     hidden = sum(n.op == "Const" for n in nodes) if not show_consts else 0
     if hidden:
         drawing.note = "; ".join(filter(None, [drawing.note, f"{hidden} Const nodes hidden"]))
-    heading = f"{len(nodes)} nodes" + (f" matching {only!r}" if only else "")
+    heading = f"{len(nodes)} nodes" + (f" ({only!r} and their inputs)" if only else "")
     heading += f"\n{drawing.note}" if drawing.note else ""
     return drawing, (1.6 if mode == "scope" else 1.5), heading
 

@@ -12,7 +12,7 @@ import pytest
 
 from graphfreeze_helpers import plots
 
-NOTEBOOK_WIDTH_PX = 1300  # a JupyterLab output area on a 1400-pixel-wide window
+NOTEBOOK_WIDTH_PX = 1000  # a JupyterLab output area on a laptop, with the file browser open
 DPI = 100  # the inline backend's figure.dpi (matplotlib's default)
 FLOAT, RESOURCE = 1, 20
 
@@ -41,6 +41,21 @@ def layered_graph(layers: int, frozen: bool):
         previous = f"dense{i}/Relu"
     graph.node.add(name="NoOp", op="NoOp", input=reads)
     graph.node.add(name="probabilities", op="Softmax", input=[previous])
+    return graph
+
+
+def branching_graph(branches: int, frozen: bool):
+    """``image`` into ``branches`` parallel MatMuls, each with its own weight, added up: a wide graph."""
+    from tensorboard.compat.proto import graph_pb2
+
+    graph = graph_pb2.GraphDef()
+    graph.node.add(name="image", op="Placeholder").attr["dtype"].type = FLOAT
+    for i in range(branches):
+        handle = graph.node.add(name=f"branch{i}/kernel", op="Const" if frozen else "Placeholder")
+        handle.attr["dtype"].type = FLOAT if frozen else RESOURCE
+        graph.node.add(name=f"branch{i}/read", op="Identity" if frozen else "ReadVariableOp", input=[handle.name])
+        graph.node.add(name=f"branch{i}/MatMul", op="MatMul", input=["image", f"branch{i}/read"])
+    graph.node.add(name="sum", op="AddN", input=[f"branch{i}/MatMul" for i in range(branches)])
     return graph
 
 
@@ -77,14 +92,23 @@ def test_weights_sit_beside_the_op_that_reads_them():
         assert pos[f"dense{i}/bias/read"][1] == pos[f"dense{i}/BiasAdd"][1] + 1
 
 
-def test_the_pair_shows_before_and_after_side_by_side_readably():
-    before, after = layered_graph(7, frozen=False), layered_graph(7, frozen=True)
-    fig = plots.draw_graph_pair(before, after, only="dense[01]/")
+@pytest.mark.parametrize("make, only, side_by_side", [
+    (layered_graph, "dense0/", True),
+    (layered_graph, "dense[0-3]/", True),
+    (branching_graph, None, False),  # 6 columns each: one above the other
+])
+def test_the_pair_shows_before_and_after_readably(make, only, side_by_side):
+    before, after = make(6, frozen=False), make(6, frozen=True)
+    fig = plots.draw_graph_pair(before, after, only=only)
     left, right = fig.axes[:2]
+    beside = left.get_position().y0 == right.get_position().y0
+    assert beside == side_by_side and (left.get_position().x0 < right.get_position().x0 if beside else
+                                       left.get_position().y0 > right.get_position().y0)
     assert left.get_title().startswith("before freezing: ") and right.get_title().startswith("after freezing: ")
     texts = [[t.get_text() for t in labels(ax)] for ax in (left, right)]
-    assert texts[0].count("ReadVariableOp") == 4 and "ReadVariableOp" not in texts[1]
-    assert texts[1].count("Identity") == 4 and texts[1].count("Const") == 4
+    reads = texts[0].count("ReadVariableOp")
+    assert reads >= 2 and "ReadVariableOp" not in texts[1]
+    assert texts[1].count("Identity") == reads and texts[1].count("Const") == reads
     assert smallest_label_px(fig) >= 9, fig.get_size_inches()
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert "variable" in legend and "constant" in legend
@@ -104,7 +128,7 @@ def test_a_resource_placeholder_is_coloured_as_a_variable():
 
 def test_only_names_what_it_matched_and_refuses_a_pattern_that_matches_nothing():
     fig = plots.draw_graph(layered_graph(3, frozen=True), only="dense1/")
-    assert "matching 'dense1/'" in fig.axes[0].get_title()
+    assert "('dense1/' and their inputs)" in fig.axes[0].get_title()
     assert len(fig.axes[0].patches) == 8  # the 7 nodes of dense1 and dense0/Relu, which feeds its MatMul
     with pytest.raises(ValueError, match="no node name matches 'conv9'"):
         plots.draw_graph(layered_graph(1, frozen=True), only="conv9")
