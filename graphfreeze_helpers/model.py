@@ -92,8 +92,9 @@ def train(
     """Compile and fit ``model`` on ``data``; return the history and the test accuracy.
 
     Adam starts at ``learning_rate`` and decays to 0 along a cosine over the run. The seeds
-    are set from ``seed``; ``deterministic`` also turns on TensorFlow's op determinism (for the
-    whole process), so the same arguments give the same accuracy on every run on a machine.
+    are set from ``seed``; ``deterministic`` also turns on TensorFlow's op determinism while
+    ``fit`` and ``evaluate`` run (and back off after, if it was off), so the same arguments give
+    the same accuracy on every run on a machine.
     """
     if epochs < 1:
         raise InputError(f"epochs must be at least 1, got {epochs}")
@@ -103,15 +104,17 @@ def train(
         raise InputError(f"learning_rate must be above 0, got {learning_rate}")
     tf = import_tensorflow()
     import keras
+    from tensorflow.python.framework import config as tf_config  # the only way to turn determinism back off
 
-    if deterministic:
-        tf.config.experimental.enable_op_determinism()
+    switch = deterministic and not tf_config.is_op_determinism_enabled()
     keras.utils.set_random_seed(seed)
     steps = epochs * -(-len(data.x_train) // batch_size)
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps)
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     lines: list[str] = []
+    if switch:
+        tf.config.experimental.enable_op_determinism()
     try:
         with captured_stderr() as lines:
             start = time.perf_counter()
@@ -119,6 +122,8 @@ def train(
             seconds = time.perf_counter() - start
             _, accuracy = model.evaluate(data.x_test, data.y_test, verbose=0)
     finally:
+        if switch:  # only while training: afterwards the process is as it was (and predict() logs no noise)
+            tf_config.disable_op_determinism()
         kept = [line for line in lines if DETERMINISM_NOISE not in line]
         if kept:  # anything else TensorFlow wrote goes back to stderr, as it came
             sys.stderr.write("\n".join(kept) + "\n")

@@ -19,6 +19,7 @@ import ast
 import importlib.util
 import json
 import re
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,11 @@ NOTEBOOK_PARAMS: dict[str, dict[str, Any]] = {
     "06_optimize_for_inference": {"target": "tensorflow", "mobilenet": True, "mobilenet_size": 32},
     "07_deploy_without_tensorflow": {"batch": 4, "time_budget_s": 0.5, "tolerance": 1e-4},
 }
+# Notebooks that start from the tutorial model (ensure_tutorial_model trains it when artifacts_dir lacks it) get
+# a copy of one trained once per session with 2 epochs, instead of each training its own with the defaults
+# (20 epochs) in its fresh artifacts_dir. Notebook 02 still trains it in the run (train_epochs above).
+USES_TUTORIAL_MODEL = {"03_inspect_graph_nodes", "04_load_and_run_frozen_graph", "05_compare_latency",
+                       "06_optimize_for_inference", "07_deploy_without_tensorflow"}
 # Parameters naming other folders a notebook writes to, given a fresh temporary folder like artifacts_dir.
 TEMPORARY_FOLDERS: dict[str, list[str]] = {"08_parameter_sweep": ["out_dir"]}
 
@@ -233,10 +239,20 @@ def test_parse_parameters_rejects_bad_lines():
 # --- papermill with non-default parameters ----------------------------------------------------------
 
 
+@pytest.fixture(scope="session")
+def tutorial_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from graphfreeze_helpers.model import ensure_tutorial_model
+
+    return ensure_tutorial_model(tmp_path_factory.mktemp("tutorial"), epochs=2)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
-def test_papermill_runs_with_other_parameters(path: Path, tmp_path: Path):
+def test_papermill_runs_with_other_parameters(path: Path, tmp_path: Path, request: pytest.FixtureRequest):
     artifacts = tmp_path / "artifacts"
+    if path.stem in USES_TUTORIAL_MODEL:
+        artifacts.mkdir()
+        shutil.copy(request.getfixturevalue("tutorial_model"), artifacts / "digits_cnn.keras")
     parameters = {**NOTEBOOK_PARAMS.get(path.stem, {}), "artifacts_dir": str(artifacts)}
     parameters.update({name: str(tmp_path / name) for name in TEMPORARY_FOLDERS.get(path.stem, [])})
     nb = run_notebooks.execute(path, BUILD / path.name, parameters)
