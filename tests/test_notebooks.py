@@ -40,6 +40,7 @@ NOTEBOOK_PARAMS: dict[str, dict[str, Any]] = {
     "05_compare_latency": {"batch_sizes": [1, 16], "time_budget_s": 2.0, "min_calls": 3, "warmup": 2},
     "06_optimize_for_inference": {"target": "tensorflow", "mobilenet": True, "mobilenet_size": 32},
     "07_deploy_without_tensorflow": {"batch": 4, "time_budget_s": 0.5, "tolerance": 1e-4},
+    "10_legacy_graphs": {"seed": 1, "batch": 4, "refine_steps": 2, "time_budget_s": 0.5},
 }
 # Notebooks that start from the tutorial model (ensure_tutorial_model trains it when artifacts_dir lacks it) get
 # a copy of one trained once per session with 2 epochs, instead of each training its own with the defaults
@@ -58,6 +59,9 @@ EXPECTED_ARTIFACTS: dict[str, list[str]] = {
     "06_optimize_for_inference": ["digits_cnn_optimized.pb", "digits_cnn_optimized.json", "metrics.json"],
     "07_deploy_without_tensorflow": ["digits_cnn.tflite", "digits_cnn.onnx", "y_tflite.npy", "y_onnx.npy",
                                      "metrics.json"],
+    "10_legacy_graphs": ["legacy/legacy.pb", "legacy/legacy_optimized.pb", "legacy/legacy.onnx",
+                         "legacy/legacy.tflite", "legacy/checkpoint/model.ckpt.meta",
+                         "legacy/legacy_from_checkpoint.pb", "legacy/legacy_from_checkpoint.json"],
 }
 
 # Bad parameters the validation cell must reject: stem -> [(overrides, words the ValueError must contain)].
@@ -67,6 +71,7 @@ BAD_PARAMS: dict[str, list[tuple[dict[str, Any], str]]] = {
     "05_compare_latency": [({"batch_sizes": [1, 0]}, "batch_sizes must be a non-empty list of whole numbers >= 1")],
     "06_optimize_for_inference": [({"target": "fast"}, "target must be one of ['portable', 'tensorflow'], got 'fast'")],
     "07_deploy_without_tensorflow": [({"batch": 0}, "batch must be at least 1, got 0")],
+    "10_legacy_graphs": [({"refine_steps": 0}, "refine_steps must be at least 1, got 0")],
 }
 
 # A cell that draws a chart (a plot helper, draw_graph, a result's .plot() or pyplot) must show it as an image.
