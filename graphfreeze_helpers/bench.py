@@ -9,9 +9,10 @@ For each batch size :func:`run_benchmark`
 1. makes every contender and warms it up (``warmup`` calls, which also trigger tracing,
    graph optimization and lazy initialization); the first output is kept to check that
    all contenders agree;
-2. times single calls in short blocks, round-robin ``A B C A B C ...``, so that a burst of
-   load from elsewhere on the machine hits every contender alike, until the time budget is
-   used and every contender has at least ``min_calls`` calls;
+2. times single calls in short blocks, in rounds that rotate ``A B C``, ``B C A``, ``C A B``...,
+   so that a burst of load from elsewhere on the machine hits every contender alike and each
+   contender takes each place in the round equally often (a fixed place alone moved a ratio
+   by about 5%), until the time budget is used and every contender has at least ``min_calls`` calls;
 3. reports the median, p10, p90 and IQR of the single-call times, in microseconds.
 
 Contenders come from factories, ``factory(subject) -> Contender | None``, registered by
@@ -381,29 +382,44 @@ def _calls_per_block(estimate_ns: float, block_s: float, max_block_calls: int) -
     return int(min(max_block_calls, max(1, block_s * 1e9 // max(estimate_ns, 1))))
 
 
+def round_order(count: int, round_index: int) -> list[int]:
+    """The order of ``count`` contenders in round ``round_index``: the round-robin rotated by one each round.
+
+    Round 0 is ``0 1 2``, round 1 ``1 2 0``, round 2 ``2 0 1``: over ``count`` rounds each
+    contender takes each place in the round once, so a place (first after the previous
+    round's last, right after a runtime that filled the caches) favours none of them.
+    """
+    start = round_index % count if count else 0
+    return list(range(start, count)) + list(range(start))
+
+
 def _time_interleaved(
     runs: Sequence[Run], per_block: Sequence[int], *, share_ns: float, min_calls: int, clock: Callable[[], int],
     measured: Callable[[int], None],
-) -> tuple[list[list[int]], int]:
-    """Time blocks of single calls round-robin until ``share_ns`` is spent and each has ``min_calls``.
+) -> tuple[list[list[int]], list[int]]:
+    """Time blocks of single calls in rotating rounds (:func:`round_order`) until ``share_ns`` is
+    spent and each has ``min_calls``.
 
-    Returns every call's time in nanoseconds, per run, and the number of rounds.
+    Returns every call's time in nanoseconds, per run, and the order the blocks ran in (run indices).
     """
     times: list[list[int]] = [[] for _ in runs]
+    order: list[int] = []
     spent_ns = 0
     rounds = 0
     while spent_ns < share_ns or min(len(t) for t in times) < min_calls:
         round_started = clock()
-        for run, calls, sink in zip(runs, per_block, times):
-            for _ in range(calls):
+        for i in round_order(len(runs), rounds):
+            run, sink = runs[i], times[i]
+            for _ in range(per_block[i]):
                 t0 = clock()
                 run()
                 sink.append(clock() - t0)
+            order.append(i)
         elapsed = clock() - round_started
         spent_ns += elapsed
         rounds += 1
         measured(elapsed)
-    return times, rounds
+    return times, order
 
 
 def _close(runs: Iterable[Run]) -> None:
@@ -465,10 +481,10 @@ def _measure_batch(
         warm.append(_warm_up(contender, batch, warmup, clock))
     runs = [w.run for w in warm]
     per_block = [_calls_per_block(w.estimate_ns, block_s, max_block_calls) for w in warm]
-    times, rounds = _time_interleaved(runs, per_block, share_ns=share_ns, min_calls=min_calls, clock=clock,
-                                      measured=lambda elapsed: bar.measured(batch, elapsed))
+    times, order = _time_interleaved(runs, per_block, share_ns=share_ns, min_calls=min_calls, clock=clock,
+                                     measured=lambda elapsed: bar.measured(batch, elapsed))
     names = [c.name for c in contenders]
-    result.schedule.extend((batch, name, calls) for _ in range(rounds) for name, calls in zip(names, per_block))
+    result.schedule.extend((batch, names[i], per_block[i]) for i in order)
     for name, sink, diff in zip(names, times, _diffs([w.output for w in warm])):
         us = np.asarray(sink, dtype=np.float64) / 1000.0
         result.rows.append(BenchRow(name, batch, calls=len(sink), max_abs_diff=diff, **timing_stats_us(us)))

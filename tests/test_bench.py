@@ -67,11 +67,11 @@ def test_contenders_are_interleaved_in_blocks_that_fill_the_budget():
     result = run_benchmark(
         [a, b], [1], time_budget_s=100e-6, warmup=3, min_calls=1, block_s=10e-6, clock=machine.clock
     )
-    # A 10 µs block is 10 calls of A (1 µs) or 3 calls of B (3 µs); blocks alternate A B A B ...
-    assert result.schedule[:4] == [(1, "A", 10), (1, "B", 3), (1, "A", 10), (1, "B", 3)]
+    # A 10 µs block is 10 calls of A (1 µs) or 3 calls of B (3 µs); the rounds rotate: A B, B A, A B ...
+    assert result.schedule[:4] == [(1, "A", 10), (1, "B", 3), (1, "B", 3), (1, "A", 10)]
     timed = machine.log[6:]  # after 3 warm-up calls each
-    assert timed[:26] == ["A"] * 10 + ["B"] * 3 + ["A"] * 10 + ["B"] * 3
-    assert [name for _, name, _ in result.schedule] == ["A", "B"] * (len(result.schedule) // 2)
+    assert timed[:26] == ["A"] * 10 + ["B"] * 3 + ["B"] * 3 + ["A"] * 10
+    assert [name for _, name, _ in result.schedule] == ["A", "B", "B", "A"] * (len(result.schedule) // 4)
     # each round takes 19 µs of fake time; the budget of 100 µs needs 6 rounds
     assert len(result.schedule) == 12
     row_a, row_b = result.row("A", 1), result.row("B", 1)
@@ -80,6 +80,22 @@ def test_contenders_are_interleaved_in_blocks_that_fill_the_budget():
     assert row_b.median_us == 3.0
     assert result.ratio("B", "A", 1) == 3.0
     assert result.samples[("A", 1)].shape == (60,)
+
+
+def test_the_rounds_rotate_so_each_contender_takes_each_place_equally_often():
+    assert bench.round_order(3, 0) == [0, 1, 2]
+    assert bench.round_order(3, 1) == [1, 2, 0]
+    assert bench.round_order(3, 2) == [2, 0, 1]
+    assert bench.round_order(3, 3) == [0, 1, 2]
+    machine = FakeMachine()
+    names = ["A", "B", "C"]
+    result = run_benchmark([machine.contender(n, 1_000) for n in names], [1], time_budget_s=0.0, warmup=0,
+                           min_calls=6, block_s=1e-6, clock=machine.clock)
+    order = [name for _, name, _ in result.schedule]
+    assert order == ["A", "B", "C", "B", "C", "A", "C", "A", "B", "A", "B", "C", "B", "C", "A", "C", "A", "B"]
+    for place in range(3):  # each contender takes each place in the round in two of the six rounds
+        assert sorted(order[place::3]) == ["A", "A", "B", "B", "C", "C"]
+    assert [r.calls for r in result.rows] == [6, 6, 6]
 
 
 def test_min_calls_wins_over_a_spent_budget_and_batches_run_in_order():
