@@ -74,6 +74,9 @@ BAD_PARAMS: dict[str, list[tuple[dict[str, Any], str]]] = {
     "10_legacy_graphs": [({"refine_steps": 0}, "refine_steps must be at least 1, got 0")],
 }
 
+# An expected error shows its type, its message and the one notebook line that raised it, not 40 frames.
+MAX_TRACEBACK_LINES = 12
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # A cell that draws a chart (a plot helper, draw_graph, a result's .plot() or pyplot) must show it as an image.
 CHART = re.compile(r"\bplot_\w+\(|\.plot\(|\bdraw_graph\(|\bplt\.")
 HEADINGS = ["## Overview", "## Prerequisites", "## Setup", "## Summary", "### What's next", "## Exercises",
@@ -271,6 +274,12 @@ def test_papermill_runs_with_other_parameters(path: Path, tmp_path: Path, reques
             expected = cell.metadata["graphfreeze"]["raises"]
             raised = [o.ename for o in cell.outputs if o.output_type == "error"]
             assert raised == [expected], f"cell {index} must raise {expected}, raised {raised or 'nothing'}"
+            error = next(o for o in cell.outputs if o.output_type == "error")
+            shown = ANSI.sub("", "\n".join(error.traceback)).splitlines()
+            assert len(shown) <= MAX_TRACEBACK_LINES, (  # start_tensorflow(short_tracebacks=True) in the setup cell
+                f"cell {index}'s expected {expected} shows {len(shown)} lines; keep it to the type, the message and "
+                "the notebook line that raised it"
+            )
     for name in EXPECTED_ARTIFACTS.get(path.stem, []):
         assert (artifacts / name).exists(), f"{path.name} did not write {name} into artifacts_dir"
     assert not (NOTEBOOK_DIR / "artifacts").exists(), "a notebook wrote next to the notebooks"
