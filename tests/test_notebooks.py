@@ -77,8 +77,10 @@ BAD_PARAMS: dict[str, list[tuple[dict[str, Any], str]]] = {
 # An expected error shows its type, its message and the one notebook line that raised it, not 40 frames.
 MAX_TRACEBACK_LINES = 12
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-# A cell that draws a chart (a plot helper, draw_graph, a result's .plot() or pyplot) must show it as an image.
-CHART = re.compile(r"\bplot_\w+\(|\.plot\(|\bdraw_graph\(|\bplt\.")
+# A cell that draws a chart (a plot helper, draw_graph or draw_graph_pair, a result's .plot() or pyplot) must
+# show it as an image.
+IMAGE = {"image/png", "image/svg+xml"}
+CHART = re.compile(r"\bplot_\w+\(|\.plot\(|\bdraw_graph\w*\(|\bplt\.")
 HEADINGS = ["## Overview", "## Prerequisites", "## Setup", "## Summary", "### What's next", "## Exercises",
             "## Resources"]
 PARAMETER_LINE = re.compile(r"^(?P<code>[a-z_][a-z0-9_]*: [a-z]+ = .+?)  # (?P<comment>\S.*)$")
@@ -267,7 +269,7 @@ def test_papermill_runs_with_other_parameters(path: Path, tmp_path: Path, reques
     injected = [c for c in nb.cells if "injected-parameters" in _tags(c)]
     assert len(injected) == 1 and str(artifacts) in injected[0].source
     blank = [index for index, cell in enumerate(nb.cells) if cell.cell_type == "code" and CHART.search(cell.source)
-             and not any("image/png" in output.get("data", {}) for output in cell.outputs)]
+             and not any(IMAGE & set(output.get("data", {})) for output in cell.outputs)]
     assert not blank, f"cells {blank} draw a chart but show no image (a Figure repr or nothing instead)"
     for index, cell in enumerate(nb.cells):  # run_notebook checks this too; here it is spelled out
         if "raises-exception" in _tags(cell):
