@@ -35,6 +35,11 @@ RATIO_LINES = {
         r"^quick  batch 1: loader / session_callable = \d+\.\d\d \(target <= ",
         r"^info  batch 1: wrap_prune / loader = \d+\.\d\d$",
     ],
+    "training.py": [
+        r"^quick  lowest test accuracy \d\.\d{4} \(target >= ",
+        r"^quick  slowest training \d+\.\d s = \d+\.\d\d of the budget \(target <= ",
+        r"^quick  distinct accuracies over 2 runs: \d+ \(target == 1",
+    ],
     "inspect_speed.py": [
         r"^tutorial +\d+\.\dMB +\d+\.\d{3} +\d+\.\d{3} +\d+\.\d{3} +0\.200  quick$",
     ],
