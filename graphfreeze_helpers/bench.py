@@ -41,8 +41,8 @@ import numpy as np
 
 from . import files
 from .formatting import progress_bar
-from .freeze import sample_inputs
-from .verify import as_output_list, max_abs_diff
+from .freeze import runnable_sample_inputs, sample_inputs
+from .verify import Verification, as_output_list
 
 Run = Callable[[], Any]
 
@@ -53,11 +53,14 @@ class Contender:
 
     ``run()`` performs one call and returns the outputs (NumPy arrays, a list of them, or
     ``None`` when there is nothing to compare). ``note`` says what the timed call includes.
+    ``output_names`` name the outputs ``run()`` returns, in its order (``probs:0``): outputs
+    are compared by name where both sides name them (a runtime may reorder them), else by position.
     """
 
     name: str
     make: Callable[[int], Run]
     note: str = ""
+    output_names: Optional[Sequence[str]] = None
 
     def __repr__(self) -> str:
         return f"Contender({self.name!r}" + (f", {self.note!r})" if self.note else ")")
@@ -75,7 +78,8 @@ class BenchRow:
     iqr_us: float
     mean_us: float
     calls: int
-    max_abs_diff: Optional[float] = None  # against the first contender at this batch size
+    max_abs_diff: Optional[float] = None  # against the first contender at this batch size, outputs by name
+    mismatch: str = ""  # in words, when outputs could not be compared: a shape, a missing output, NaN on one side
 
     @property
     def per_sample_us(self) -> float:
@@ -152,6 +156,10 @@ class BenchResult:
         diffs = [r.max_abs_diff for r in self.rows if r.max_abs_diff is not None]
         return max(diffs, default=0.0)
 
+    def mismatches(self) -> list[str]:
+        """One line per row whose outputs could not be compared with the reference's, saying why."""
+        return [f"batch {r.batch}: {r.contender}: {r.mismatch}" for r in self.rows if r.mismatch]
+
     def to_records(self, short: bool = False) -> list[dict[str, Any]]:
         return [r.short() if short else asdict(r) for r in self.rows]
 
@@ -193,6 +201,7 @@ class BenchResult:
                         batch=int(raw["batch"]),
                         calls=int(raw["calls"]),
                         max_abs_diff=float(raw["max_abs_diff"]) if raw.get("max_abs_diff") else None,
+                        mismatch=raw.get("mismatch") or "",
                         **{k: float(raw[k]) for k in ("median_us", "p10_us", "p90_us", "iqr_us", "mean_us")},
                     )
                 )
@@ -215,7 +224,7 @@ class BenchResult:
                 f"{'max|diff|':>9}")
         lines = [head, "-" * len(head)]
         for r in sorted(self.rows, key=lambda r: (r.batch, self._order(r.contender))):
-            diff = "-" if r.max_abs_diff is None else f"{r.max_abs_diff:.1e}"
+            diff = "MISMATCH" if r.mismatch else "-" if r.max_abs_diff is None else f"{r.max_abs_diff:.1e}"
             lines.append(
                 f"{r.contender:<16} {r.batch:>5} {r.median_us:>10.1f} {r.p10_us:>9.1f} {r.p90_us:>9.1f}"
                 f" {r.iqr_us:>8.1f} {r.calls:>6} {diff:>9}"
@@ -237,7 +246,7 @@ class BenchResult:
         )
         body = []
         for r in sorted(self.rows, key=lambda r: (r.batch, self._order(r.contender))):
-            diff = "-" if r.max_abs_diff is None else f"{r.max_abs_diff:.1e}"
+            diff = html.escape(r.mismatch) if r.mismatch else "-" if r.max_abs_diff is None else f"{r.max_abs_diff:.1e}"
             body.append(
                 f"<tr><td><code>{html.escape(r.contender)}</code></td><td>{r.batch}</td>"
                 f"<td><b>{r.median_us:,.1f}</b></td><td>{r.p10_us:,.1f}</td><td>{r.p90_us:,.1f}</td>"
@@ -371,10 +380,31 @@ def _warm_up(contender: Contender, batch: int, warmup: int, clock: Callable[[], 
     return _Warm(run, output, estimate_ns)
 
 
-def _diffs(outputs: Sequence[Optional[list[np.ndarray]]]) -> list[Optional[float]]:
-    """Each output's largest difference from the first one there is (``None`` where nothing to compare)."""
-    reference = next((out for out in outputs if out is not None), None)
-    return [None if out is None or reference is None else max_abs_diff(reference, out) for out in outputs]
+def _diffs(
+    outputs: Sequence[Optional[list[np.ndarray]]], names: Sequence[Optional[Sequence[str]]]
+) -> list[tuple[Optional[float], str]]:
+    """Each contender's largest difference from the first one with outputs, by name where both name
+    them (:meth:`~.verify.Verification.from_outputs`), and what could not be compared, in words.
+
+    ``(None, "")`` where there is nothing to compare, ``(None, why)`` where the outputs differ in
+    shape or count, or are NaN on one side only (a number there would mislead).
+    """
+    first = next((i for i, out in enumerate(outputs) if out is not None), None)
+    if first is None:
+        return [(None, "")] * len(outputs)
+    reference, reference_names = outputs[first], names[first]
+    found: list[tuple[Optional[float], str]] = []
+    for out, own in zip(outputs, names):
+        if out is None:
+            found.append((None, ""))
+            continue
+        named = reference_names is not None and own is not None
+        check = Verification.from_outputs(reference, out, [], tolerance=0.0, rtol=0.0,
+                                          names=reference_names if named else None,
+                                          actual_names=own if named else None)
+        problems = "; ".join(c.describe() for c in check.outputs if c.problem)
+        found.append((None if problems else check.max_abs_diff, problems))
+    return found
 
 
 def _calls_per_block(estimate_ns: float, block_s: float, max_block_calls: int) -> int:
@@ -485,9 +515,11 @@ def _measure_batch(
                                      measured=lambda elapsed: bar.measured(batch, elapsed))
     names = [c.name for c in contenders]
     result.schedule.extend((batch, names[i], per_block[i]) for i in order)
-    for name, sink, diff in zip(names, times, _diffs([w.output for w in warm])):
+    compared = _diffs([w.output for w in warm], [c.output_names for c in contenders])
+    for name, sink, (diff, mismatch) in zip(names, times, compared):
         us = np.asarray(sink, dtype=np.float64) / 1000.0
-        result.rows.append(BenchRow(name, batch, calls=len(sink), max_abs_diff=diff, **timing_stats_us(us)))
+        result.rows.append(BenchRow(name, batch, calls=len(sink), max_abs_diff=diff, mismatch=mismatch,
+                                    **timing_stats_us(us)))
         result.samples[(name, batch)] = us
     _close(runs)
 
@@ -499,8 +531,10 @@ def _measure_batch(
 class Subject:
     """What the contenders run: a live model and/or a frozen graph, and the inputs they share.
 
-    ``inputs(batch)`` returns the same seeded NumPy arrays to every contender. Build one with
-    :func:`graphfreeze_helpers.contenders.prepare`.
+    ``inputs(batch)`` returns the same seeded NumPy arrays to every contender, sampled to fit
+    each input's dtype and what ``graph_def`` tells of its shape; with a ``reference`` (the
+    frozen graph) they are inputs it runs on (:func:`~.freeze.runnable_sample_inputs`). Build
+    one with :func:`graphfreeze_helpers.contenders.prepare`.
     """
 
     model: Any = None  # a keras.Model or a loaded SavedModel (or None)
@@ -508,6 +542,8 @@ class Subject:
     frozen: Any = None  # a load.LoadedGraph (method "import"), or None
     graph_path: Optional[Path] = None
     specs: list[Any] = field(default_factory=list)  # TensorInfo of the inputs
+    graph_def: Any = field(default=None, repr=False)  # the frozen graph's, read for input shapes and ranges
+    reference: Optional[Callable[..., Any]] = field(default=None, repr=False)  # what sampled inputs must run on
     seed: int = 0
     workdir: Optional[Path] = None
     held: list[Any] = field(default_factory=list, repr=False)  # objects that must outlive the contenders
@@ -515,7 +551,11 @@ class Subject:
 
     def inputs(self, batch: int) -> list[np.ndarray]:
         if batch not in self._cache:
-            self._cache[batch] = sample_inputs(self.specs, batch=batch, seed=self.seed)
+            if self.reference is not None:
+                self._cache[batch], _ = runnable_sample_inputs(self.specs, self.reference, graph_def=self.graph_def,
+                                                               batch=batch, seed=self.seed)
+            else:
+                self._cache[batch] = sample_inputs(self.specs, batch=batch, seed=self.seed, graph_def=self.graph_def)
         return self._cache[batch]
 
     @property

@@ -34,7 +34,7 @@ from .files import check_writable
 from .formatting import human_bytes
 from .freeze import as_frozen_graph, check_save_path, freeze, sidecar_path
 from .load import check_arrays, load_frozen, resolve_signature
-from .opencv import compare_outputs, diagnose_opencv
+from .opencv import diagnose_opencv
 from .optimize import optimize
 from .runner import arrange_feeds, read_input_files, save_outputs
 from .summary import read_summary
@@ -180,16 +180,6 @@ def _read_safe_graph(graph: Path, allow_unsafe: bool) -> Any:
     return graph_def
 
 
-def _inputs(args: argparse.Namespace) -> Optional[list[Any]]:
-    """One bare ``--input FILE.npy`` as the list of inputs to verify on, or None for seeded random data."""
-    if not args.input:
-        return None
-    given = read_input_files(args.input)
-    if len(given) != 1 or given[0][0] is not None:
-        raise InputError("this command takes one --input FILE.npy")
-    return [given[0][1]]
-
-
 def _named_inputs(args: argparse.Namespace) -> Optional[list[Any] | dict[str, Any]]:
     """``--input`` arrays to verify on: a list for one bare ``FILE.npy``, else ``{name: array}``; None if none."""
     if not args.input:
@@ -218,7 +208,7 @@ def cmd_freeze(args: argparse.Namespace) -> int:
     model = _require_file(args.model, "model")
     out = Path(args.output)
     check_save_path(out, force=args.force)
-    frozen = freeze(model, inputs=_named_inputs(args), tolerance=args.tolerance, outputs=args.outputs)
+    frozen = freeze(model, inputs=_named_inputs(args), tolerance=args.tolerance, rtol=args.rtol, outputs=args.outputs)
     frozen.save(out, force=args.force)
     size = out.stat().st_size
     diff = frozen.verification.max_abs_diff if frozen.verification else None
@@ -285,7 +275,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
                      time_budget_s=args.budget, min_calls=args.min_calls,
                      progress=not args.json and sys.stderr.isatty(), allow_unsafe=args.allow_unsafe,
                      graph_def=graph_def, inputs=args.inputs, outputs=args.outputs)
-    _show(args, result.to_records(short=True), lambda: result.table() + "\n\n" + "\n".join(comparisons(result)))
+    _show(args, result.to_records(short=True),
+          lambda: "\n".join([result.table(), "", *comparisons(result), *result.mismatches()]))
     return 0
 
 
@@ -348,15 +339,16 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_check_opencv(args: argparse.Namespace) -> int:
     graph = _require_graph_file(args.graph)
-    inputs = _inputs(args)
+    inputs = _named_inputs(args)
     graph_def = graphfile.read_graph_def(graph, check_edges=True)  # fail on a bad file before anything starts
     subject: Any = graph
     if args.inputs or args.outputs:  # other tensors: TensorFlow cuts the graph there first
         subject = as_frozen_graph(graph, inputs=args.inputs, outputs=args.outputs)
-    report = diagnose_opencv(subject, inputs=inputs, tolerance=args.tolerance, timeout=args.timeout)
-    if report.ok and not args.no_compare:  # OpenCV survived: now compare with TensorFlow on the same inputs
-        reference = load_frozen(graph, graph_def=graph_def, inputs=args.inputs, outputs=args.outputs)
-        compare_outputs(report, reference, tolerance=args.tolerance)
+    # comparing: TensorFlow runs the graph on the same inputs (sampled ones must run there first)
+    reference = None if args.no_compare else load_frozen(graph, graph_def=graph_def, inputs=args.inputs,
+                                                         outputs=args.outputs)
+    report = diagnose_opencv(subject, inputs=inputs, reference=reference, tolerance=args.tolerance, rtol=args.rtol,
+                             timeout=args.timeout)
     _show(args, report.to_dict(), lambda: "\n".join([
         report.reason() if report.ok else f"{graph}: OpenCV {report.status}"
         + (f" ({report.signal})" if report.signal else ""),
@@ -400,6 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="output tensor name(s) of a TF1 checkpoint (without it, the likely outputs are listed)")
     _add_input(p)
     _add_tolerance(p, "frozen - original")
+    _add_rtol(p)
     _add_force(p, "overwrite OUT.pb and OUT.json if they exist")
     _add_json(p)
     p.set_defaults(func=cmd_freeze)
@@ -474,8 +467,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check-opencv", help="can OpenCV DNN read this .pb? tried in a subprocess, so a crash is "
                        "reported (exit 3), never suffered")
     _add_graph(p)
-    _add_input(p, "a .npy input to run (NHWC, as for TensorFlow; default: seeded random data)")
+    _add_input(p, "the inputs to run, NHWC as for TensorFlow: NAME=FILE.npy (repeat for each input), FILE.npz "
+               "keyed by input name, or FILE.npy for a graph with one input (default: seeded random data)")
     _add_tolerance(p, "opencv - tensorflow")
+    _add_rtol(p)
     _add_tensor_names(p)
     p.add_argument("--no-compare", action="store_true", help="only load and run in OpenCV; do not start TensorFlow")
     _add_seconds(p, "--timeout", 120.0, "give up after (default 120)")

@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterable, Optional, Sequence
 
 from .bench import BenchResult, Contender, Run, Subject, register, run_benchmark, standard_contenders
 from .errors import GraphFormatError, RefusedError
-from .export import export
+from .export import export, io_names
 from .freeze import FrozenGraph, keras_call, load_model, positional_signature, trace_keras
 from .load import LoadedGraph, load_frozen
 from .opencv import diagnose_opencv, export_opencv
@@ -93,6 +93,8 @@ def prepare(
         subject.frozen = load_graph(graph, allow_unsafe=allow_unsafe, graph_def=graph_def, inputs=inputs,
                                     outputs=outputs)
         subject.specs = list(subject.frozen.inputs)
+        subject.graph_def = subject.frozen.graph_def
+        subject.reference = subject.frozen
     elif subject.is_keras:
         subject.specs = [TensorInfo(t.name, t.dtype, (None, *tuple(t.shape)[1:])) for t in model.inputs]
     else:
@@ -146,15 +148,26 @@ def _numpy(outputs: Any) -> Any:
     return outputs.numpy()
 
 
-def tensor_contender(name: str, subject: Subject, function: Callable[..., Any], note: str) -> Contender:
-    """A contender that calls ``function(*tensors)`` on the batch as ``tf.constant``s and returns NumPy."""
+def tensor_contender(
+    name: str, subject: Subject, function: Callable[..., Any], note: str,
+    output_names: Optional[Sequence[str]] = None,
+) -> Contender:
+    """A contender that calls ``function(*tensors)`` on the batch as ``tf.constant``s and returns NumPy.
+
+    ``output_names``: the names of what ``function`` returns, in order, to compare by name.
+    """
 
     def make(batch: int) -> Run:
         tf = import_tensorflow()
         xs = [tf.constant(a) for a in subject.inputs(batch)]
         return lambda: _numpy(function(*xs))
 
-    return Contender(name, make, note)
+    return Contender(name, make, note, output_names)
+
+
+def output_tensor_names(graph: Any) -> list[str]:
+    """The output tensor names of a :class:`~.load.LoadedGraph` or :class:`~.freeze.FrozenGraph`, in order."""
+    return [t.name for t in graph.outputs]
 
 
 def loaded_contender(name: str, subject: Subject, loaded: LoadedGraph, note: str) -> Contender:
@@ -164,7 +177,7 @@ def loaded_contender(name: str, subject: Subject, loaded: LoadedGraph, note: str
     ``frozen_session``; every other method is a TensorFlow function fed ``tf.constant``s.
     """
     if loaded.method != "session":
-        return tensor_contender(name, subject, loaded.function, note)
+        return tensor_contender(name, subject, loaded.function, note, output_tensor_names(loaded))
 
     def make(batch: int) -> Run:
         xs = loaded.check_inputs(subject.inputs(batch))
@@ -176,19 +189,24 @@ def loaded_contender(name: str, subject: Subject, loaded: LoadedGraph, note: str
 
         return run
 
-    return Contender(name, make, note)
+    return Contender(name, make, note, output_tensor_names(loaded))
 
 
-def runner_contender(name: str, subject: Subject, load: Callable[[int], Runner], note: str) -> Contender:
+def runner_contender(
+    name: str, subject: Subject, load: Callable[[int], Runner], note: str, *,
+    positions: Optional[Sequence[int]] = None, output_names: Optional[Sequence[str]] = None,
+) -> Contender:
     """A contender that runs a TF-free :class:`~graphfreeze_helpers.runner.Runner` (``load(batch)``) on NumPy.
 
     The runner is loaded, and run once (resizing and allocating for the batch size),
-    outside the timed region.
+    outside the timed region. ``positions``: which of the subject's inputs each runner input
+    is (default: the same order); ``output_names``: the names of the runner's outputs, in order.
     """
 
     def make(batch: int) -> Run:
         runner = load(batch)
-        xs = runner.check_inputs(subject.inputs(batch))
+        given = subject.inputs(batch)
+        xs = runner.check_inputs([given[p] for p in positions] if positions is not None else given)
         runner.run(xs)
 
         def run() -> Any:
@@ -197,7 +215,7 @@ def runner_contender(name: str, subject: Subject, load: Callable[[int], Runner],
 
         return run
 
-    return Contender(name, make, note)
+    return Contender(name, make, note, output_names)
 
 
 def _frozen_graph(subject: Subject) -> FrozenGraph:
@@ -276,7 +294,7 @@ def frozen_prune(subject: Subject) -> Optional[Contender]:
         return None
     pruned = LoadedGraph(subject.frozen.graph_def, subject.frozen.inputs, subject.frozen.outputs, method="prune")
     return tensor_contender("frozen_prune", subject, pruned.function,
-                            "wrap_function + prune, pruned(x) called bare, then .numpy()")
+                            "wrap_function + prune, pruned(x) called bare, then .numpy()", output_tensor_names(pruned))
 
 
 @register("frozen")
@@ -311,7 +329,8 @@ def frozen_session(subject: Subject) -> Optional[Contender]:
         feed = dict(zip(feeds, subject.inputs(batch)))
         return lambda: session.run(fetch, feed_dict=feed)
 
-    return Contender("frozen_session", make, "tf.compat.v1.Session.run(output, feed_dict={input: numpy})")
+    return Contender("frozen_session", make, "tf.compat.v1.Session.run(output, feed_dict={input: numpy})",
+                     output_tensor_names(subject.frozen))
 
 
 @register("optimized")
@@ -340,11 +359,14 @@ def _export_contender(subject: Subject, to: str, name: str, num_threads: Optiona
             import ai_edge_litert  # noqa: F401
     except ImportError:
         return None
-    exported = export(_frozen_graph(subject), to, inputs=subject.inputs(2), reference=subject.frozen)
+    frozen = _frozen_graph(subject)
+    exported = export(frozen, to, inputs=subject.inputs(2), reference=subject.frozen)
+    # the runtime may take the inputs and give the outputs in an order of its own: match them by name
+    positions, names = io_names(load_runner(exported.data, kind=name), frozen.inputs, frozen.outputs)
     threads = f", {num_threads} thread(s)" if num_threads else ""
     return runner_contender(
         name, subject, lambda batch: load_runner(exported.data, kind=name, num_threads=num_threads),
-        f"{to} export run by {name} from NumPy (no TensorFlow){threads}",
+        f"{to} export run by {name} from NumPy (no TensorFlow){threads}", positions=positions, output_names=names,
     )
 
 
@@ -365,7 +387,7 @@ def opencv_dnn(subject: Subject, *, num_threads: Optional[int] = None) -> Option
     """The OpenCV export of the frozen graph, run by OpenCV DNN in-process only after a subprocess check passed.
 
     Returns ``None`` without OpenCV, without a frozen graph, or when OpenCV cannot read the
-    graph. At each batch size the same bytes first pass :func:`~.opencv.diagnose_opencv` in
+    graph. At each batch size the same graph first passes :func:`~.opencv.diagnose_opencv` in
     a subprocess, so a crash cannot take the benchmark down.
     """
     if subject.frozen is None:
@@ -380,14 +402,14 @@ def opencv_dnn(subject: Subject, *, num_threads: Optional[int] = None) -> Option
         return None
 
     def load(batch: int) -> Runner:
-        diagnose_opencv(exported.data, inputs=subject.inputs(batch), name=f"the OpenCV export at batch {batch}"
+        diagnose_opencv(exported.frozen, inputs=subject.inputs(batch), name=f"the OpenCV export at batch {batch}"
                         ).raise_if_failed()
         return OpenCVRunner(exported.data, num_threads=num_threads, inputs=exported.frozen.inputs,
                             outputs=exported.frozen.outputs)
 
     note = (f"OpenCV DNN on the OpenCV export ({exported.nodes_before} -> {exported.nodes_after} nodes), "
             "NHWC->NCHW blob in the timed call; checked in a subprocess first")
-    return runner_contender("opencv_dnn", subject, load, note)
+    return runner_contender("opencv_dnn", subject, load, note, output_names=output_tensor_names(exported.frozen))
 
 
 __all__ = [
@@ -405,6 +427,7 @@ __all__ = [
     "onnxruntime",
     "opencv_dnn",
     "optimized",
+    "output_tensor_names",
     "prepare",
     "runner_contender",
     "saved_model",

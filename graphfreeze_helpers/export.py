@@ -467,7 +467,7 @@ def export(
     frozen = with_known_ranks(as_frozen_graph(graph, inputs=input_names, outputs=output_names))
     if to == "opencv":  # a GraphDef again, checked by OpenCV in a subprocess (it can crash the process)
         arrays = None if inputs is None else input_list(frozen.inputs, inputs)
-        return export_opencv(frozen, inputs=arrays, reference=reference, tolerance=tolerance, check=check)
+        return export_opencv(frozen, inputs=arrays, reference=reference, tolerance=tolerance, rtol=rtol, check=check)
     data = to_tflite(frozen) if to == "tflite" else to_onnx(frozen)
     exported = Exported(to, data, artifact_ops(data, to))
     if check:

@@ -35,7 +35,7 @@ from .load import LoadedGraph, check_arrays, load_frozen
 from .ops import BROADCAST_OPS, FORWARDING_OPS, IMAGE_DECODE_OPS, SHAPE_KEEPING_OPS, STATEFUL_OPS, STATEFUL_PREFIXES
 from .tensors import TensorInfo, node_name, parse_tensor_arg, tensor_name
 from .tfimport import import_tensorflow
-from .verify import DEFAULT_TOLERANCE, Verification, as_output_list, input_list, verify
+from .verify import DEFAULT_RTOL, DEFAULT_TOLERANCE, Verification, as_output_list, input_list, verify
 
 SIDECAR_FORMAT = "graphfreeze-sidecar/1"
 # Protobuf refuses to serialize or parse one message of 2 GiB or more, and a GraphDef is one message.
@@ -621,6 +621,7 @@ def freeze(
     signature: str = "serving_default",
     check: bool = True,
     outputs: Optional[Sequence[str]] = None,
+    rtol: float = DEFAULT_RTOL,
 ) -> FrozenGraph:
     """Freeze a ``keras.Model``, a ``.keras``/``.h5`` path, a SavedModel (path or object) or a
     TF1 checkpoint (a ``.meta`` file or a folder with a ``checkpoint`` file).
@@ -632,10 +633,11 @@ def freeze(
     With ``check`` (the default) the result is verified: no variable op may remain
     (:class:`NotFrozenError`) and outputs on ``inputs`` (a list in input order or
     ``{name: array}``; seeded random data if not given) must match the original within
-    ``tolerance`` (:class:`VerificationError`).
+    ``tolerance + rtol * |original|``, value by value (:class:`VerificationError`).
     """
     if isinstance(model, (str, Path)) and is_checkpoint(model):
-        return freeze_session(restore_checkpoint(model, outputs), inputs=inputs, tolerance=tolerance, check=check)
+        return freeze_session(restore_checkpoint(model, outputs), inputs=inputs, tolerance=tolerance, rtol=rtol,
+                              check=check)
     if outputs:
         raise InputError("outputs are chosen for a TF1 checkpoint only; a model or SavedModel freezes its signature")
     try:
@@ -646,11 +648,11 @@ def freeze(
         except ModelLoadError as v1_exc:
             raise ModelLoadError(f"{exc}; the v1 loader failed too: {v1_exc}") from None
         loader = f"{artifact.loader}, as TF2's tf.saved_model.load failed ({exc.cause})"
-        return freeze_session(artifact, inputs=inputs, tolerance=tolerance, check=check, loader=loader)
+        return freeze_session(artifact, inputs=inputs, tolerance=tolerance, rtol=rtol, check=check, loader=loader)
     frozen = _constants_for_variables(traced)
     if check:
         check_variable_free(frozen.graph_def)
-        frozen.verification = _verify_against(traced, frozen, inputs, tolerance)
+        frozen.verification = _verify_against(traced, frozen, inputs, tolerance, rtol)
     return frozen
 
 
@@ -688,9 +690,10 @@ def _verify_against(
     traced: _Traced, frozen: FrozenGraph,
     inputs: Optional[Sequence[np.ndarray] | Mapping[str, np.ndarray]],
     tolerance: float,
+    rtol: float = DEFAULT_RTOL,
 ) -> Verification:
     """Run the GraphDef (as it will be saved) and the original on the same inputs;
-    raise :class:`VerificationError` beyond ``tolerance``."""
+    raise :class:`VerificationError` beyond ``tolerance + rtol * |original|``."""
     # a wrong shape or dtype is a ShapeError naming both, not an error from inside Keras
     if inputs is not None:
         arrays = check_arrays(frozen.inputs, input_list(frozen.inputs, inputs))
@@ -698,7 +701,7 @@ def _verify_against(
         arrays = sample_inputs(frozen.inputs)
     candidate = LoadedGraph(frozen.graph_def, frozen.inputs, frozen.outputs)
     return verify(
-        lambda *xs: as_output_list(traced.reference(*xs)), candidate, arrays, tolerance=tolerance
+        lambda *xs: as_output_list(traced.reference(*xs)), candidate, arrays, tolerance=tolerance, rtol=rtol
     ).raise_if_failed()
 
 
@@ -709,6 +712,7 @@ def freeze_session(
     tolerance: float = DEFAULT_TOLERANCE,
     check: bool = True,
     loader: str = "",
+    rtol: float = DEFAULT_RTOL,
 ) -> FrozenGraph:
     """Freeze a TF1 artifact restored in a Session (:mod:`.freeze_tf1`), then close its Session.
 
@@ -724,7 +728,7 @@ def freeze_session(
         )
         if check:
             check_variable_free(graph_def)
-            frozen.verification = _verify_against_session(artifact, frozen, inputs, tolerance)
+            frozen.verification = _verify_against_session(artifact, frozen, inputs, tolerance, rtol)
     finally:
         artifact.close()
     return frozen
@@ -734,6 +738,7 @@ def _verify_against_session(
     artifact: SessionArtifact, frozen: FrozenGraph,
     inputs: Optional[Sequence[np.ndarray] | Mapping[str, np.ndarray]],
     tolerance: float,
+    rtol: float = DEFAULT_RTOL,
 ) -> Verification:
     """Compare the frozen graph (loaded as it will be saved) with the restored artifact, output by output."""
     names = [t.name for t in frozen.outputs]
@@ -748,4 +753,4 @@ def _verify_against_session(
         arrays, expected = runnable_sample_inputs(frozen.inputs, reference, graph_def=frozen.graph_def)
     candidate = LoadedGraph(frozen.graph_def, frozen.inputs, frozen.outputs)
     actual = dict(zip(names, as_output_list(candidate(*arrays))))
-    return Verification.from_outputs(expected, actual, arrays, tolerance=tolerance).raise_if_failed()
+    return Verification.from_outputs(expected, actual, arrays, tolerance=tolerance, rtol=rtol).raise_if_failed()

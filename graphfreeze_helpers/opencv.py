@@ -36,27 +36,28 @@ which reads the GraphDef without TensorFlow.
 from __future__ import annotations
 
 import html
+import json
 import signal
 import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 import numpy as np
 
 from . import graphfile
 from .errors import InputError, UnsupportedGraphError
 from .files import sha256_bytes
-from .freeze import FrozenGraph, as_frozen_graph, sample_inputs
-from .load import LoadedGraph
+from .freeze import FrozenGraph, as_frozen_graph, runnable_sample_inputs, sample_inputs
+from .load import LoadedGraph, check_arrays
 from .ops import OPENCV_TF_OPS
 from .optimize import op_histogram, optimize, tidy
 from .runner import tf_free_command
 from .tensorproto import tensor_to_numpy
 from .tensors import TensorInfo, node_name
-from .verify import DEFAULT_TOLERANCE, Verification, as_output_list
+from .verify import DEFAULT_RTOL, DEFAULT_TOLERANCE, Verification, as_output_list, input_list
 
 # grappler passes for OpenCV: the "portable" ones without "arithmetic" (see the module docstring).
 OPENCV_PASSES = ("pruning", "function", "debug_stripper", "dependency", "constfold")
@@ -375,6 +376,7 @@ class OpenCVDiagnosis:
     verification: Optional[Verification] = None
     seconds: float = 0.0
     inputs: list[np.ndarray] = field(default_factory=list, repr=False)  # what OpenCV was given
+    output_names: list[str] = field(default_factory=list, repr=False)  # the graph's, in the order of outputs
 
     @property
     def ok(self) -> bool:
@@ -455,16 +457,41 @@ def _signal_name(returncode: int) -> str:
 
 def input_specs(graph_def: Any, path: Optional[Path] = None) -> list[TensorInfo]:
     """The graph's inputs: from the sidecar next to ``path`` if there is one, else its Placeholders."""
+    return graph_signature(graph_def, path)[0]
+
+
+def graph_signature(graph: Any, path: Optional[Path] = None) -> tuple[list[TensorInfo], list[str]]:
+    """The graph's inputs and output names, as the TF-free runner reads them: a :class:`FrozenGraph`'s
+    own, else the sidecar's next to ``path``, else its Placeholders and the nodes nothing consumes."""
+    if hasattr(graph, "inputs") and hasattr(graph, "outputs"):
+        return list(graph.inputs), [t.name for t in graph.outputs]
     signature = graphfile.sidecar_signature(path) if path is not None else None
-    return list(signature[0]) if signature else graphfile.placeholder_inputs(graph_def)
+    if signature:
+        return list(signature[0]), [t.name for t in signature[1]]
+    graph_def = _graph_def(graph)
+    return graphfile.placeholder_inputs(graph_def), list(graphfile.sink_outputs(graph_def))
+
+
+def opencv_inputs(
+    specs: Sequence[TensorInfo], graph_def: Any, given: Any = None, reference: Optional[Callable[..., Any]] = None
+) -> list[np.ndarray]:
+    """The arrays to run: ``given`` (a list in input order or ``{name: array}``), checked against ``specs``;
+    else seeded samples that fit each input's dtype and what the graph tells of its shape, and that
+    ``reference`` (when given) runs on (:func:`~.freeze.runnable_sample_inputs`)."""
+    if given is not None:
+        return check_arrays(specs, input_list(specs, given))
+    if reference is not None:
+        return runnable_sample_inputs(specs, reference, graph_def=graph_def)[0]
+    return sample_inputs(specs, graph_def=graph_def)
 
 
 def diagnose_opencv(
     graph: Any,
     *,
-    inputs: Optional[Sequence[np.ndarray]] = None,
+    inputs: Optional[Sequence[np.ndarray] | Mapping[str, np.ndarray]] = None,
     reference: Optional[Callable[..., Any]] = None,
     tolerance: float = DEFAULT_TOLERANCE,
+    rtol: float = DEFAULT_RTOL,
     timeout: float = DEFAULT_TIMEOUT_S,
     name: Optional[str] = None,
 ) -> OpenCVDiagnosis:
@@ -473,36 +500,37 @@ def diagnose_opencv(
     Returns the report, whatever happened: see its ``status`` and ``reason()``, or call its
     ``raise_if_failed()``.
 
-    ``graph`` is a ``.pb`` path, GraphDef bytes, a GraphDef or a :class:`FrozenGraph`.
-    ``inputs`` default to seeded random data of the graph's input shapes (NHWC, as for
-    TensorFlow). With ``reference`` (a callable on the same inputs: the Keras model, or the
-    frozen graph) the outputs are compared (:func:`compare_outputs`), and a difference above
-    ``tolerance`` makes the status ``"mismatch"``. The subprocess is
+    ``graph`` is a ``.pb`` path, GraphDef bytes, a GraphDef or a :class:`FrozenGraph`; its
+    inputs and outputs are named as :func:`graph_signature` says. ``inputs`` (a list in input
+    order, or ``{name: array}``) default to seeded samples (:func:`opencv_inputs`; NHWC, as
+    for TensorFlow). With ``reference`` (a callable on the same inputs: the Keras model, or the
+    frozen graph) the outputs are compared by name (:func:`compare_outputs`), and a value beyond
+    ``tolerance + rtol * |reference|`` makes the status ``"mismatch"``. The subprocess is
     :mod:`graphfreeze_helpers.runner`, the same code a TF-free deployment runs.
     """
     path = Path(graph) if isinstance(graph, (str, Path)) else None
     if path is not None and not path.is_file():
         raise InputError(f"graph {str(graph)!r} does not exist")
     graph_def = _graph_def(graph)
-    specs = input_specs(graph_def, path)
-    if len(specs) != 1:
-        raise InputError(f"diagnose_opencv runs graphs with one input; this one has {len(specs)}: "
-                         f"{[t.name for t in specs]}")
+    specs, outputs = graph_signature(graph if path is None else graph_def, path)
     report = OpenCVDiagnosis(
         "ok", name or (str(path) if path is not None else "the graph"), findings=suspicious_ops(graph_def),
         nodes=len(graph_def.node), ops=op_histogram(graph_def),
-        inputs=list(inputs) if inputs is not None else sample_inputs(specs),
+        inputs=opencv_inputs(specs, graph_def, inputs, reference), output_names=outputs,
     )
-    _run_in_subprocess(report, graph_def, path, timeout)
+    _run_in_subprocess(report, graph_def, path, (specs, outputs), timeout)
     if reference is not None and report.ok:
-        compare_outputs(report, reference, tolerance=tolerance)
+        compare_outputs(report, reference, tolerance=tolerance, rtol=rtol)
     return report
 
 
-def _run_in_subprocess(report: OpenCVDiagnosis, graph_def: Any, path: Optional[Path], timeout: float) -> None:
-    """Stage the graph and the input in a scratch folder, run the TF-free runner on them, fill in ``report``."""
+def _run_in_subprocess(
+    report: OpenCVDiagnosis, graph_def: Any, path: Optional[Path], signature: tuple[list[TensorInfo], list[str]],
+    timeout: float,
+) -> None:
+    """Stage the graph and the inputs in a scratch folder, run the TF-free runner on them, fill in ``report``."""
     with tempfile.TemporaryDirectory(prefix="graphfreeze-opencv-") as scratch:
-        command, out = _stage(Path(scratch), graph_def, path, report.inputs[0])
+        command, out = _stage(Path(scratch), graph_def, path, signature, report.inputs)
         started = time.perf_counter()
         try:
             done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
@@ -514,15 +542,27 @@ def _run_in_subprocess(report: OpenCVDiagnosis, graph_def: Any, path: Optional[P
         _read_process(report, done, out)
 
 
-def _stage(scratch: Path, graph_def: Any, path: Optional[Path], x: np.ndarray) -> tuple[list[str], Path]:
-    """Write graph, sidecar and input into ``scratch``; return the runner's command line and its output file."""
+def _stage(
+    scratch: Path, graph_def: Any, path: Optional[Path], signature: tuple[list[TensorInfo], list[str]],
+    arrays: Sequence[np.ndarray],
+) -> tuple[list[str], Path]:
+    """Write graph, sidecar and inputs into ``scratch``; return the runner's command line and its output file.
+
+    The sidecar names the inputs and outputs (the runner reads them from it), and each input
+    goes in as ``NAME=FILE.npy``.
+    """
     pb = scratch / "graph.pb"
     pb.write_bytes(path.read_bytes() if path is not None else graph_def.SerializeToString())
-    if path is not None and (sidecar := path.with_suffix(".json")).is_file():
-        (scratch / "graph.json").write_bytes(sidecar.read_bytes())
-    np.save(scratch / "x.npy", x)
+    specs, outputs = signature
+    record = {"inputs": [t.to_dict() for t in specs],
+              "outputs": [{"name": name, "dtype": "", "shape": None} for name in outputs]}
+    (scratch / "graph.json").write_text(json.dumps(record))
+    feeds: list[str] = []
+    for i, (spec, array) in enumerate(zip(specs, arrays)):
+        np.save(scratch / f"x{i}.npy", array)
+        feeds += ["--input", f"{spec.name}={scratch / f'x{i}.npy'}"]
     out = scratch / "y.npz"
-    return tf_free_command(pb, "--input", scratch / "x.npy", "-o", out, "--runtime", "opencv", "--stages"), out
+    return tf_free_command(pb, *feeds, "-o", out, "--runtime", "opencv", "--stages"), out
 
 
 def _read_process(report: OpenCVDiagnosis, done: subprocess.CompletedProcess[str], out: Path) -> None:
@@ -540,20 +580,27 @@ def _read_process(report: OpenCVDiagnosis, done: subprocess.CompletedProcess[str
         saved = np.load(out, allow_pickle=False)  # .npz content for several outputs, .npy for one
         if hasattr(saved, "files"):
             with saved:
-                report.outputs = [saved[k] for k in saved.files]  # keyed by output name, in the model's order
+                report.outputs = [saved[k] for k in saved.files]  # keyed by output name, in the sidecar's order
         else:
             report.outputs = [saved]
 
 
-def compare_outputs(report: OpenCVDiagnosis, reference: Callable[..., Any], *, tolerance: float = DEFAULT_TOLERANCE
-                    ) -> OpenCVDiagnosis:
-    """Compare OpenCV's outputs with ``reference`` on the same inputs; status ``"mismatch"`` beyond ``tolerance``.
+def compare_outputs(
+    report: OpenCVDiagnosis, reference: Callable[..., Any], *, tolerance: float = DEFAULT_TOLERANCE,
+    rtol: float = DEFAULT_RTOL,
+) -> OpenCVDiagnosis:
+    """Compare OpenCV's outputs with ``reference`` on the same inputs, by name; status ``"mismatch"``
+    where a value is beyond ``tolerance + rtol * |reference|`` (:meth:`~.verify.Verification.from_outputs`).
 
     ``reference`` is a callable on the report's inputs: the Keras model, or the frozen graph
-    run by TensorFlow. Returns ``report``, with its ``verification`` filled in.
+    run by TensorFlow (a :class:`~.load.LoadedGraph` names its outputs; a model's are taken in
+    the graph's output order). Returns ``report``, with its ``verification`` filled in.
     """
     expected = as_output_list(reference(*report.inputs))
-    report.verification = Verification.from_outputs(expected, report.outputs, report.inputs, tolerance=tolerance)
+    names = report.output_names or None
+    reference_names = [t.name for t in reference.outputs] if isinstance(reference, LoadedGraph) else names
+    report.verification = Verification.from_outputs(expected, report.outputs, report.inputs, tolerance=tolerance,
+                                                    rtol=rtol, names=reference_names, actual_names=names)
     if not report.verification.ok:
         report.status = "mismatch"
     return report
@@ -619,6 +666,7 @@ def export_opencv(
     inputs: Optional[Sequence[np.ndarray]] = None,
     reference: Optional[Callable[..., Any]] = None,
     tolerance: float = DEFAULT_TOLERANCE,
+    rtol: float = DEFAULT_RTOL,
     check: bool = True,
     timeout: float = DEFAULT_TIMEOUT_S,
 ) -> OpenCVExport:
@@ -626,13 +674,16 @@ def export_opencv(
 
     Optimize with :data:`OPENCV_PASSES` (verified against the frozen graph), rewrite with
     :func:`rewrite_for_opencv`, then (with ``check``) run the result with OpenCV in a
-    subprocess on ``inputs`` and compare with ``reference`` (default: the frozen graph,
-    run by TensorFlow). Raises :class:`UnsupportedGraphError` (exit 3) if OpenCV crashes,
-    fails, or differs by more than ``tolerance``.
+    subprocess on ``inputs`` (a list or ``{name: array}``; default: samples the frozen graph runs
+    on) and compare with ``reference`` (default: the frozen graph, run by TensorFlow) by name.
+    Raises :class:`UnsupportedGraphError` (exit 3) if OpenCV crashes, fails, or a value is
+    beyond ``tolerance + rtol * |reference|``.
     """
     frozen = as_frozen_graph(graph)
-    arrays = list(inputs) if inputs is not None else sample_inputs(frozen.inputs)
-    result = optimize(frozen, passes=OPENCV_PASSES, inputs=arrays, tolerance=tolerance)
+    graph_reference = LoadedGraph(frozen.graph_def, frozen.inputs, frozen.outputs)
+    arrays = opencv_inputs(frozen.inputs, frozen.graph_def, inputs, graph_reference)
+    result = optimize(frozen, passes=OPENCV_PASSES, inputs=arrays, reference=graph_reference, tolerance=tolerance,
+                      rtol=rtol)
     graph_def = result.graph_def
     keep = [t.op_name for t in frozen.inputs] + [t.op_name for t in frozen.outputs]
     rewrites = rewrite_for_opencv(graph_def, keep)
@@ -640,10 +691,8 @@ def export_opencv(
                         source=f"export_opencv({frozen.source or 'graph'})")
     exported = OpenCVExport(ready, ready.serialize(), op_histogram(graph_def), result.nodes_before, rewrites)
     if check:
-        if reference is None:
-            reference = LoadedGraph(frozen.graph_def, frozen.inputs, frozen.outputs)
-        report = diagnose_opencv(exported.data, inputs=arrays, reference=reference, tolerance=tolerance,
-                              timeout=timeout, name="the OpenCV export")
+        report = diagnose_opencv(ready, inputs=arrays, reference=reference or graph_reference, tolerance=tolerance,
+                                 rtol=rtol, timeout=timeout, name="the OpenCV export")
         exported.diagnosis = report.raise_if_failed()
         ready.verification = report.verification
     return exported
@@ -660,9 +709,11 @@ __all__ = [
     "diagnose_opencv",
     "export_opencv",
     "fold_depthwise_scales",
+    "graph_signature",
     "input_specs",
     "likely_cause",
     "move_constants_second",
+    "opencv_inputs",
     "rewrite_for_opencv",
     "suspicious_ops",
 ]

@@ -17,6 +17,7 @@ import pytest
 from graphfreeze_helpers import bench, contenders
 from graphfreeze_helpers.bench import BenchResult, BenchRow, Contender, run_benchmark, timing_stats
 from graphfreeze_helpers.errors import OutputExistsError
+from graphfreeze_helpers.tensors import tensor_name
 
 from conftest import ROOT, assert_one_line_error, run_cli
 
@@ -118,8 +119,29 @@ def test_outputs_are_compared_with_the_first_contender():
     ]
     result = run_benchmark(contenders, [2], time_budget_s=0.0, warmup=0, min_calls=1, clock=machine.clock)
     diffs = {r.contender: r.max_abs_diff for r in result.rows}
-    assert diffs == {"ref": 0.0, "same": 0.0, "off": 0.25, "shape": float("inf")}
-    assert result.worst_diff() == float("inf")
+    assert diffs == {"ref": 0.0, "same": 0.0, "off": 0.25, "shape": None}
+    assert result.worst_diff() == 0.25
+    assert result.mismatches() == ["batch 2: shape: output 'output 0': shape (3, 2) here but (2, 3) in the reference"]
+    assert "MISMATCH" in result.table()
+
+
+def test_outputs_are_compared_by_name_when_both_sides_name_them():
+    machine = FakeMachine()
+    probs, classes = np.array([[0.25, 0.75]]), np.array([1])
+    contenders = [
+        Contender("ref", machine.contender("ref", 10, [probs, classes]).make, output_names=["probs:0", "classes:0"]),
+        # a runtime that returns the same outputs in another order, and names them its way
+        Contender("swapped", machine.contender("swapped", 10, [classes, probs]).make,
+                  output_names=["classes", "probs"]),
+        Contender("unnamed", machine.contender("unnamed", 10, [probs, classes]).make),
+        Contender("missing", machine.contender("missing", 10, [probs]).make, output_names=["probs:0"]),
+    ]
+    result = run_benchmark(contenders, [1], time_budget_s=0.0, warmup=0, min_calls=1, clock=machine.clock)
+    rows = {r.contender: r for r in result.rows}
+    assert (rows["swapped"].max_abs_diff, rows["swapped"].mismatch) == (0.0, "")
+    assert (rows["unnamed"].max_abs_diff, rows["unnamed"].mismatch) == (0.0, "")  # by position
+    assert rows["missing"].max_abs_diff is None
+    assert "output 'classes:0': missing" in rows["missing"].mismatch
 
 
 @pytest.mark.parametrize(
@@ -313,3 +335,51 @@ def test_a_savedmodel_directory_as_the_model(saved_pb, trained_model, tmp_path):
     assert result.contenders == ["tf_function", "saved_model", "frozen"]
     assert all(row.max_abs_diff is not None and row.max_abs_diff <= 1e-5 for row in result.rows)
     assert "serving_default" in result.settings["notes"]["saved_model"]
+
+
+# --- graphs we did not make (issue 12) ---------------------------------------------------
+
+
+def test_bench_on_a_tf1_graph_with_two_outputs_a_uint8_image_and_is_training(tmp_path):
+    """v1 cond and while, a uint8 image, an is_training default (left at False) and two outputs:
+    every contender's outputs match the frozen graph's, by name."""
+    import tf1_graphs
+
+    graph = tf1_graphs.control_flow()
+    subject = contenders.prepare(graph.write(tmp_path / "control_flow.pb"))
+    (x,) = subject.inputs(3)
+    assert x.dtype == np.uint8 and x.shape == (3, 8, 8, 3) and x.max() > 1  # an image, 0..255
+    chosen = bench.standard_contenders(subject, ["frozen", "frozen_session", "optimized", "litert", "onnxruntime"])
+    for contender in chosen:
+        assert sorted(map(tensor_name, contender.output_names)) == sorted(graph.outputs), contender
+    result = run_benchmark(chosen, [1, 3], time_budget_s=0.02, warmup=1, min_calls=2)
+    for row in result.rows:
+        assert row.mismatch == "" and row.max_abs_diff is not None and row.max_abs_diff <= 1e-5, row
+    assert result.mismatches() == []
+
+
+def test_bench_samples_inputs_the_graph_runs_on(tmp_path):
+    """An input of unknown rank takes the shape its consumers tell; an integer length is never 0."""
+    import tf1_graphs
+
+    subject = contenders.prepare(tf1_graphs.regression().write(tmp_path / "regression.pb"))
+    assert subject.inputs(3)[0].shape == (3, 4)  # not a guess of (3,), which the graph refuses
+    result = contenders.compare(tmp_path / "regression.pb", batch_sizes=[2], contenders=["frozen", "optimized"],
+                                time_budget_s=0.02, warmup=1, min_calls=2)
+    assert all(row.max_abs_diff is not None and row.max_abs_diff <= 1e-5 for row in result.rows)
+    lengths = contenders.prepare(tf1_graphs.length_nan().write(tmp_path / "length_nan.pb"))
+    by_name = dict(zip([t.name for t in lengths.specs], lengths.inputs(2)))
+    assert by_name["length:0"].dtype == np.int32 and by_name["length:0"] != 0
+
+
+def test_cli_bench_on_a_tf1_graph_with_two_outputs(tmp_path):
+    import tf1_graphs
+
+    path = tf1_graphs.control_flow().write(tmp_path / "control_flow.pb")
+    result = run_cli("bench", path, "--batch", "1,2", "--budget", "0.05", "--min-calls", "2")
+    assert result.returncode == 0, result.stderr
+    assert "MISMATCH" not in result.stdout and "frozen_session" in result.stdout
+    picked = run_cli("bench", path, "--batch", "1", "--budget", "0.05", "--min-calls", "2", "--json",
+                     "--outputs", "classes", "probabilities")
+    assert picked.returncode == 0, picked.stderr
+    assert {r["contender"] for r in json.loads(picked.stdout)} == set(contenders.FROZEN_CONTENDERS)

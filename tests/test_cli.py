@@ -119,6 +119,13 @@ def test_bad_tolerance_is_a_usage_error_for_every_command(command, value, saved_
     assert os.listdir(tmp_path) == []
 
 
+@pytest.mark.parametrize("command", [["freeze", "-o", "o.pb"], ["check-opencv"]])
+def test_bad_rtol_is_a_usage_error(command, saved_pb, tmp_path):
+    result = run_cli(command[0], saved_pb, *command[1:], "--rtol", "-1", cwd=tmp_path)
+    assert_one_line_error(result, 2, "--rtol must be a number >= 0, got -1")
+    assert os.listdir(tmp_path) == []
+
+
 @pytest.mark.parametrize("command", ["inspect", "check-opencv"])
 def test_negative_top_is_a_usage_error(command, saved_pb):
     assert_one_line_error(run_cli(command, saved_pb, "--top", "-1"), 2, "--top: must be a whole number >= 0")

@@ -81,13 +81,16 @@ def test_checkpoint_folder_freezes_from_the_cli(checkpoint, tmp_path):
         "classes",
         "--input",
         f"image={image}",
+        "--rtol",
+        "0",
     )
     assert result.returncode == 0, result.stderr
     assert f"loader  {CHECKPOINT_LOADER}" in result.stdout
+    assert "(tolerance 1e-05)" in result.stdout  # --rtol 0: the absolute part alone
     sidecar = json.loads(out.with_suffix(".json").read_text())
     assert sidecar["loader"] == CHECKPOINT_LOADER
     assert [t["name"] for t in sidecar["outputs"]] == ["probabilities:0", "classes:0"]
-    assert sidecar["max_abs_diff"] <= sidecar["tolerance"]
+    assert sidecar["max_abs_diff"] <= sidecar["tolerance"] and sidecar["rtol"] == 0
 
 
 def test_likely_outputs_skip_the_loss_and_training_ops(checkpoint):

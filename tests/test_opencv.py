@@ -263,3 +263,86 @@ def test_opencv_dnn_contender_times_the_export_of_a_graph_that_crashes_plain(bia
     assert contender is not None and contender.name == "opencv_dnn"
     run = contender.make(2)
     assert run().shape == (2, 10)
+
+
+# --- graphs we did not make: several inputs and outputs, by name (issue 12) -------------------
+
+TWO_BY_TWO = """
+node { name: "a" op: "Placeholder" attr { key: "dtype" value { type: DT_FLOAT } }
+  attr { key: "shape" value { shape { dim { size: -1 } dim { size: 4 } } } } }
+node { name: "b" op: "Placeholder" attr { key: "dtype" value { type: DT_FLOAT } }
+  attr { key: "shape" value { shape { dim { size: -1 } dim { size: 4 } } } } }
+node { name: "difference" op: "Sub" input: "a" input: "b" attr { key: "T" value { type: DT_FLOAT } } }
+node { name: "product" op: "Mul" input: "a" input: "b" attr { key: "T" value { type: DT_FLOAT } } }
+"""
+
+
+@pytest.fixture(scope="module")
+def two_by_two_pb(tmp_path_factory):
+    """Two inputs (a, b) and two outputs (difference = a - b, product = a * b) that OpenCV runs."""
+    from google.protobuf import text_format
+    from tensorboard.compat.proto import graph_pb2
+
+    path = tmp_path_factory.mktemp("two") / "two.pb"
+    path.write_bytes(text_format.Parse(TWO_BY_TWO, graph_pb2.GraphDef()).SerializeToString())
+    return path
+
+
+def test_check_opencv_feeds_several_inputs_by_name_and_compares_outputs_by_name(two_by_two_pb, tmp_path):
+    from graphfreeze_helpers.load import load_frozen
+
+    a, b = np.ones((2, 4), np.float32), np.full((2, 4), 3.0, np.float32)
+    report = diagnose_opencv(two_by_two_pb, inputs={"b": b, "a:0": a}, reference=load_frozen(two_by_two_pb))
+    assert report.ok, report.reason()
+    assert report.output_names == ["difference:0", "product:0"]
+    assert [c.name for c in report.verification.outputs] == ["difference:0", "product:0"]
+    np.testing.assert_array_equal(report.outputs[0], a - b)  # a - b, not b - a: the inputs went in by name
+    np.testing.assert_array_equal(report.outputs[1], a * b)
+    np.save(tmp_path / "a.npy", a)
+    np.save(tmp_path / "b.npy", b)
+    np.savez(tmp_path / "ab.npz", b=b, a=a)
+    for inputs in (["--input", f"b={tmp_path / 'b.npy'}", "--input", f"a={tmp_path / 'a.npy'}"],
+                   ["--input", tmp_path / "ab.npz"]):
+        result = run_cli("check-opencv", two_by_two_pb, *inputs, "--rtol", "0", "--json")
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["max_abs_diff"] == 0.0
+    assert_one_line_error(run_cli("check-opencv", two_by_two_pb, "--input", tmp_path / "a.npy"), 2,
+                          "takes 2 input(s) ['a:0', 'b:0'], got 1")
+    assert_one_line_error(run_cli("check-opencv", two_by_two_pb, "--input", f"c={tmp_path / 'a.npy'}",
+                                  "--input", f"b={tmp_path / 'b.npy'}"), 2, "no input named ['c:0']")
+    assert_one_line_error(run_cli("check-opencv", two_by_two_pb, "--rtol", "-1"), 2, "--rtol must be")
+
+
+def test_check_opencv_on_a_tf1_autoencoder(tmp_path):
+    """A TF1 autoencoder runs in OpenCV and matches TensorFlow on its sink, the reconstruction. Its
+    code also feeds the decoder: asked for both outputs, OpenCV 5.0.0 refuses (one line, exit 3)."""
+    import tf1_graphs
+
+    graph = tf1_graphs.autoencoder()
+    path = graph.write(tmp_path / "autoencoder.pb")
+    result = run_cli("check-opencv", path, "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["max_abs_diff"] <= TOL
+    both = run_cli("check-opencv", path, "--outputs", *graph.outputs)
+    assert both.returncode in (0, 3), both.stderr
+    if MEASURED_BUILD:
+        assert_one_line_error(both, 3, "the number of requested and actual outputs must be the same")
+
+
+def test_check_opencv_on_a_tf1_graph_with_a_uint8_image_and_is_training(tmp_path):
+    """v1 cond and while, a uint8 image and an is_training default: OpenCV cannot read it, said in one line."""
+    import tf1_graphs
+
+    graph = tf1_graphs.control_flow()
+    path = graph.write(tmp_path / "control_flow.pb")
+    np.save(tmp_path / "image.npy", graph.feed(batch=2)["image:0"])
+    result = run_cli("check-opencv", path, "--input", f"image={tmp_path / 'image.npy'}")
+    line = assert_one_line_error(result, 3, "OpenCV cannot")
+    assert "Traceback" not in result.stderr and "one input" not in line
+    assert "Enter" in result.stdout  # the v1 loop's ops are listed as suspicious
+    # the inputs sampled for it are uint8 images, as the graph takes
+    from graphfreeze_helpers.load import load_frozen
+
+    report = diagnose_opencv(path, reference=load_frozen(path))
+    assert report.inputs[0].dtype == np.uint8 and report.inputs[0].shape[1:] == (8, 8, 3)
+    assert not report.ok
