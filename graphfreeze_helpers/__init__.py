@@ -23,6 +23,7 @@ Shared by the stages:
     tensorproto          TensorProto values and dtypes without TensorFlow
     tensorboard_log      a graph as a TensorBoard events file
     tfimport             importing TensorFlow quietly; to_tf_graph_def
+    grappler             grappler run offline (optimize's passes, freeze_tf1's inlining); unused functions dropped
     files, formatting    atomic writes; tables, byte counts, progress bars
     errors               GraphFreezeError and its subclasses (with the command's exit codes)
     course               the notebooks' scaffolding (parameters, exercises, metrics, sweeps)

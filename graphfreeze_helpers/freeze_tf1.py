@@ -24,6 +24,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from .errors import GraphFormatError, InputError, ModelLoadError, TensorNameError
+from .grappler import drop_unused_functions, run_passes
 from .ops import NOT_OUTPUT_OPS, TRAINING_OPS, TRAINING_PREFIXES
 from .tensors import TensorInfo, node_name, tensor_name
 from .tfimport import import_tensorflow
@@ -194,57 +195,13 @@ class SessionArtifact:
         self.session.close()
 
 
-def _called_functions(node: Any) -> set[str]:
-    """Functions a node calls: its op (a library function used as an op) and its func attrs."""
-    called = {node.op}
-    for value in node.attr.values():
-        if value.HasField("func"):
-            called.add(value.func.name)
-        called.update(f.name for f in value.list.func)
-    return called
-
-
-def drop_unused_functions(graph_def: Any) -> int:
-    """Remove, in place, the library functions no node calls (a v1-loaded TF2 SavedModel keeps its
-    save and restore functions, which read variables); return how many were removed."""
-    library = {f.signature.name: f for f in graph_def.library.function}
-    used: set[str] = set()
-    stack = [name for node in graph_def.node for name in _called_functions(node) if name in library]
-    while stack:
-        name = stack.pop()
-        if name in used:
-            continue
-        used.add(name)
-        stack.extend(c for n in library[name].node_def for c in _called_functions(n) if c in library)
-    kept = [f for f in graph_def.library.function if f.signature.name in used]
-    removed = len(graph_def.library.function) - len(kept)
-    if removed:
-        del graph_def.library.function[:]
-        graph_def.library.function.extend(kept)
-        kept_grads = [g for g in graph_def.library.gradient if g.function_name in used]
-        del graph_def.library.gradient[:]
-        graph_def.library.gradient.extend(kept_grads)
-    return removed
-
-
 def inline_functions(graph_def: Any, keep: Sequence[str]) -> Any:
     """``graph_def`` with its function calls inlined by grappler's ``function`` pass (a flat graph,
     as TF1 tools expect; a TF2 SavedModel read by the v1 loader calls its signature as a function).
 
     The call nodes named in ``keep`` stay, as ``IdentityN`` nodes with the same outputs.
     """
-    import_tensorflow()
-    from tensorflow.core.protobuf import config_pb2, meta_graph_pb2
-    from tensorflow.python.grappler import tf_optimizer
-
-    meta = meta_graph_pb2.MetaGraphDef()
-    meta.graph_def.CopyFrom(graph_def)
-    meta.collection_def["train_op"].node_list.value.extend(keep)
-    config = config_pb2.ConfigProto()
-    rewrite = config.graph_options.rewrite_options
-    rewrite.optimizers[:] = ["function"]
-    rewrite.min_graph_nodes = -1  # even tiny graphs
-    inlined = tf_optimizer.OptimizeGraph(config, meta)
+    inlined = run_passes(graph_def, keep, ["function"])
     drop_unused_functions(inlined)
     return inlined
 

@@ -48,10 +48,11 @@ import numpy as np
 
 from .errors import GraphFormatError, InputError
 from .freeze import FrozenGraph, as_frozen_graph, runnable_sample_inputs
+from .grappler import drop_unused_functions, run_passes
 from .load import LoadedGraph, check_arrays
 from .ops import CONTROL_FLOW_OPS, FORWARDING_OPS
 from .tensors import node_name
-from .tfimport import import_tensorflow, to_tf_graph_def
+from .tfimport import to_tf_graph_def
 from .verify import DEFAULT_RTOL, DEFAULT_TOLERANCE, Verification, input_list
 
 # Grappler pass names (RewriterConfig.optimizers), in the order the notebook explains them.
@@ -191,33 +192,15 @@ def _difference(before: dict[str, int], after: dict[str, int]) -> tuple[dict[str
 def run_grappler(graph_def: Any, fetch: Sequence[str], passes: Sequence[str], *, device: str = "") -> Any:
     """Run the grappler ``passes`` over ``graph_def`` keeping the ``fetch`` node names alive.
 
-    This is the raw recipe the notebook shows once: a MetaGraphDef whose ``train_op``
-    collection names the fetch nodes, a RewriterConfig listing the passes, and
-    ``tf_optimizer.OptimizeGraph`` (TensorFlow has no public TF2 API for this).
+    The pass names are checked against :data:`PASS_DESCRIPTIONS`; the raw recipe (a
+    MetaGraphDef whose ``train_op`` collection names the fetch nodes, a RewriterConfig listing
+    the passes, and ``tf_optimizer.OptimizeGraph``) is :func:`~.grappler.run_passes`.
     """
-    import_tensorflow()
-    from tensorflow.core.protobuf import config_pb2, meta_graph_pb2, rewriter_config_pb2
-    from tensorflow.python.grappler import tf_optimizer
-
     unknown = [p for p in passes if p not in PASS_DESCRIPTIONS or p == "tidy"]
     if unknown:
         known = sorted(set(PASS_DESCRIPTIONS) - {"tidy"})
         raise InputError(f"unknown grappler pass(es) {unknown}; known passes are {known}")
-    meta = meta_graph_pb2.MetaGraphDef()
-    meta.graph_def.CopyFrom(to_tf_graph_def(graph_def))
-    if device:
-        for node in meta.graph_def.node:
-            node.device = device
-    meta.collection_def["train_op"].node_list.value.extend(fetch)
-    config = config_pb2.ConfigProto()
-    rewrite = config.graph_options.rewrite_options
-    rewrite.optimizers[:] = list(passes)
-    rewrite.min_graph_nodes = -1  # optimize even tiny graphs
-    rewrite.meta_optimizer_iterations = rewriter_config_pb2.RewriterConfig.TWO
-    optimized = tf_optimizer.OptimizeGraph(config, meta)
-    for node in optimized.node:
-        node.device = ""
-    return optimized
+    return run_passes(graph_def, fetch, passes, device=device)
 
 
 def tidy(graph_def: Any, keep: Sequence[str]) -> Any:
@@ -416,16 +399,8 @@ def _optimized_graph_def(original: Any, frozen: FrozenGraph, passes: Sequence[st
     _restore_names(optimized, original, frozen)
     if strip:
         tidy(optimized, [t.op_name for t in frozen.inputs] + [t.op_name for t in frozen.outputs])
-    _drop_unused_library(optimized)
+    drop_unused_functions(optimized)  # the ones the passes inlined
     return optimized
-
-
-def _drop_unused_library(graph_def: Any) -> None:
-    """Clear the function library when no node calls any of its functions any more (they were inlined)."""
-    called = {attr.func.name for node in graph_def.node for attr in node.attr.values() if attr.func.name}
-    called |= {node.op for node in graph_def.node} & {f.signature.name for f in graph_def.library.function}
-    if not called:
-        graph_def.ClearField("library")
 
 
 def pass_report(
