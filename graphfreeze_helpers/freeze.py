@@ -497,6 +497,19 @@ def runnable_sample_inputs(
     )
 
 
+def verification_inputs(
+    specs: Sequence[TensorInfo], given: Optional[Sequence[Any] | Mapping[str, Any]], reference: Callable[..., Any],
+    *, graph_def: Any = None,
+) -> tuple[list[np.ndarray], Any]:
+    """The inputs a check runs on, and ``reference``'s outputs on them: ``given`` (a list in input order
+    or ``{name: array}``) checked against ``specs`` (a wrong shape or dtype is a :class:`ShapeError`
+    naming both), else sample inputs the reference runs on (:func:`runnable_sample_inputs`)."""
+    if given is not None:
+        arrays = check_arrays(specs, input_list(specs, given))
+        return arrays, reference(*arrays)
+    return runnable_sample_inputs(specs, reference, graph_def=graph_def)
+
+
 def _has_free_sizes(spec: TensorInfo) -> bool:
     return spec.shape is None or any(d is None for d in spec.shape[1:])
 
@@ -746,11 +759,7 @@ def _verify_against_session(
     def reference(*xs: Any) -> dict[str, np.ndarray]:
         return dict(zip(names, artifact.run(*xs)))
 
-    if inputs is not None:
-        arrays = check_arrays(frozen.inputs, input_list(frozen.inputs, inputs))
-        expected = reference(*arrays)
-    else:
-        arrays, expected = runnable_sample_inputs(frozen.inputs, reference, graph_def=frozen.graph_def)
+    arrays, expected = verification_inputs(frozen.inputs, inputs, reference, graph_def=frozen.graph_def)
     candidate = LoadedGraph(frozen.graph_def, frozen.inputs, frozen.outputs)
     actual = dict(zip(names, as_output_list(candidate(*arrays))))
     return Verification.from_outputs(expected, actual, arrays, tolerance=tolerance, rtol=rtol).raise_if_failed()

@@ -132,7 +132,7 @@ def prepare_graph_def(
                 raise InputError(
                     f"cannot cut the graph at {raw.name!r}: only a node's first output (:0) can become an input"
                 )
-            needed = _needed_nodes(graph_def, [node_name(t.name) for t in outputs], stop={t.op_name for t in inputs})
+            needed = needed_nodes(graph_def, [node_name(t.name) for t in outputs], stop={t.op_name for t in inputs})
             others = sorted({edge for n in graph_def.node if n.name in needed for edge in n.input
                              if node_name(edge) == node.name and not edge.startswith("^")
                              and tensor_name(edge) != tensor_name(raw.name)})
@@ -183,7 +183,7 @@ def _output_dtype(tf: Any, node: Any, index: int) -> str:
     raise InputError(f"cannot tell the dtype of {node.name}:{index} (a {node.op}); feed the graph elsewhere")
 
 
-def _needed_nodes(graph_def: Any, keep: Sequence[str], stop: frozenset[str] | set[str] = frozenset()) -> set[str]:
+def needed_nodes(graph_def: Any, keep: Sequence[str], stop: frozenset[str] | set[str] = frozenset()) -> set[str]:
     """The nodes ``keep`` needs through data and control edges, not looking past the nodes in ``stop``."""
     nodes = {node.name: node for node in graph_def.node}
     needed: set[str] = set()
@@ -200,7 +200,7 @@ def _needed_nodes(graph_def: Any, keep: Sequence[str], stop: frozenset[str] | se
 
 def _prune(graph_def: Any, keep: Sequence[str]) -> None:
     """In place: keep only the nodes ``keep`` needs (data and control edges), in their order."""
-    needed = _needed_nodes(graph_def, keep)
+    needed = needed_nodes(graph_def, keep)
     kept = [node for node in graph_def.node if node.name in needed]
     if len(kept) < len(graph_def.node):
         copies = [type(node)() for node in kept]

@@ -47,13 +47,13 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 import numpy as np
 
 from .errors import GraphFormatError, InputError
-from .freeze import FrozenGraph, as_frozen_graph, runnable_sample_inputs
+from .freeze import FrozenGraph, as_frozen_graph, verification_inputs
 from .grappler import drop_unused_functions, run_passes
-from .load import LoadedGraph, check_arrays
+from .load import LoadedGraph, needed_nodes
 from .ops import CONTROL_FLOW_OPS, FORWARDING_OPS
 from .tensors import node_name
 from .tfimport import to_tf_graph_def
-from .verify import DEFAULT_RTOL, DEFAULT_TOLERANCE, Verification, input_list
+from .verify import DEFAULT_RTOL, DEFAULT_TOLERANCE, Verification
 
 # Grappler pass names (RewriterConfig.optimizers), in the order the notebook explains them.
 PORTABLE_PASSES = ("pruning", "function", "debug_stripper", "dependency", "constfold", "arithmetic")
@@ -212,7 +212,7 @@ def tidy(graph_def: Any, keep: Sequence[str]) -> Any:
     nodes = {node.name: node for node in graph_def.node}
     forward = _forwarders(graph_def, keep_set)
     _bypass(graph_def, forward, nodes)
-    needed = _needed(nodes, keep_set)
+    needed = needed_nodes(graph_def, keep_set)
     kept = [node for node in graph_def.node if node.name in needed and node.name not in forward]
     del graph_def.node[:]
     graph_def.node.extend(kept)
@@ -263,19 +263,6 @@ def _bypass(graph_def: Any, forward: dict[str, str], nodes: dict[str, Any]) -> N
         node.input.extend(edges)
 
 
-def _needed(nodes: dict[str, Any], keep: set[str]) -> set[str]:
-    """The names of ``keep`` and of everything they depend on (data and control edges)."""
-    needed: set[str] = set()
-    stack = [name for name in keep if name in nodes]
-    while stack:
-        name = stack.pop()
-        if name in needed:
-            continue
-        needed.add(name)
-        stack.extend(node_name(edge) for edge in nodes[name].input if node_name(edge) in nodes)
-    return needed
-
-
 def _restore_names(optimized: Any, original: Any, frozen: FrozenGraph) -> None:
     """Put back an input placeholder or output node that the passes renamed or removed."""
     present = {node.name for node in optimized.node}
@@ -323,11 +310,7 @@ def check_against(
     :class:`VerificationError` with what differs, and when every output is NaN.
     """
     names = [t.name for t in frozen.outputs]
-    if inputs is not None:
-        arrays = check_arrays(frozen.inputs, input_list(frozen.inputs, inputs))
-        expected = reference(*arrays)
-    else:
-        arrays, expected = runnable_sample_inputs(frozen.inputs, reference, graph_def=frozen.graph_def)
+    arrays, expected = verification_inputs(frozen.inputs, inputs, reference, graph_def=frozen.graph_def)
     actual = candidate(*arrays)
     return Verification.from_outputs(
         expected, actual, arrays, tolerance=tolerance, rtol=rtol, names=names,
