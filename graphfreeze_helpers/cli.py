@@ -208,7 +208,8 @@ def cmd_freeze(args: argparse.Namespace) -> int:
     model = _require_file(args.model, "model")
     out = Path(args.output)
     check_save_path(out, force=args.force)
-    frozen = freeze(model, inputs=_named_inputs(args), tolerance=args.tolerance, rtol=args.rtol, outputs=args.outputs)
+    frozen = freeze(model, inputs=_named_inputs(args), tolerance=args.tolerance, rtol=args.rtol, outputs=args.outputs,
+                    input_names=args.inputs)
     frozen.save(out, force=args.force)
     size = out.stat().st_size
     diff = frozen.verification.max_abs_diff if frozen.verification else None
@@ -390,6 +391,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="the .pb to write (a sidecar OUT.json is written too)")
     p.add_argument("--outputs", nargs="+", metavar="NAME",
                    help="output tensor name(s) of a TF1 checkpoint (without it, the likely outputs are listed)")
+    p.add_argument("--inputs", nargs="+", type=parse_tensor_arg, metavar="NAME[SHAPE]",
+                   help="a TF1 checkpoint's tensors to feed instead of its placeholders (the frozen graph is cut "
+                   "there), with an optional static shape like Reshape[?,192]")
     _add_input(p)
     _add_tolerance(p, "frozen - original")
     _add_rtol(p)

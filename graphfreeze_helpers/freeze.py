@@ -635,13 +635,16 @@ def freeze(
     check: bool = True,
     outputs: Optional[Sequence[str]] = None,
     rtol: float = DEFAULT_RTOL,
+    input_names: Optional[Sequence[Any]] = None,
 ) -> FrozenGraph:
     """Freeze a ``keras.Model``, a ``.keras``/``.h5`` path, a SavedModel (path or object) or a
     TF1 checkpoint (a ``.meta`` file or a folder with a ``checkpoint`` file).
 
     A checkpoint needs ``outputs`` (tensor or node names); without them, :class:`InputError`
-    lists the likely ones. A SavedModel that ``tf.saved_model.load`` cannot revive (Keras 2
-    optimizer slots) is read by TF's v1 loader instead; ``FrozenGraph.loader`` says which.
+    lists the likely ones. ``input_names`` (``"x"``, ``"Reshape[?,192]"``) feed a checkpoint
+    at other tensors than its placeholders: the frozen graph is cut there. A SavedModel that
+    ``tf.saved_model.load`` cannot revive (Keras 2 optimizer slots) is read by TF's v1 loader
+    instead; ``FrozenGraph.loader`` says which.
 
     With ``check`` (the default) the result is verified: no variable op may remain
     (:class:`NotFrozenError`) and outputs on ``inputs`` (a list in input order or
@@ -649,10 +652,11 @@ def freeze(
     ``tolerance + rtol * |original|``, value by value (:class:`VerificationError`).
     """
     if isinstance(model, (str, Path)) and is_checkpoint(model):
-        return freeze_session(restore_checkpoint(model, outputs), inputs=inputs, tolerance=tolerance, rtol=rtol,
-                              check=check)
-    if outputs:
-        raise InputError("outputs are chosen for a TF1 checkpoint only; a model or SavedModel freezes its signature")
+        artifact = restore_checkpoint(model, outputs, input_names)
+        return freeze_session(artifact, inputs=inputs, tolerance=tolerance, rtol=rtol, check=check)
+    if outputs or input_names:
+        raise InputError("inputs and outputs are chosen for a TF1 checkpoint only; a model or SavedModel freezes "
+                         "its signature")
     try:
         traced = _trace(model, signature)
     except ReviveError as exc:

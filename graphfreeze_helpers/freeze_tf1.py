@@ -25,8 +25,9 @@ import numpy as np
 
 from .errors import GraphFormatError, InputError, ModelLoadError, TensorNameError
 from .grappler import drop_unused_functions, run_passes
+from .load import prepare_graph_def
 from .ops import NOT_OUTPUT_OPS, TRAINING_OPS, TRAINING_PREFIXES
-from .tensors import TensorInfo, node_name, tensor_name
+from .tensors import TensorInfo, node_name, parse_tensor_args, tensor_name
 from .tfimport import import_tensorflow
 
 CHECKPOINT_LOADER = "tf.compat.v1.train.import_meta_graph + Saver.restore (TF1 checkpoint, v1 Session)"
@@ -172,6 +173,7 @@ class SessionArtifact:
     outputs: list[TensorInfo]
     loader: str
     source: str
+    cut: bool = False  # the inputs were chosen (--inputs): the frozen graph is cut there
 
     def run(self, *arrays: np.ndarray) -> list[np.ndarray]:
         """The outputs of a Session run of the restored artifact (inputs in :attr:`inputs` order)."""
@@ -185,6 +187,8 @@ class SessionArtifact:
         graph_def = self.graph.as_graph_def()
         try:
             frozen = tf.compat.v1.graph_util.convert_variables_to_constants(self.session, graph_def, keep)
+            if self.cut:  # the chosen inputs become placeholders; what only fed them goes
+                frozen, _ = prepare_graph_def(frozen, self.inputs, self.outputs)
             drop_unused_functions(frozen)
             return inline_functions(frozen, keep) if len(frozen.library.function) else frozen
         except (ValueError, TypeError, KeyError, tf.errors.OpError) as exc:
@@ -246,11 +250,15 @@ def _placeholders_needed(graph: Any, outputs: Sequence[TensorInfo]) -> list[Tens
     ]
 
 
-def restore_checkpoint(path: str | Path, outputs: Optional[Sequence[str]]) -> SessionArtifact:
+def restore_checkpoint(
+    path: str | Path, outputs: Optional[Sequence[str]], inputs: Optional[Sequence[Any]] = None
+) -> SessionArtifact:
     """Restore the TF1 checkpoint at ``path`` (``.meta`` or folder) into a v1 Session.
 
     Without ``outputs``, :class:`InputError` lists the likely outputs in one line. Device pins
-    are cleared (the checkpoint may come from another machine).
+    are cleared (the checkpoint may come from another machine). ``inputs`` (``"x"``,
+    ``"Reshape[?,192]"``: any tensor, with an optional static shape) are fed instead of the
+    placeholders the outputs need: the frozen graph is cut there.
     """
     files = find_checkpoint(path)
     meta_graph = read_meta_graph(files.meta)
@@ -266,6 +274,11 @@ def restore_checkpoint(path: str | Path, outputs: Optional[Sequence[str]]) -> Se
         except Exception as exc:  # an op this TensorFlow does not know, a damaged graph
             raise ModelLoadError(f"cannot import the graph of {str(files.meta)!r}: {_first_line(exc)}") from None
         out_infos = _tensor_infos(graph, outputs, "output")
+        in_args = parse_tensor_args(inputs) if inputs else []
+        in_infos = [
+            TensorInfo(info.name, info.dtype, arg.shape if arg.shape is not None else info.shape)
+            for arg, info in zip(in_args, _tensor_infos(graph, [a.name for a in in_args], "input"))
+        ]
         if saver is None:  # a graph saved without a Saver: make one for its variables
             saver = tf.compat.v1.train.Saver()
     session = tf.compat.v1.Session(graph=graph)
@@ -275,6 +288,8 @@ def restore_checkpoint(path: str | Path, outputs: Optional[Sequence[str]]) -> Se
     except Exception as exc:  # NotFoundError, DataLossError, InvalidArgumentError (shape mismatch)
         session.close()
         raise ModelLoadError(f"cannot restore the variables of {files.prefix!r}: {_first_line(exc)}") from None
+    if in_infos:
+        return SessionArtifact(graph, session, in_infos, out_infos, CHECKPOINT_LOADER, str(path), cut=True)
     return SessionArtifact(
         graph, session, _placeholders_needed(graph, out_infos), out_infos, CHECKPOINT_LOADER, str(path)
     )

@@ -209,3 +209,24 @@ def test_saved_model_tf2_cannot_revive_falls_back_to_the_v1_loader(slots_saved_m
     loader_lines = [line for line in result.stdout.splitlines() if line.strip().startswith("loader")]
     assert len(loader_lines) == 1 and V1_SAVED_MODEL_LOADER in loader_lines[0], result.stdout
     assert json.loads(out.with_suffix(".json").read_text())["loader"] == frozen.loader
+
+
+def test_checkpoint_cut_at_a_named_tensor_with_a_shape(checkpoint, tmp_path):
+    """--inputs on a checkpoint: fed at the flattened float image, the uint8 decoding is cut away."""
+    frozen = freeze(checkpoint.path, outputs=["probabilities", "classes"], input_names=["Reshape[?,192]"])
+    assert [(t.name, t.dtype, t.shape) for t in frozen.inputs] == [("Reshape:0", "float32", (None, 192))]
+    ops = {node.op for node in frozen.graph_def.node}
+    assert "Cast" not in ops and "image" not in {node.name for node in frozen.graph_def.node}
+    assert frozen.verification.ok
+    flat = (checkpoint.feed["image:0"].astype(np.float32) / 255.0).reshape(-1, 192)
+    got = _frozen_outputs(frozen, {"Reshape:0": flat})
+    np.testing.assert_allclose(got["probabilities:0"], checkpoint.expected["probabilities:0"], rtol=1e-6)
+    out = tmp_path / "cut.pb"
+    result = run_cli("freeze", checkpoint.path, "-o", out, "--outputs", "classes", "--inputs", "Reshape[?,192]")
+    assert result.returncode == 0, result.stderr
+    assert "input   Reshape:0 float32" in result.stdout
+    line = assert_one_line_error(run_cli("freeze", checkpoint.path, "-o", tmp_path / "x.pb", "--outputs", "classes",
+                                         "--inputs", "Reshap"), 2, "no input 'Reshap:0'")
+    assert "Reshape" in line
+    with pytest.raises(InputError, match="TF1 checkpoint only"):
+        freeze(tmp_path / "model.keras", input_names=["x"])
