@@ -22,7 +22,7 @@ run: $(STAMP) ## run every notebook headless into build/executed/, print the sum
 	$(PY) tools/run_notebooks.py
 
 test: $(STAMP) ## run the unit, CLI and notebook tests (nbval + papermill)
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 
 test-fast: $(STAMP) ## tests/ without the slow ones (real architectures, notebook runs, browser, benchmarks)
 	$(PY) -m pytest tests -m "not slow"
