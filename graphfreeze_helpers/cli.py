@@ -19,7 +19,7 @@ import argparse
 import json
 import os
 import sys
-import threading
+import time
 import traceback
 import webbrowser
 from pathlib import Path
@@ -369,7 +369,8 @@ def cmd_view(args: argparse.Namespace) -> int:
         print(f"Netron shows {graph} at {viewer.url} (127.0.0.1 only; Ctrl+C stops it)", flush=True)
         if not args.no_browser:
             webbrowser.open(viewer.url)
-        threading.Event().wait()
+        while True:  # short sleeps: Python runs its Ctrl+C handler between them even when the signal
+            time.sleep(0.5)  # landed on a server thread (a wait with no timeout would never see it)
     except KeyboardInterrupt:
         viewer.stop()
     return 0
