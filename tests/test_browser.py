@@ -203,7 +203,10 @@ def _save(page, saved: Path) -> dict:
     page.locator(".jp-NotebookPanel-toolbar [data-command='docmanager:save']").first.click()
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        nb = json.loads(saved.read_text())
+        try:
+            nb = json.loads(saved.read_text())
+        except json.JSONDecodeError:  # caught mid-write (empty or partial): read it again
+            nb = {"cells": []}
         if any(cell.get("outputs") for cell in nb["cells"]):
             return nb
         time.sleep(0.5)
