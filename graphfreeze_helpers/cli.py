@@ -16,7 +16,6 @@ with exit 1; ``--debug`` (or ``GRAPHFREEZE_DEBUG=1``) prints its traceback as we
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -31,7 +30,7 @@ from .contenders import FROZEN_CONTENDERS, compare
 from .errors import GraphFreezeError, InputError, UnsafeGraphError
 from .export import default_output, export
 from .files import check_writable
-from .formatting import human_bytes
+from .formatting import human_bytes, json_line, printable
 from .freeze import as_frozen_graph, check_save_path, freeze, sidecar_path
 from .load import check_arrays, load_frozen, resolve_signature
 from .opencv import diagnose_opencv
@@ -193,8 +192,9 @@ def _named_inputs(args: argparse.Namespace) -> Optional[list[Any] | dict[str, An
 
 
 def _show(args: argparse.Namespace, record: Any, text: Callable[[], str]) -> None:
-    """Print ``record`` as one line of JSON with ``--json``, else ``text()``."""
-    print(json.dumps(record, indent=None, default=str) if args.json else text())
+    """Print ``record`` as one line of JSON with ``--json``, else ``text()``, with no control character
+    from a graph reaching the terminal (JSON escapes them; text shows them as ``\\x1b``, lines kept)."""
+    print(json_line(record) if args.json else "\n".join(printable(line) for line in text().split("\n")))
 
 
 def _ops(counts: dict[str, int]) -> str:
@@ -287,7 +287,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     record = {"graph": str(graph), "clean": not found, "unsafe_ops": [item.to_dict() for item in found]}
     _show(args, record, lambda: "\n".join(
         [f"{graph}: {len(found)} unsafe op(s); run it only in a sandbox, and load it with --allow-unsafe",
-         *(f"  {item}" for item in found)] if found else
+         *(f"  {printable(item)}" for item in found)] if found else
         [f"{graph}: clean (no file, network, Python or unknown ops; no path or URL constants)"]
     ))
     return UnsafeGraphError.exit_code if found else 0
@@ -506,8 +506,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         code = args.func(args)
         sys.stdout.flush()  # a closed pipe shows up here, not at interpreter exit
         return code
-    except GraphFreezeError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
+    except GraphFreezeError as exc:  # names from a graph are escaped; a refusal may list one op a line
+        print("\n".join(printable(line) for line in f"{PROG}: error: {exc}".split("\n")), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print(f"{PROG}: error: interrupted", file=sys.stderr)
@@ -518,7 +518,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except Exception as exc:  # a bug, or a library's own error nobody foresaw: one line, never a traceback
         if getattr(args, "debug", False) or os.environ.get("GRAPHFREEZE_DEBUG", "") not in ("", "0"):
             traceback.print_exc()
-        print(f"{PROG}: error: {unexpected_error_line(exc, getattr(args, 'command', None))}", file=sys.stderr)
+        print(f"{PROG}: error: {printable(unexpected_error_line(exc, getattr(args, 'command', None)))}",
+              file=sys.stderr)
         return 1
 
 

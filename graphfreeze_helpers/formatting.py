@@ -6,8 +6,34 @@ No TensorFlow and no third-party import at module level (tqdm is imported by :fu
 from __future__ import annotations
 
 import html
+import json
+import re
 import sys
 from typing import Any
+
+# Characters a terminal acts on instead of showing: C0 and C1 controls (ESC, CSI, BEL, CR,
+# newline, backspace, DEL), Unicode line and paragraph separators, and the bidirectional
+# overrides and isolates that reorder what a line appears to say.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape(match: "re.Match[str]") -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: object) -> str:
+    """``text`` with every character a terminal would act on written as an escape (``\\x1b``, ``\\u202e``).
+
+    Names in a graph are whatever its author wrote; whatever prints one (a table, a finding,
+    an error line) passes it through here, so no control code reaches the terminal.
+    """
+    return _UNPRINTABLE.sub(_escape, str(text))
+
+
+def json_line(record: Any) -> str:
+    """``record`` as one line of JSON in ASCII: every control character, DEL included, written as ``\\uXXXX``."""
+    return json.dumps(record, indent=None, default=str, ensure_ascii=True).replace("\x7f", "\\u007f")
 
 
 def human_bytes(n: int) -> str:
@@ -22,6 +48,8 @@ def human_bytes(n: int) -> str:
 
 def text_table(title: str, header: list[str], rows: list[list[str]]) -> str:
     """A titled plain-text table; an all-empty ``header`` is not shown; no rows shows ``(none)``."""
+    title = printable(title)
+    rows = [[printable(c) for c in r] for r in rows]
     if not rows:
         return f"{title}\n  (none)"
     shown_header = any(h for h in header)
@@ -35,7 +63,9 @@ def text_table(title: str, header: list[str], rows: list[list[str]]) -> str:
 
 def html_table(title: str, header: list[str], rows: list[list[str]]) -> str:
     """The same table as :func:`text_table`, as an open ``<details>`` block for a notebook."""
-    esc = html.escape
+    def esc(text: object) -> str:
+        return html.escape(printable(text))
+
     head = "".join(f"<th style='text-align:left'>{esc(h)}</th>" for h in header) if any(header) else ""
     body = "".join(
         "<tr>" + "".join(f"<td style='text-align:left'>{esc(str(c))}</td>" for c in r) + "</tr>" for r in rows

@@ -8,6 +8,7 @@ GraphDef, and checks a ``.pb`` against the sha256 in its sidecar.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any, Optional
 
@@ -79,12 +80,7 @@ def parse_graph_def(data: bytes, *, name: str = "input", graph_def: Any = None) 
     if not data:
         raise GraphFormatError(f"{name} is an empty file, not a GraphDef")
     if looks_like_text(data):
-        from google.protobuf import text_format
-
-        try:
-            text_format.Parse(data.decode("utf-8"), target)
-        except text_format.ParseError as exc:
-            raise GraphFormatError(f"{name} looks like a text .pbtxt but does not parse as a GraphDef: {exc}") from None
+        _parse_text(data, name, target)
     else:
         try:
             target.ParseFromString(data)
@@ -95,6 +91,51 @@ def parse_graph_def(data: bytes, *, name: str = "input", graph_def: Any = None) 
     if not target.node and not target.library.function:
         raise GraphFormatError(f"{name} parses but holds no nodes; it is not a frozen GraphDef")
     return target
+
+
+# How deep a text graph may nest messages: protobuf's own limit for binary files. A GraphDef
+# needs about 8 (node, attr, value, tensor, shape, dim); deeper text is refused before parsing,
+# because the text parser recurses in Python once per level.
+MAX_TEXT_DEPTH = 100
+_TEXT_SKIPPED = re.compile(rb'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|#[^\n]*')
+_OPEN_CLOSE = bytes.maketrans(b"{<}>\x01\x02", b"\x01\x01\x02\x02\x00\x00")
+
+
+def text_depth(data: bytes) -> int:
+    """How deeply ``{...}`` / ``<...>`` nest in protobuf text (quoted strings and comments skipped), in linear time."""
+    import numpy as np
+
+    marks = np.frombuffer(_TEXT_SKIPPED.sub(b"", data).translate(_OPEN_CLOSE), dtype=np.uint8)
+    steps = (marks == 1).astype(np.int32) - (marks == 2).astype(np.int32)
+    steps = steps[steps != 0]
+    return int(np.cumsum(steps).max()) if steps.size else 0
+
+
+def _parse_text(data: bytes, name: str, target: Any) -> None:
+    """Parse text GraphDef bytes into ``target``; every way they can fail is one :class:`GraphFormatError`."""
+    from google.protobuf import text_format
+
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise GraphFormatError(f"{name} looks like a text .pbtxt but is not UTF-8 (byte {exc.start:,})") from None
+    depth = text_depth(data)
+    if depth > MAX_TEXT_DEPTH:
+        raise GraphFormatError(
+            f"{name} nests messages {depth:,} levels deep; a text graph may nest at most {MAX_TEXT_DEPTH}"
+        )
+    try:
+        text_format.Parse(text, target)
+    except text_format.ParseError as exc:
+        raise GraphFormatError(
+            f"{name} looks like a text .pbtxt but does not parse as a GraphDef: {str(exc).splitlines()[0][:300]}"
+        ) from None
+    except RecursionError:
+        raise GraphFormatError(f"{name} nests messages too deeply for the text parser") from None
+    except Exception as exc:  # the parser's other errors (a value out of range, ...): one line, never a traceback
+        raise GraphFormatError(
+            f"{name} looks like a text .pbtxt but does not parse as a GraphDef: {type(exc).__name__}"
+        ) from None
 
 
 def dangling_inputs(graph_def: Any) -> list[tuple[str, str]]:

@@ -21,6 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Collection, Iterator, Optional, Union
 
+from .formatting import printable
 from .ops import UNSAFE_OPS
 
 
@@ -49,21 +50,37 @@ def called_functions(node: Any) -> list[str]:
     in attr-name order.
 
     A ``func`` attr can itself carry attrs that name functions (a function passed to a
-    function); those are included too, depth first.
+    function); those are included too, depth first. The walk uses a stack, not recursion,
+    so no nesting depth makes it fail, and it visits each attr once.
     """
     names: list[str] = []
-
-    def visit(attrs: Any) -> None:
+    stack: list[Any] = [node.attr]
+    while stack:
+        attrs = stack.pop()
+        nested: list[Any] = []
         for key in sorted(attrs):
             value = attrs[key]
             kind = value.WhichOneof("value")
-            funcs = [value.func] if kind == "func" else list(value.list.func) if kind == "list" else []
+            if kind == "func":
+                funcs: Any = (value.func,)
+            elif kind == "list" and len(value.list.func):
+                funcs = value.list.func
+            else:
+                continue
             for func in funcs:
                 names.append(func.name)
-                visit(func.attr)
-
-    visit(node.attr)
+                if len(func.attr):
+                    nested.append(func.attr)
+        stack.extend(reversed(nested))
     return [n for n in names if n]
+
+
+def function_refs(node: Any, library: Collection[str]) -> list[str]:
+    """The library functions a node runs: those its attrs name, and its op type when that names one."""
+    names = [n for n in called_functions(node) if n in library] if len(node.attr) else []
+    if node.op in library:
+        names.append(node.op)
+    return names
 
 
 def walk(graph_def: Any) -> Iterator[tuple[Optional[str], Any]]:
@@ -71,57 +88,67 @@ def walk(graph_def: Any) -> Iterator[tuple[Optional[str], Any]]:
 
     Functions are visited in the order they are first referenced (breadth first from the top
     level, following every func attr and calls whose op type is a function name), then any
-    functions nothing refers to, in library order. The order is deterministic.
+    functions nothing refers to, in library order. The order is deterministic, and the cost
+    is linear in the size of the graph: each node and each attr is looked at once. A name
+    that the library holds twice is walked twice (both definitions are read).
     """
-    library = {f.signature.name: f for f in graph_def.library.function}
+    functions = graph_def.library.function
+    by_name: dict[str, list[Any]] = {}
+    for fdef in functions:
+        by_name.setdefault(fdef.signature.name, []).append(fdef)
     order: list[str] = []
     seen: set[str] = set()
 
-    def refs(node: Any) -> list[str]:
-        names = called_functions(node)
-        if node.op in library:
-            names.append(node.op)
-        return names
-
-    def enqueue(nodes: Any) -> None:
-        for node in nodes:
-            for name in refs(node):
-                if name in library and name not in seen:
-                    seen.add(name)
-                    order.append(name)
+    def enqueue(node: Any) -> None:
+        for name in function_refs(node, by_name):
+            if name not in seen:
+                seen.add(name)
+                order.append(name)
 
     for node in graph_def.node:
         yield None, node
-    enqueue(graph_def.node)
+        enqueue(node)
     i = 0
+    rest = iter(by_name)
     while True:
         while i < len(order):
-            fn = library[order[i]]
+            name = order[i]
             i += 1
-            for node in fn.node_def:
-                yield fn.signature.name, node
-            enqueue(fn.node_def)
-        rest = [n for n in library if n not in seen]
-        if not rest:
-            break
-        seen.add(rest[0])
-        order.append(rest[0])
+            for fdef in by_name[name]:
+                for node in fdef.node_def:
+                    yield name, node
+                    enqueue(node)
+        for name in rest:  # the next function nothing referred to (the iterator resumes where it stopped)
+            if name not in seen:
+                seen.add(name)
+                order.append(name)
+                break
+        else:
+            return
 
 
 def reachable_functions(graph_def: Any) -> list[str]:
-    """Library functions reachable from the top-level nodes, in walk order."""
-    library = {f.signature.name for f in graph_def.library.function}
-    seen: list[str] = []
-    stack = [n for node in graph_def.node for n in called_functions(node) + [node.op] if n in library]
-    fdefs = {f.signature.name: f for f in graph_def.library.function}
-    while stack:
-        name = stack.pop(0)
-        if name in seen:
-            continue
-        seen.append(name)
-        for node in fdefs[name].node_def:
-            stack.extend(n for n in called_functions(node) + [node.op] if n in library and n not in seen)
-    return seen
+    """Library functions reachable from the top-level nodes, in walk order (linear time)."""
+    by_name: dict[str, list[Any]] = {}
+    for fdef in graph_def.library.function:
+        by_name.setdefault(fdef.signature.name, []).append(fdef)
+    order: list[str] = []
+    seen: set[str] = set()
+    for node in graph_def.node:
+        for name in function_refs(node, by_name):
+            if name not in seen:
+                seen.add(name)
+                order.append(name)
+    i = 0
+    while i < len(order):
+        for fdef in by_name[order[i]]:
+            for node in fdef.node_def:
+                for name in function_refs(node, by_name):
+                    if name not in seen:
+                        seen.add(name)
+                        order.append(name)
+        i += 1
+    return order
 
 
 # --- the scan ---------------------------------------------------------------------------------
@@ -231,7 +258,7 @@ def scan(graph_def: Any, *, known_ops: KnownOps = SHIPPED) -> list[UnsafeOp]:
 
 def refusal_message(source: str, found: list[UnsafeOp], *, limit: int = 5) -> str:
     """One line for :class:`UnsafeGraphError`: each flagged node and op, and how to opt in."""
-    listed = "; ".join(str(item) for item in found[:limit])
+    listed = "; ".join(printable(item) for item in found[:limit])
     more = f"; and {len(found) - limit} more" if len(found) > limit else ""
     return (
         f"refusing to load {source}: {len(found)} unsafe op(s): {listed}{more}. "

@@ -376,11 +376,10 @@ def summarize(
     functions = []
     for name, fdef in library.items():
         nodes = function_nodes.get(name, list(fdef.node_def))
-        calls: list[str] = []
+        calls: dict[str, None] = {}  # ordered and without repeats, in linear time
         for node in nodes:
             for callee in safety.called_functions(node) + ([node.op] if node.op in library else []):
-                if callee not in calls:
-                    calls.append(callee)
+                calls[callee] = None
         functions.append(FunctionInfo(name, len(nodes), dict(_sorted_counts(Counter(n.op for n in nodes))),
                                       tuple(calls), name in reachable))
 
