@@ -35,6 +35,7 @@ from .freeze import as_frozen_graph, check_save_path, freeze, sidecar_path
 from .load import check_arrays, load_frozen, resolve_signature
 from .opencv import diagnose_opencv
 from .optimize import optimize
+from .quantize import check_mode
 from .runner import arrange_feeds, read_input_files, save_outputs
 from .summary import read_summary
 from .tensors import output_key, parse_tensor_arg
@@ -322,20 +323,50 @@ def cmd_export(args: argparse.Namespace) -> int:
         _require_new_graph(out, graph, "the OpenCV graph", force=args.force)
     else:
         check_writable([out], force=args.force)
+    if args.opset is not None and args.to != "onnx":
+        raise InputError(f"--opset is for --to onnx, not {args.to}")
     inputs = _named_inputs(args)
+    quantized = _quantize_options(args, inputs)
     graphfile.read_graph_def(graph)  # fail on a bad file before TensorFlow starts
-    exported = export(graph, args.to, inputs=inputs, tolerance=args.tolerance, rtol=args.rtol,
-                      input_names=args.inputs, output_names=args.outputs)
+    exported = export(graph, args.to, inputs=inputs, tolerance=_tolerance(args), rtol=args.rtol,
+                      input_names=args.inputs, output_names=args.outputs, opset=args.opset, **quantized)
     exported.save(out, force=args.force)
     record = {"output": str(out), "format": exported.format, "bytes": exported.bytes, "sha256": exported.sha256,
               "ops": exported.ops, "max_abs_diff": exported.max_abs_diff}
+    if exported.quantized_check is not None:
+        record.update(quantize=exported.quantize, quantized_check=exported.quantized_check.to_dict())
+    check = exported.quantized_check
     _show(args, record, lambda: "\n".join([
-        f"wrote {out} ({human_bytes(exported.bytes)}, {args.to})",
+        f"wrote {out} ({human_bytes(exported.bytes)}, {args.to}{' ' + exported.quantize if exported.quantize else ''})",
         f"  ops     {_ops(exported.ops)}",
+        f"  {check.summary()}; judged by {check.tolerance_text}" if check is not None else
         f"  max |{args.to} - frozen| = {exported.max_abs_diff:.3g} (tolerance {exported.verification.tolerance_text})",
         f"  run it without TensorFlow: python -m graphfreeze_helpers.runner {out} --input X.npy -o Y.npy",
     ]))
     return 0
+
+
+def _tolerance(args: argparse.Namespace) -> float:
+    """--tolerance, or its default when not given (export leaves it unset: a quantized model has its own)."""
+    return DEFAULT_TOLERANCE if args.tolerance is None else args.tolerance
+
+
+def _quantize_options(args: argparse.Namespace, inputs: Any) -> dict[str, Any]:
+    """export's quantization arguments from --quantize, --calibration, --labels and --tolerance, files read now."""
+    if args.quantize is None and (args.calibration or args.labels):
+        raise InputError("--calibration and --labels are for a quantized export; add --quantize dynamic|float16|int8")
+    if args.labels and inputs is None:
+        raise InputError("--labels needs the inputs it labels: give --input X.npy too")
+    options: dict[str, Any] = {"quantize": args.quantize, "quantized_tolerance": args.tolerance}
+    check_mode(args.quantize, [] if args.calibration else None)
+    if args.calibration:
+        given = read_input_files([args.calibration])
+        options["calibration"] = given[0][1] if len(given) == 1 and given[0][0] is None else {
+            name or "": array for name, array in given}
+    if args.labels:
+        ((_, labels),) = read_input_files([args.labels])
+        options["labels"] = labels
+    return options
 
 
 def cmd_check_opencv(args: argparse.Namespace) -> int:
@@ -464,10 +495,22 @@ def build_parser() -> argparse.ArgumentParser:
     _add_input(p)
     _add_tolerance(p, "export - frozen")
     _add_rtol(p)
+    p.add_argument("--quantize", choices=["dynamic", "float16", "int8"],
+                   help="a smaller .tflite: dynamic (int8 weights), float16 (float16 weights) or int8 (full-integer, "
+                   "needs --calibration); checked by accuracy and agreement with --labels, else by a stated tolerance "
+                   "(default: dynamic 0.05, float16 0.01, int8 0.1, or --tolerance)")
+    p.add_argument("--calibration", metavar="FILE",
+                   help="int8: a few hundred real inputs (.npy, or .npz keyed by input name), preprocessed as at "
+                   "inference, to calibrate the activation ranges")
+    p.add_argument("--labels", metavar="FILE.npy",
+                   help="the class of each --input: a quantized export is then checked by accuracy (at most 1 point "
+                   "below float) and agreement with the float model (at least 95%%)")
+    p.add_argument("--opset", type=int, default=None, metavar="N", action=_Bounded, rule=lambda n: 7 <= n <= 18,
+                   wants="an ONNX opset from 7 to 18", help="ONNX opset to write (default 17)")
     _add_tensor_names(p)
     _add_force(p)
-    _add_json(p, "print {output, format, bytes, sha256, ops, max_abs_diff}")
-    p.set_defaults(func=cmd_export)
+    _add_json(p, "print {output, format, bytes, sha256, ops, max_abs_diff} (and quantize, quantized_check)")
+    p.set_defaults(func=cmd_export, tolerance=None)
 
     p = sub.add_parser("check-opencv", help="can OpenCV DNN read this .pb? tried in a subprocess, so a crash is "
                        "reported (exit 3), never suffered")

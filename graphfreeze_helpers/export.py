@@ -36,11 +36,12 @@ import numpy as np
 
 from . import files, graphfile
 from .errors import GraphFormatError, InputError
-from .freeze import FrozenGraph, as_frozen_graph, consumer_shape, trace_keras
+from .freeze import FrozenGraph, as_frozen_graph, consumer_shape, trace_keras, verification_inputs
 from .load import LoadedGraph, import_as_function
 from .opencv import OpenCVExport, export_opencv
 from .ops import TENSOR_ARRAY_OPS, TF_ONLY_OPS
 from .optimize import check_against
+from .quantize import MAX_ACCURACY_DROP, MIN_AGREEMENT, QuantizedCheck, check_mode, compare_quantized, configure
 from .runner import LiteRTRunner, Runner, load_runner
 from .tensors import TensorArg, TensorInfo, node_name, tensor_name
 from .tfimport import captured_stderr, import_tensorflow, to_tf_graph_def
@@ -59,6 +60,8 @@ class Exported:
     ops: dict[str, int]
     verification: Optional[Verification] = None
     path: Optional[Path] = None
+    quantize: Optional[str] = None  # "dynamic", "float16" or "int8" for a quantized .tflite
+    quantized_check: Optional[QuantizedCheck] = None  # how a quantized model compares with the float one
 
     @property
     def bytes(self) -> int:
@@ -66,6 +69,8 @@ class Exported:
 
     @property
     def max_abs_diff(self) -> Optional[float]:
+        if self.quantized_check is not None:
+            return self.quantized_check.max_abs_diff
         return None if self.verification is None else self.verification.max_abs_diff
 
     @property
@@ -82,8 +87,11 @@ class Exported:
     def __repr__(self) -> str:
         ops = ", ".join(f"{op}:{n}" for op, n in self.ops.items())
         check = f", {self.verification!r}" if self.verification else ""
+        if self.quantized_check is not None:
+            check = f", {self.quantized_check!r}"
         where = f", path={str(self.path)!r}" if self.path else ""
-        return f"Exported({self.format}, bytes={self.bytes:,}, ops={{{ops}}}{where}{check})"
+        kind = f"{self.format} {self.quantize}" if self.quantize else self.format
+        return f"Exported({kind}, bytes={self.bytes:,}, ops={{{ops}}}{where}{check})"
 
 
 @contextlib.contextmanager
@@ -121,9 +129,12 @@ def concrete_function(frozen: FrozenGraph) -> Any:
     return import_as_function(frozen.graph_def, frozen.inputs, frozen.outputs)
 
 
-def to_tflite(frozen: FrozenGraph) -> bytes:
+def to_tflite(frozen: FrozenGraph, *, quantize: Optional[str] = None,
+              calibration: Optional[Sequence[np.ndarray]] = None) -> bytes:
     """Convert the frozen function to a LiteRT flatbuffer (float32, builtin ops only).
 
+    ``quantize``: ``"dynamic"``, ``"float16"`` or ``"int8"`` (full-integer, calibrated on
+    ``calibration``, one array per input); see :mod:`graphfreeze_helpers.quantize`.
     A GraphDef with v1 control flow is converted from a v1 ``Session`` instead (see the module doc).
     """
     tf = import_tensorflow()
@@ -134,6 +145,8 @@ def to_tflite(frozen: FrozenGraph) -> bytes:
         else:
             converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete_function(frozen)], tf.Module())
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+        if quantize is not None:
+            configure(converter, tf, quantize, calibration)
         with _quiet_loggers("absl", "tensorflow"), captured_stderr():  # the converter's C++ side is loud
             try:
                 return converter.convert()
@@ -449,6 +462,13 @@ def export(
     check: bool = True,
     input_names: Optional[Sequence[Any]] = None,
     output_names: Optional[Sequence[Any]] = None,
+    opset: Optional[int] = None,
+    quantize: Optional[str] = None,
+    calibration: Any = None,
+    labels: Optional[np.ndarray] = None,
+    quantized_tolerance: Optional[float] = None,
+    max_accuracy_drop: float = MAX_ACCURACY_DROP,
+    min_agreement: float = MIN_AGREEMENT,
 ) -> Exported | OpenCVExport:
     """Convert a frozen graph (a :class:`FrozenGraph` or a ``.pb`` path) to ``"tflite"``, ``"onnx"`` or ``"opencv"``.
 
@@ -460,17 +480,48 @@ def export(
     (real arrays, a list or ``{name: array}``; sample inputs if not given) and compared,
     output by output by name, with ``reference`` (default: the frozen graph): a value beyond
     ``tolerance + rtol * |reference|`` raises :class:`VerificationError`
-    (:func:`~graphfreeze_helpers.optimize.check_against`).
+    (:func:`~graphfreeze_helpers.optimize.check_against`). ``opset``: the ONNX opset (default
+    :data:`ONNX_OPSET`).
+
+    ``quantize`` (``"tflite"`` only): ``"dynamic"``, ``"float16"`` or ``"int8"``; int8 needs
+    ``calibration`` (real inputs: a list, ``{name: array}`` or one array). A quantized model is
+    checked by :func:`~graphfreeze_helpers.quantize.compare_quantized`: with ``labels`` (one class
+    per input of ``inputs``) by accuracy and agreement with the float model, without them by
+    ``quantized_tolerance`` (default for the mode: :data:`~graphfreeze_helpers.quantize.QUANTIZED_TOLERANCE`).
     """
     if to not in FORMATS:
         raise InputError(f"unknown export format {to!r}; choose one of {sorted(FORMATS)}")
+    if quantize is not None and to != "tflite":
+        raise InputError(f"--quantize is for --to tflite, not {to}")
+    check_mode(quantize, calibration)
+    if labels is not None and inputs is None:
+        raise InputError("labels need the inputs they label: give --input X.npy with --labels Y.npy")
     frozen = with_known_ranks(as_frozen_graph(graph, inputs=input_names, outputs=output_names))
     if to == "opencv":  # a GraphDef again, checked by OpenCV in a subprocess (it can crash the process)
         arrays = None if inputs is None else input_list(frozen.inputs, inputs)
         return export_opencv(frozen, inputs=arrays, reference=reference, tolerance=tolerance, rtol=rtol, check=check)
-    data = to_tflite(frozen) if to == "tflite" else to_onnx(frozen)
-    exported = Exported(to, data, artifact_ops(data, to))
-    if check:
+    if to == "tflite":
+        calibration_arrays = None if calibration is None else input_list(
+            frozen.inputs, [calibration] if isinstance(calibration, np.ndarray) else calibration)
+        data = to_tflite(frozen, quantize=quantize, calibration=calibration_arrays)
+    else:
+        data = to_onnx(frozen, opset=ONNX_OPSET if opset is None else opset)
+    exported = Exported(to, data, artifact_ops(data, to), quantize=quantize)
+    if check and quantize is not None:
+        if reference is None:
+            reference = LoadedGraph(frozen.graph_def, frozen.inputs, frozen.outputs)
+        runner = load_runner(data, kind="litert")
+        positions, names = io_names(runner, frozen.inputs, frozen.outputs)
+        arrays, expected = verification_inputs(frozen.inputs, inputs, reference, graph_def=frozen.graph_def)
+        actual = runner(*[arrays[p] for p in positions])
+        by_name = dict(zip(names, actual if isinstance(actual, list) else [actual]))
+        ordered = [by_name.get(t.name, by_name.get(t.op_name)) for t in frozen.outputs]
+        actual = ordered if all(a is not None for a in ordered) else list(by_name.values())
+        exported.quantized_check = compare_quantized(
+            expected, actual if len(actual) > 1 else actual[0], quantize, labels=labels, tolerance=quantized_tolerance,
+            max_accuracy_drop=max_accuracy_drop, min_agreement=min_agreement,
+        ).raise_if_failed(f"the {quantize} LiteRT export")
+    elif check:
         if reference is None:
             reference = LoadedGraph(frozen.graph_def, frozen.inputs, frozen.outputs)
         runner = load_runner(data, kind="litert" if to == "tflite" else "onnxruntime")

@@ -16,7 +16,9 @@ Command line::
     python -m graphfreeze_helpers.runner MODEL.onnx --input a=A.npy --input b=B.npy -o OUT.npz
     python -m graphfreeze_helpers.runner MODEL.onnx --input INPUTS.npz -o OUT.npz   # keys: input names
 
-Several outputs go to an ``.npz`` keyed by output name (``probs`` for ``probs:0``).
+Several outputs go to an ``.npz`` keyed by output name (``probs`` for ``probs:0``). A full-integer
+(int8) ``.tflite`` takes the same float inputs: the runner quantizes them, and dequantizes the
+outputs, with the scale and zero point stored in the model.
 """
 
 from __future__ import annotations
@@ -127,6 +129,22 @@ class LiteRTRunner(Runner):
         self.output_names = [d["name"] for d in self._outputs]
         self.input_dtypes = [np.dtype(d["dtype"]) for d in self._inputs]
         self._shapes = [tuple(d["shape"]) for d in self._inputs]
+        # A full-integer (int8) model takes and gives integers; its scale and zero point turn floats into them.
+        self.input_quantization = [_scale_and_zero_point(d) for d in self._inputs]
+        self.output_quantization = [_scale_and_zero_point(d) for d in self._outputs]
+
+    @property
+    def quantized_io(self) -> bool:
+        """True for a full-integer model: integer inputs or outputs with a scale (``--quantize int8``)."""
+        return any(q is not None for q in self.input_quantization + self.output_quantization)
+
+    def check_inputs(self, arrays: Sequence[Any]) -> list[np.ndarray]:
+        """As :meth:`Runner.check_inputs`; a float array for an int8 input is quantized with the input's scale."""
+        if len(arrays) == len(self.input_quantization):
+            arrays = [quantize_array(np.asarray(a), q, dtype)
+                      if q is not None and np.asarray(a).dtype.kind == "f" else a
+                      for a, q, dtype in zip(arrays, self.input_quantization, self.input_dtypes)]
+        return super().check_inputs(arrays)
 
     def ops(self) -> list[str]:
         """The op of every node in the model, e.g. ``['CONV_2D', 'MEAN', ...]``."""
@@ -150,7 +168,24 @@ class LiteRTRunner(Runner):
         for detail, array in zip(self._inputs, arrays):
             interpreter.set_tensor(detail["index"], array)
         interpreter.invoke()
-        return [interpreter.get_tensor(d["index"]) for d in self._outputs]
+        return [interpreter.get_tensor(d["index"]) if q is None else
+                (interpreter.get_tensor(d["index"]).astype(np.float32) - q[1]) * np.float32(q[0])
+                for d, q in zip(self._outputs, self.output_quantization)]
+
+
+def _scale_and_zero_point(detail: dict[str, Any]) -> Optional[tuple[float, int]]:
+    """An integer tensor's ``(scale, zero_point)``, or None for a float (or unquantized) one."""
+    scale, zero_point = detail.get("quantization", (0.0, 0))
+    if np.dtype(detail["dtype"]).kind not in "iu" or not scale:
+        return None
+    return float(scale), int(zero_point)
+
+
+def quantize_array(array: np.ndarray, quantization: tuple[float, int], dtype: np.dtype) -> np.ndarray:
+    """``round(x / scale + zero_point)``, clipped to ``dtype``'s range: how an int8 model reads a float input."""
+    scale, zero_point = quantization
+    info = np.iinfo(dtype)
+    return np.clip(np.round(array / scale + zero_point), info.min, info.max).astype(dtype)
 
 
 class OnnxRunner(Runner):

@@ -1,0 +1,180 @@
+"""Quantized LiteRT: the converter settings for ``dynamic``, ``float16`` and ``int8``, and how to check the result.
+
+- ``dynamic``: weights stored as int8, activations computed in float (no data needed).
+- ``float16``: weights stored as float16, dequantized at load (no data needed).
+- ``int8``: full-integer. Weights *and* activations are int8, and so are the model's input
+  and output (what a microcontroller or an integer-only accelerator takes). The activation
+  ranges come from a **representative dataset**, the calibration inputs: a few hundred
+  real inputs, preprocessed exactly as at inference. The TF-free runner
+  (:class:`~graphfreeze_helpers.runner.LiteRTRunner`) quantizes float inputs and
+  dequantizes the outputs with the scale and zero point stored in the model.
+
+A quantized model does not compute what the float one computes, so "max diff <= 1e-5" cannot
+hold. It is checked instead (:func:`check_quantized`):
+
+- with labels: its accuracy, and how often its top class agrees with the float model's
+  (accuracy may drop at most ``max_accuracy_drop``; agreement must reach ``min_agreement``);
+- without labels: the largest output difference from the float model must stay within a
+  stated tolerance, :data:`QUANTIZED_TOLERANCE` for the mode unless you give one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Optional, Sequence
+
+import numpy as np
+
+from .errors import InputError, VerificationError
+from .verify import as_output_list, max_abs_diff
+
+MODES = ("dynamic", "float16", "int8")
+# The largest |quantized - float| output difference allowed when there are no labels, by mode. Measured on the
+# tutorial CNN's softmax outputs (digits test split and uniform noise): float16 2e-3, dynamic 1.2e-2, int8 3.7e-2.
+QUANTIZED_TOLERANCE = {"float16": 1e-2, "dynamic": 5e-2, "int8": 0.1}
+MAX_ACCURACY_DROP = 0.01  # one point of accuracy
+MIN_AGREEMENT = 0.95  # the quantized model's top class is the float model's on at least 95% of the inputs
+
+
+def check_mode(mode: Optional[str], calibration: Optional[Sequence[np.ndarray]]) -> None:
+    """InputError for an unknown mode, int8 without calibration inputs, or calibration without int8."""
+    if mode is None:
+        if calibration is not None:
+            raise InputError("calibration inputs are for --quantize int8; give --quantize int8 or leave them out")
+        return
+    if mode not in MODES:
+        raise InputError(f"unknown quantization {mode!r}; choose one of {list(MODES)}")
+    if mode == "int8" and calibration is None:
+        raise InputError("--quantize int8 needs calibration inputs: --calibration X.npy with a few hundred real "
+                         "inputs, preprocessed as at inference (e.g. the training images)")
+    if mode != "int8" and calibration is not None:
+        raise InputError(f"--quantize {mode} needs no calibration inputs (only int8 does); leave --calibration out")
+
+
+def representative_dataset(calibration: Sequence[np.ndarray]) -> Callable[[], Iterator[list[np.ndarray]]]:
+    """The converter's ``representative_dataset``: one sample at a time, every input in the function's order."""
+    arrays = [np.asarray(a, dtype=np.float32) for a in calibration]
+    count = min(len(a) for a in arrays)
+    if count == 0:
+        raise InputError("the calibration inputs are empty; give a few hundred real inputs")
+
+    def samples() -> Iterator[list[np.ndarray]]:
+        for i in range(count):
+            yield [a[i:i + 1] for a in arrays]
+
+    return samples
+
+
+def configure(converter: Any, tf: Any, mode: str, calibration: Optional[Sequence[np.ndarray]] = None) -> None:
+    """Set a ``TFLiteConverter`` up for ``mode`` (see the module doc)."""
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if mode == "float16":
+        converter.target_spec.supported_types = [tf.float16]
+    elif mode == "int8":
+        converter.representative_dataset = representative_dataset(calibration or [])
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = tf.int8
+        converter.inference_output_type = tf.int8
+
+
+@dataclass(frozen=True)
+class QuantizedCheck:
+    """A quantized model against the float model on the same inputs: agreement, accuracy, largest difference."""
+
+    mode: str
+    samples: int
+    max_abs_diff: float
+    agreement: float  # share of inputs whose top class is the float model's
+    tolerance: Optional[float] = None  # the stated bound on max_abs_diff (no labels)
+    accuracy: Optional[float] = None  # with labels
+    float_accuracy: Optional[float] = None
+    max_accuracy_drop: float = MAX_ACCURACY_DROP
+    min_agreement: float = MIN_AGREEMENT
+
+    @property
+    def accuracy_drop(self) -> Optional[float]:
+        return None if self.accuracy is None else self.float_accuracy - self.accuracy
+
+    @property
+    def problems(self) -> list[str]:
+        found = []
+        if self.accuracy is not None:
+            if self.accuracy_drop > self.max_accuracy_drop + 1e-12:
+                found.append(f"accuracy {self.accuracy:.2%} is {self.accuracy_drop:.2%} below the float model's "
+                             f"{self.float_accuracy:.2%} (allowed: {self.max_accuracy_drop:.2%})")
+            if self.agreement < self.min_agreement:
+                found.append(f"its top class agrees with the float model's on {self.agreement:.2%} of the inputs "
+                             f"(needed: {self.min_agreement:.2%})")
+        elif self.tolerance is not None and not self.max_abs_diff <= self.tolerance:
+            found.append(f"max |{self.mode} - float| = {self.max_abs_diff:.3g} is beyond the stated tolerance "
+                         f"{self.tolerance:g}")
+        return found
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def tolerance_text(self) -> str:
+        """How it was judged, in a few words."""
+        if self.accuracy is not None:
+            return (f"accuracy drop <= {self.max_accuracy_drop:.2%} and agreement >= {self.min_agreement:.2%} "
+                    f"on {self.samples} labelled inputs")
+        return f"stated tolerance {self.tolerance:g} for {self.mode}, on {self.samples} inputs"
+
+    def summary(self) -> str:
+        """One line: accuracy and agreement (or the difference) and the bound."""
+        if self.accuracy is not None:
+            return (f"accuracy {self.accuracy:.2%} (float {self.float_accuracy:.2%}, drop {self.accuracy_drop:+.2%}), "
+                    f"agreement with float {self.agreement:.2%}, max |diff| {self.max_abs_diff:.3g}")
+        return (f"max |{self.mode} - float| = {self.max_abs_diff:.3g} (tolerance {self.tolerance:g}), "
+                f"agreement with float {self.agreement:.2%}")
+
+    def raise_if_failed(self, what: str) -> "QuantizedCheck":
+        if self.problems:
+            raise VerificationError(f"{what} fails its check ({self.tolerance_text}): " + "; ".join(self.problems))
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"mode": self.mode, "samples": self.samples, "max_abs_diff": self.max_abs_diff,
+                "agreement": self.agreement, "tolerance": self.tolerance, "accuracy": self.accuracy,
+                "float_accuracy": self.float_accuracy, "max_accuracy_drop": self.max_accuracy_drop,
+                "min_agreement": self.min_agreement, "ok": self.ok}
+
+    def __repr__(self) -> str:
+        return f"QuantizedCheck({self.mode}, {self.summary()}, {'ok' if self.ok else 'FAILED'})"
+
+
+def top_class(outputs: Any) -> np.ndarray:
+    """The top class of the first output, one per input (argmax over the last axis)."""
+    first = as_output_list(outputs)[0]
+    return first.reshape(len(first), -1).argmax(-1) if first.ndim > 1 else first
+
+
+def compare_quantized(
+    expected: Any, actual: Any, mode: str, *, labels: Optional[np.ndarray] = None,
+    tolerance: Optional[float] = None, max_accuracy_drop: float = MAX_ACCURACY_DROP,
+    min_agreement: float = MIN_AGREEMENT,
+) -> QuantizedCheck:
+    """Judge the quantized outputs ``actual`` against the float outputs ``expected`` (same inputs, same order).
+
+    With ``labels`` (one class per input): accuracy and agreement. Without: the largest difference
+    against ``tolerance`` (default :data:`QUANTIZED_TOLERANCE` for ``mode``).
+    """
+    float_top, quant_top = top_class(expected), top_class(actual)
+    if labels is not None:
+        labels = np.asarray(labels).reshape(-1)
+        if len(labels) != len(float_top):
+            raise InputError(f"{len(labels)} labels for {len(float_top)} inputs; give one label per input")
+    return QuantizedCheck(
+        mode=mode, samples=len(float_top), max_abs_diff=max_abs_diff(expected, actual),
+        agreement=float(np.mean(float_top == quant_top)) if len(float_top) else 1.0,
+        tolerance=QUANTIZED_TOLERANCE[mode] if tolerance is None else tolerance,
+        accuracy=None if labels is None else float(np.mean(quant_top == labels)),
+        float_accuracy=None if labels is None else float(np.mean(float_top == labels)),
+        max_accuracy_drop=max_accuracy_drop, min_agreement=min_agreement,
+    )
+
+
+__all__ = ["MAX_ACCURACY_DROP", "MIN_AGREEMENT", "MODES", "QUANTIZED_TOLERANCE", "QuantizedCheck", "check_mode",
+           "compare_quantized", "configure", "representative_dataset", "top_class"]

@@ -1,0 +1,123 @@
+"""quantize.py and export(..., quantize=...): dynamic, float16 and full-integer int8 LiteRT, checked by accuracy."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import numpy as np
+import pytest
+
+from graphfreeze_helpers.errors import InputError, VerificationError
+from graphfreeze_helpers.export import export
+from graphfreeze_helpers.quantize import QUANTIZED_TOLERANCE, compare_quantized
+from graphfreeze_helpers.runner import load_runner, tf_free_command
+
+from conftest import ROOT, assert_one_line_error, run_cli
+
+
+@pytest.fixture(scope="module")
+def quantized(frozen_graph, digits):
+    """Each mode exported once, checked on the labelled test split."""
+    made = {}
+    for mode in ("dynamic", "float16", "int8"):
+        made[mode] = export(frozen_graph, "tflite", quantize=mode, inputs=[digits.x_test], labels=digits.y_test,
+                            calibration=digits.x_train[:300] if mode == "int8" else None)
+    return made
+
+
+@pytest.fixture(scope="module")
+def float_size(frozen_graph):
+    return export(frozen_graph, "tflite", check=False).bytes
+
+
+@pytest.mark.parametrize("mode", ["dynamic", "float16", "int8"])
+def test_each_mode_is_smaller_and_checked_by_accuracy(quantized, float_size, mode):
+    exported = quantized[mode]
+    check = exported.quantized_check
+    assert exported.quantize == mode and check.ok
+    assert exported.bytes < float_size
+    assert check.samples == 359 and check.accuracy is not None
+    assert check.accuracy_drop <= 0.01 and check.agreement >= 0.95
+    assert exported.max_abs_diff == check.max_abs_diff > 0  # quantized: never the float model's output exactly
+
+
+def test_int8_is_full_integer_and_the_runner_takes_floats(quantized, digits):
+    runner = load_runner(quantized["int8"].data)
+    assert runner.quantized_io and [d.name for d in runner.input_dtypes] == ["int8"]
+    scale, _ = runner.input_quantization[0]
+    assert scale == pytest.approx(1 / 255, rel=1e-3)  # calibrated on images in [0, 1]
+    y = runner(digits.x_test[:16])  # floats in, dequantized floats out
+    assert y.dtype == np.float32 and y.shape == (16, 10)
+    assert np.allclose(y.sum(-1), 1.0, atol=0.05)
+    ops = set(quantized["int8"].ops)
+    assert {"CONV_2D", "FULLY_CONNECTED"} <= ops and "DEQUANTIZE" not in ops
+
+
+def test_bad_calibration_loses_accuracy_and_is_refused(frozen_graph, digits):
+    """Calibration on raw pixel values (0..16) instead of the model's [0, 1] inputs: 16 levels left."""
+    with pytest.raises(VerificationError, match="below the float model"):
+        export(frozen_graph, "tflite", quantize="int8", calibration=digits.x_train[:300] * 16,
+               inputs=[digits.x_test], labels=digits.y_test)
+
+
+def test_without_labels_a_stated_tolerance_judges():
+    expected = np.array([[0.9, 0.1], [0.2, 0.8]], np.float32)
+    close = compare_quantized(expected, expected + 0.02, "int8")
+    assert close.ok and close.tolerance == QUANTIZED_TOLERANCE["int8"] and close.agreement == 1.0
+    far = compare_quantized(expected, expected[:, ::-1], "float16")
+    assert not far.ok and "beyond the stated tolerance 0.01" in far.problems[0]
+    labelled = compare_quantized(expected, expected[:, ::-1], "int8", labels=np.array([0, 1]))
+    assert labelled.accuracy == 0.0 and labelled.float_accuracy == 1.0 and len(labelled.problems) == 2
+
+
+def test_mode_and_calibration_mistakes(frozen_graph, digits):
+    with pytest.raises(InputError, match="needs calibration inputs"):
+        export(frozen_graph, "tflite", quantize="int8")
+    with pytest.raises(InputError, match="only int8 does"):
+        export(frozen_graph, "tflite", quantize="float16", calibration=digits.x_train[:10])
+    with pytest.raises(InputError, match="for --to tflite"):
+        export(frozen_graph, "onnx", quantize="dynamic")
+    with pytest.raises(InputError, match="labels need the inputs"):
+        export(frozen_graph, "tflite", quantize="dynamic", labels=digits.y_test)
+
+
+def test_cli_int8_with_labels_then_run_without_tensorflow(saved_pb, digits, tmp_path):
+    np.save(tmp_path / "cal.npy", digits.x_train[:200])
+    np.save(tmp_path / "x.npy", digits.x_test)
+    np.save(tmp_path / "y.npy", digits.y_test)
+    out = tmp_path / "digits_int8.tflite"
+    result = run_cli("export", saved_pb, "--to", "tflite", "--quantize", "int8", "--calibration", tmp_path / "cal.npy",
+                     "--input", tmp_path / "x.npy", "--labels", tmp_path / "y.npy", "-o", out, "--json")
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert payload["quantize"] == "int8" and payload["quantized_check"]["ok"]
+    assert payload["quantized_check"]["samples"] == 359 and payload["quantized_check"]["float_accuracy"] > 0.3
+    command = tf_free_command(out, "--input", tmp_path / "x.npy", "-o", tmp_path / "probs.npy")
+    ran = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert ran.returncode == 0, ran.stderr
+    accuracy = float(np.mean(np.load(tmp_path / "probs.npy").argmax(-1) == digits.y_test))
+    assert accuracy == pytest.approx(payload["quantized_check"]["accuracy"])
+
+
+def test_cli_quantize_mistakes_are_one_line(saved_pb, tmp_path):
+    np.save(tmp_path / "y.npy", np.zeros(4, np.int64))
+    out = tmp_path / "q.tflite"
+    assert_one_line_error(run_cli("export", saved_pb, "--to", "tflite", "--quantize", "int8", "-o", out), 2,
+                          "needs calibration inputs")
+    assert_one_line_error(run_cli("export", saved_pb, "--to", "tflite", "--labels", tmp_path / "y.npy", "-o", out),
+                          2, "add --quantize")
+    assert_one_line_error(run_cli("export", saved_pb, "--to", "tflite", "--quantize", "dynamic", "--labels",
+                                  tmp_path / "y.npy", "-o", out), 2, "needs the inputs")
+    assert_one_line_error(run_cli("export", saved_pb, "--to", "tflite", "--opset", "13", "-o", out), 2,
+                          "--opset is for --to onnx")
+    assert not out.exists()
+
+
+def test_cli_onnx_opset(saved_pb, tmp_path):
+    import onnx
+
+    out = tmp_path / "digits13.onnx"
+    result = run_cli("export", saved_pb, "--to", "onnx", "--opset", "13", "-o", out)
+    assert result.returncode == 0, result.stderr
+    assert [o.version for o in onnx.load(out).opset_import if o.domain in ("", "ai.onnx")] == [13]
