@@ -29,7 +29,7 @@ from .bench import BenchResult, Contender, Run, Subject, register, run_benchmark
 from .errors import GraphFormatError, RefusedError
 from .export import export, io_names
 from .freeze import FrozenGraph, keras_call, load_model, positional_signature, trace_keras
-from .load import LoadedGraph, load_frozen
+from .load import NUMPY_METHODS, LoadedGraph, load_frozen
 from .opencv import diagnose_opencv, export_opencv
 from .optimize import optimize
 from .runner import OpenCVRunner, Runner, load_runner
@@ -176,7 +176,7 @@ def loaded_contender(name: str, subject: Subject, loaded: LoadedGraph, note: str
     A ``"session"`` graph (v1 control flow) is a ``Session`` callable, fed NumPy like
     ``frozen_session``; every other method is a TensorFlow function fed ``tf.constant``s.
     """
-    if loaded.method != "session":
+    if loaded.method not in NUMPY_METHODS:
         return tensor_contender(name, subject, loaded.function, note, output_tensor_names(loaded))
 
     def make(batch: int) -> Run:

@@ -30,13 +30,14 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 
 import numpy as np
 
-from . import graphfile, safety
+from . import bigload, graphfile, safety
 from .errors import InputError, ShapeError, TensorNameError, UnsafeGraphError
 from .tensorproto import dtype_name
 from .tensors import TensorArg, TensorInfo, format_shape, node_name, parse_tensor_args, tensor_name
 from .tfimport import import_tensorflow, to_tf_graph_def
 
-METHODS = ("auto", "import", "session", "prune", "prune_tf_function")
+METHODS = ("auto", "import", "session", "prune", "prune_tf_function", "fed")
+NUMPY_METHODS = ("session", "fed")  # methods whose ``function`` takes and returns NumPy arrays
 _ARG_NAME = re.compile(r"[^A-Za-z0-9_]")
 
 
@@ -90,8 +91,11 @@ def pruned_function(graph_def: Any, inputs: Sequence[TensorInfo], outputs: Seque
 
 
 def choose_method(graph_def: Any) -> str:
-    """What ``method="auto"`` picks: ``"session"`` for a graph with v1 control flow, else ``"import"``."""
-    return "session" if graphfile.has_v1_control_flow(graph_def) else "import"
+    """What ``method="auto"`` picks: ``"session"`` for a graph with v1 control flow, ``"fed"`` for a graph
+    whose large constants take :data:`.bigload.LARGE_GRAPH_BYTES` or more, else ``"import"``."""
+    if graphfile.has_v1_control_flow(graph_def):
+        return "session"
+    return "fed" if bigload.is_large(graph_def) else "import"
 
 
 def prepare_graph_def(
@@ -241,7 +245,11 @@ class LoadedGraph:
         listed = {t.name for t in self.inputs}
         self.optional_inputs = [t for t in graphfile.optional_inputs(graph_def) if t.name not in listed]
         self._functions: dict[tuple[str, ...], Callable[..., Any]] = {}
-        if self.method == "session":
+        if self.method == "fed":  # constants held once, in NumPy, fed on every call (see bigload)
+            self._fed = bigload.FedSession(graph_def)
+            self._graph = self._fed.graph
+            self.outputs = [TensorInfo.from_tensor(self._graph.get_tensor_by_name(t.name)) for t in self.outputs]
+        elif self.method == "session":
             self._graph = tf.Graph()
             with self._graph.as_default():
                 # tf.compat.v1: a Session is what keeps TF1 loop frames intact; TF2 has no other way.
@@ -250,7 +258,7 @@ class LoadedGraph:
             fetched = [self._graph.get_tensor_by_name(t.name) for t in self.outputs]
             self.outputs = [TensorInfo.from_tensor(t) for t in fetched]  # imported with name="": names unchanged
         self.function = self._function(())
-        if self.method != "session":
+        if self.method not in NUMPY_METHODS:
             # Fill in dtypes and shapes that a graph without a sidecar did not declare.
             concrete = self.function if self.method != "prune_tf_function" else self.function.get_concrete_function()
             self.outputs = [
@@ -264,7 +272,9 @@ class LoadedGraph:
             return self._functions[optional]
         tf = self.tf
         fed = self.inputs + [t for t in self.optional_inputs if t.name in optional]
-        if self.method == "session":
+        if self.method == "fed":
+            function = self._fed.callable(self.outputs, fed)
+        elif self.method == "session":
             graph = self._graph
             function = self._session.make_callable(
                 [graph.get_tensor_by_name(t.name) for t in self.outputs],
@@ -307,7 +317,7 @@ class LoadedGraph:
 
     def _run(self, arrays: Sequence[np.ndarray], optional: tuple[str, ...]) -> list[np.ndarray]:
         function = self._functions.get(optional) or self._function(optional)
-        if self.method == "session":
+        if self.method in NUMPY_METHODS:
             return list(function(*arrays))  # NumPy already
         results = function(*[self.tf.constant(a) for a in arrays])
         if not isinstance(results, (list, tuple)):
