@@ -27,6 +27,7 @@ from typing import Any, Callable, Optional, Sequence
 from . import __version__, graphfile, safety
 from .bench import comparisons
 from .contenders import FROZEN_CONTENDERS, compare
+from .edit import DEFAULT_WEIGHTS_TOLERANCE, WEIGHT_DTYPES, edit, parse_binding, parse_rename, parse_shape, parse_strip
 from .errors import GraphFreezeError, InputError, UnsafeGraphError
 from .export import default_output, export
 from .files import check_writable
@@ -316,6 +317,22 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_edit(args: argparse.Namespace) -> int:
+    graph = _require_graph_file(args.graph)
+    out = Path(args.output)
+    _require_new_graph(out, graph, "the edited graph", force=args.force)
+    inputs = _named_inputs(args)
+    graph_def = _read_safe_graph(graph, args.allow_unsafe)
+    result = edit(graph, graph_def=graph_def, set_values=args.set or (), inputs=args.inputs, outputs=args.outputs,
+                  shapes=args.shape or (), renames=args.rename or (), strip=args.strip or (), weights=args.weights,
+                  repair_training=args.repair_training, verify_inputs=inputs, tolerance=args.tolerance,
+                  rtol=args.rtol, weights_tolerance=args.weights_tolerance)
+    result.save(out, force=args.force)
+    _show(args, {"output": str(out), **result.to_dict()},
+          lambda: "\n".join([f"wrote {out} and {sidecar_path(out)}", result.table()]))
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     graph = _require_file(args.graph, "graph")
     out = Path(args.output) if args.output else default_output(graph, args.to)
@@ -485,6 +502,38 @@ def build_parser() -> argparse.ArgumentParser:
     _add_force(p, "overwrite OUT.pb and OUT.json if they exist")
     _add_json(p, "print {nodes_before, nodes_after, max_abs_diff, output, target, removed_ops, added_ops}")
     p.set_defaults(func=cmd_optimize)
+
+    p = sub.add_parser("edit", help="graph surgery, each edit verified: bind a placeholder, cut, fix shapes, rename, "
+                       "strip attrs, float16 weights, repair TF1 training residue (TF2's transform_graph)")
+    _add_graph(p)
+    p.add_argument("-o", "--output", required=True, help="the edited .pb to write (and its sidecar OUT.json)")
+    p.add_argument("--set", action="append", type=parse_binding, metavar="NAME=VALUE",
+                   help="bind a placeholder to a constant and fold what depends on it: keep_prob=1.0, "
+                   "is_training=false (repeat for each)")
+    _add_tensor_names(p)
+    p.add_argument("--shape", action="append", type=parse_shape, metavar="NAME=[D,...]",
+                   help="fix or relax an input's shape: image=[1,224,224,3], image=[?,224,224,3] (repeat for each)")
+    p.add_argument("--rename", action="append", type=parse_rename, metavar="OLD=NEW",
+                   help="rename an input or output node (repeat for each)")
+    p.add_argument("--strip", type=parse_strip, metavar="KINDS",
+                   help="remove, separated by commas: devices (pins), colocation (_class attrs), default-attrs "
+                   "(attrs at their default, for older TensorFlow)")
+    p.add_argument("--weights", choices=WEIGHT_DTYPES,
+                   help="store float32 constants as float16, cast back at the consumer (about half the size)")
+    p.add_argument("--weights-tolerance", type=float, default=DEFAULT_WEIGHTS_TOLERANCE, action=_Bounded,
+                   rule=lambda value: value >= 0, wants="a number >= 0",
+                   help="absolute and relative tolerance of the float16 check (default 1e-2)")
+    p.add_argument("--repair-training", action="store_true",
+                   help="TF1 training residue to inference: RefSwitch -> Switch, updates of frozen constants removed")
+    _add_input(p, "real inputs of the edited graph to verify on: NAME=FILE.npy (repeat), FILE.npz keyed by input "
+               "name, or FILE.npy for one input (default: seeded random data)")
+    _add_tolerance(p, "edited - input graph")
+    _add_rtol(p)
+    _add_force(p, "overwrite OUT.pb and OUT.json if they exist")
+    _add_allow_unsafe(p, "edit")
+    _add_json(p, "print {output, nodes_before, nodes_after, bytes_before, bytes_after, inputs, outputs, edits: "
+              "[{edit, changes, removed_ops, verification}]}")
+    p.set_defaults(func=cmd_edit)
 
     p = sub.add_parser("export",
                        help="convert a frozen graph to .tflite (LiteRT), .onnx or an OpenCV-ready .pb, verified")

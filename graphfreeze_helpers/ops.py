@@ -5,7 +5,8 @@
 - :data:`TRAINING_OPS` (and :data:`TRAINING_PREFIXES`): a TF1 training graph's bookkeeping;
   :data:`NOT_OUTPUT_OPS`: ops whose value is never a model's output.
 - :data:`CONTROL_FLOW_OPS` and :data:`CALL_OPS`: ops that steer execution or run a function;
-  :data:`V1_CONTROL_FLOW_OPS`: TF1's Switch/Merge/Enter/Exit family; :data:`REF_OP_TWINS`: their ref variants.
+  :data:`V1_CONTROL_FLOW_OPS`: TF1's Switch/Merge/Enter/Exit family; :data:`REF_OP_TWINS`: their ref variants;
+  :data:`ASSIGN_OP_TWINS`: TF1 variable updates and the plain op of each.
 - :data:`UNSAFE_OPS`: op type -> why it reaches outside the process (files, Python, network).
 - :data:`OPENCV_TF_OPS`: the ops OpenCV's TensorFlow importer reads.
 - :data:`OP_CATEGORIES`: the op families a graph picture colours.
@@ -31,6 +32,10 @@ REF_OP_TWINS: dict[str, str] = {
     "RefSwitch": "Switch", "RefMerge": "Merge", "RefEnter": "Enter", "RefExit": "Exit",
     "RefNextIteration": "NextIteration", "RefIdentity": "Identity",
 }
+# TF1 variable updates (BatchNorm's moving averages) and the plain op computing the value each
+# would write: on a variable that freezing made a constant they cannot import ("expected
+# float_ref"), so `graphfreeze edit --repair-training` removes them, or uses the twin where the value is read.
+ASSIGN_OP_TWINS: dict[str, str] = {"Assign": "Identity", "AssignAdd": "AddV2", "AssignSub": "Sub"}
 # Ops whose output is a ref tensor: while one is in the graph, the Ref* ops above stay.
 REF_SOURCE_OPS: frozenset[str] = frozenset({"VariableV2", "Variable", "TemporaryVariable"})
 # Ops that steer execution: v2 functional control flow, v1 dataflow control flow, calls.

@@ -679,3 +679,44 @@ def write_saved_model_with_slots(folder: Path) -> TF1Artifact:
         {"StatefulPartitionedCall:0": expected},
         signature_key="serving_default",
     )
+
+
+@functools.lru_cache(maxsize=None)
+def training_residue() -> TF1Graph:
+    """A TF1 training graph frozen as older tools left it: it does not import ("expected float_ref").
+
+    Inputs: ``x:0`` float32 [?, 4]. Optional: ``is_training:0`` bool, default False (a v1 cond
+    picks the batch mean or the moving mean). Outputs: ``y:0`` float32 [?, 3] = x @ w - mean,
+    computed after a control edge on ``AssignMovingAvg``, an ``AssignSub`` on the frozen
+    ``moving_mean``; the cond's ``Switch`` on the moving mean is a ``RefSwitch`` fed by the
+    constant, as TF1's ``freeze_graph`` left it. :func:`residue_reference` computes ``y``.
+    """
+    import tensorflow as tf
+
+    with _tf1_session() as graph:
+        rng = np.random.default_rng(5)
+        x = tf.compat.v1.placeholder(tf.float32, [None, 4], name="x")
+        is_training = tf.compat.v1.placeholder_with_default(False, [], name="is_training")
+        w = _variable(tf, rng, [4, 3], "w")
+        mean = tf.compat.v1.Variable(np.full(3, 0.25, np.float32), name="moving_mean", use_resource=False)
+        h = tf.matmul(x, w)
+        batch_mean = tf.reduce_mean(h, axis=0)
+        m = tf.compat.v1.cond(is_training, lambda: batch_mean, lambda: tf.identity(mean), name="bn_cond")
+        update = tf.compat.v1.assign_sub(mean, (mean - batch_mean) * 0.01, name="AssignMovingAvg")
+        with tf.control_dependencies([update]):
+            tf.identity(h - m, name="y")
+        with _init_session(tf, graph) as session:
+            frozen = tf.compat.v1.graph_util.convert_variables_to_constants(session, graph.as_graph_def(), ["y"])
+    switch = next(node for node in frozen.node if node.op == "Switch" and node.input[0] == "moving_mean/read")
+    switch.op = "RefSwitch"
+    switch.input[0] = "moving_mean"
+    return TF1Graph("training_residue", frozen.SerializeToString(), ("x:0",), ("y:0",), {"is_training:0": False},
+                    {"x:0": "float32"}, {"x:0": (None, 4)})
+
+
+def residue_reference(graph: TF1Graph, x: np.ndarray) -> np.ndarray:
+    """``y`` of :func:`training_residue` at inference, computed from its constants with NumPy."""
+    from tensorflow.python.framework import tensor_util
+
+    consts = {n.name: tensor_util.MakeNdarray(n.attr["value"].tensor) for n in graph.graph_def.node if n.op == "Const"}
+    return x @ consts["w"] - consts["moving_mean"]
