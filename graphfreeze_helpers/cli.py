@@ -26,6 +26,7 @@ from typing import Any, Callable, Optional, Sequence
 
 from . import __version__, graphfile, safety
 from .bench import comparisons
+from .bigfreeze import StageProgress
 from .contenders import FROZEN_CONTENDERS, compare
 from .edit import DEFAULT_WEIGHTS_TOLERANCE, WEIGHT_DTYPES, edit, parse_binding, parse_rename, parse_shape, parse_strip
 from .errors import GraphFreezeError, InputError, UnsafeGraphError
@@ -210,9 +211,12 @@ def cmd_freeze(args: argparse.Namespace) -> int:
     model = _require_file(args.model, "model")
     out = Path(args.output)
     check_save_path(out, force=args.force)
+    progress = StageProgress() if not args.json and sys.stderr.isatty() else None  # stages and bytes, on a terminal
     frozen = freeze(model, inputs=_named_inputs(args), tolerance=args.tolerance, rtol=args.rtol, outputs=args.outputs,
-                    input_names=args.inputs)
-    frozen.save(out, force=args.force)
+                    input_names=args.inputs, progress=progress)
+    frozen.save(out, force=args.force, progress=progress)
+    if progress is not None:
+        progress.close()
     size = out.stat().st_size
     diff = frozen.verification.max_abs_diff if frozen.verification else None
     record = {"output": str(out), "inputs": [t.to_dict() for t in frozen.inputs],

@@ -6,7 +6,7 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
-from typing import Iterable, Union
+from typing import Any, BinaryIO, Callable, Iterable, Union
 
 from .errors import InputError, OutputExistsError
 
@@ -49,8 +49,12 @@ def check_writable(paths: Iterable[PathLike], *, force: bool = False) -> None:
             raise InputError(f"output directory {str(parent)!r} is not writable")
 
 
-def write_files_atomically(files: dict[PathLike, bytes], *, force: bool = False) -> None:
+def write_files_atomically(files: dict[PathLike, Union[bytes, Callable[[BinaryIO], Any]]], *,
+                           force: bool = False) -> None:
     """Write every file or none: temporary files in the target folder, then renames.
+
+    A value is the file's bytes, or a function that writes them to the open file (called in
+    the dict's order, so a later file may use what an earlier writer found, such as a hash).
 
     Without ``force`` an existing target is never replaced, even if it appears while
     we write (the final step is a hard link, which fails on an existing name).
@@ -65,7 +69,10 @@ def write_files_atomically(files: dict[PathLike, bytes], *, force: bool = False)
             staged.append((Path(tmp), target))
             os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a saved artifact reads like any file
             with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
+                if callable(data):
+                    data(handle)
+                else:
+                    handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
         for tmp, target in staged:

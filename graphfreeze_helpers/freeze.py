@@ -20,6 +20,7 @@ loader read the model.
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 
 import numpy as np
 
-from . import files, graphfile, tensorproto
+from . import bigfreeze, bigload, files, graphfile, tensorproto
 from .errors import GraphFreezeError, InputError, ModelLoadError, NotFrozenError, TooLargeError
 from .freeze_tf1 import SessionArtifact, is_checkpoint, load_v1_saved_model, restore_checkpoint
 from .load import LoadedGraph, check_arrays, load_frozen
@@ -71,19 +72,22 @@ class FrozenGraph:
     def serialize(self) -> bytes:
         return self.graph_def.SerializeToString()
 
-    def sidecar(self, data: Optional[bytes] = None) -> dict[str, Any]:
-        """The JSON record saved next to the ``.pb``: signature, versions and sha256."""
+    def sidecar(self, data: Optional[bytes] = None, *, written: Optional[tuple[int, str]] = None) -> dict[str, Any]:
+        """The JSON record saved next to the ``.pb``: signature, versions and sha256 (of ``data``, or
+        ``written = (bytes, sha256)`` as :func:`.bigfreeze.write_graph_def` returns them)."""
         tf = import_tensorflow()
         import keras
 
-        data = self.serialize() if data is None else data
+        if written is None:
+            data = self.serialize() if data is None else data
+            written = (len(data), files.sha256_bytes(data))
         record: dict[str, Any] = {
             "format": SIDECAR_FORMAT,
             "inputs": [t.to_dict() for t in self.inputs],
             "outputs": [t.to_dict() for t in self.outputs],
             "nodes": self.nodes,
-            "bytes": len(data),
-            "sha256": files.sha256_bytes(data),
+            "bytes": written[0],
+            "sha256": written[1],
             "tensorflow": tf.__version__,
             "keras": keras.__version__,
             "source": self.source,
@@ -96,14 +100,32 @@ class FrozenGraph:
             record["rtol"] = self.verification.rtol  # allowed: tolerance + rtol * |original|, value by value
         return record
 
-    def save(self, path: str | Path, *, force: bool = False) -> Path:
-        """Write ``path`` and its sidecar (same name, ``.json``) atomically; return ``path``."""
+    def save(self, path: str | Path, *, force: bool = False, progress: Optional[bigfreeze.Progress] = None) -> Path:
+        """Write ``path`` and its sidecar (same name, ``.json``) atomically; return ``path``.
+
+        A large graph (:data:`.bigload.LARGE_GRAPH_BYTES`) is written node by node and hashed as
+        it is written, never held serialized whole; ``progress(stage, done, total)`` hears of it.
+        """
         path = Path(path)
         check_save_path(path, force=force)
-        check_graph_size(self.graph_def)
+        size = check_graph_size(self.graph_def)
+        if size >= bigload.LARGE_GRAPH_BYTES:
+            return self._save_streamed(path, size, force=force, progress=progress)
         data = self.serialize()
         sidecar = json.dumps(self.sidecar(data), indent=2).encode() + b"\n"
         files.write_files_atomically({path: data, sidecar_path(path): sidecar}, force=force)
+        return path
+
+    def _save_streamed(self, path: Path, size: int, *, force: bool, progress: Optional[bigfreeze.Progress]) -> Path:
+        written: list[tuple[int, str]] = []
+
+        def write_graph(handle: Any) -> None:
+            written.append(bigfreeze.write_graph_def(handle, self.graph_def, progress=progress, total=size))
+
+        def write_sidecar(handle: Any) -> None:
+            handle.write(json.dumps(self.sidecar(written=written[0]), indent=2).encode() + b"\n")
+
+        files.write_files_atomically({path: write_graph, sidecar_path(path): write_sidecar}, force=force)
         return path
 
     def __repr__(self) -> str:
@@ -636,6 +658,7 @@ def freeze(
     outputs: Optional[Sequence[str]] = None,
     rtol: float = DEFAULT_RTOL,
     input_names: Optional[Sequence[Any]] = None,
+    progress: Optional[bigfreeze.Progress] = None,
 ) -> FrozenGraph:
     """Freeze a ``keras.Model``, a ``.keras``/``.h5`` path, a SavedModel (path or object) or a
     TF1 checkpoint (a ``.meta`` file or a folder with a ``checkpoint`` file).
@@ -650,6 +673,10 @@ def freeze(
     (:class:`NotFrozenError`) and outputs on ``inputs`` (a list in input order or
     ``{name: array}``; seeded random data if not given) must match the original within
     ``tolerance + rtol * |original|``, value by value (:class:`VerificationError`).
+
+    A model whose variables take :data:`.bigload.LARGE_GRAPH_BYTES` or more is frozen without
+    copies of its weights (:func:`_freeze_large`); ``progress(stage, done, total)`` hears of
+    the stages (``bigfreeze.StageProgress`` shows them on a terminal).
     """
     if isinstance(model, (str, Path)) and is_checkpoint(model):
         artifact = restore_checkpoint(model, outputs, input_names)
@@ -657,6 +684,8 @@ def freeze(
     if outputs or input_names:
         raise InputError("inputs and outputs are chosen for a TF1 checkpoint only; a model or SavedModel freezes "
                          "its signature")
+    if progress is not None:
+        progress("load", 0, 0)
     try:
         traced = _trace(model, signature)
     except ReviveError as exc:
@@ -666,6 +695,16 @@ def freeze(
             raise ModelLoadError(f"{exc}; the v1 loader failed too: {v1_exc}") from None
         loader = f"{artifact.loader}, as TF2's tf.saved_model.load failed ({exc.cause})"
         return freeze_session(artifact, inputs=inputs, tolerance=tolerance, rtol=rtol, check=check, loader=loader)
+    if estimate_variable_bytes(traced.function.variables) >= bigload.LARGE_GRAPH_BYTES:
+        large = _freeze_large(traced, inputs, check=check, progress=progress)
+        if large is not None:
+            frozen, arrays, expected = large
+            del traced, large  # the model and its variables, unless the caller holds them
+            gc.collect()
+            if check:
+                check_variable_free(frozen.graph_def)
+                frozen.verification = _verify_large(frozen, arrays, expected, tolerance, rtol, progress)
+            return frozen
     frozen = _constants_for_variables(traced)
     if check:
         check_variable_free(frozen.graph_def)
@@ -694,6 +733,44 @@ def _constants_for_variables(traced: _Traced) -> FrozenGraph:
         concrete_function=concrete_function,
         loader=traced.loader,
     )
+
+
+def _freeze_large(
+    traced: _Traced, inputs: Optional[Sequence[np.ndarray] | Mapping[str, np.ndarray]], *, check: bool,
+    progress: Optional[bigfreeze.Progress],
+) -> Optional[tuple[FrozenGraph, list[np.ndarray], list[np.ndarray]]]:
+    """A large model frozen by :func:`.bigfreeze.constants_from_variables`: ``(frozen, inputs, outputs)``,
+    the model's outputs on the check's inputs computed first, so that the model can go before the
+    check. ``None`` when the graph is not simple enough (TensorFlow's converter then does it)."""
+    direct = bigfreeze.constants_from_variables(traced.function, progress=progress)
+    if direct is None:
+        return None
+    check_graph_size(direct.graph_def)
+    frozen = FrozenGraph(direct.graph_def, direct.inputs, direct.outputs, source=traced.source, loader=traced.loader)
+    arrays: list[np.ndarray] = []
+    expected: list[np.ndarray] = []
+    if check:
+        if progress is not None:
+            progress("reference", 0, 0)
+        arrays = (check_arrays(frozen.inputs, input_list(frozen.inputs, inputs)) if inputs is not None
+                  else sample_inputs(frozen.inputs))
+        expected = as_output_list(traced.reference(*arrays))
+    return frozen, arrays, expected
+
+
+def _verify_large(
+    frozen: FrozenGraph, arrays: list[np.ndarray], expected: list[np.ndarray], tolerance: float, rtol: float,
+    progress: Optional[bigfreeze.Progress],
+) -> Verification:
+    """Run the frozen GraphDef (fed constants, :mod:`.bigload`) on ``arrays`` and compare with ``expected``."""
+    if progress is not None:
+        progress("verify", 0, 0)
+    candidate = LoadedGraph(frozen.graph_def, frozen.inputs, frozen.outputs)
+    try:
+        return verify(lambda *xs: expected, candidate, arrays, tolerance=tolerance, rtol=rtol).raise_if_failed()
+    finally:
+        del candidate
+        gc.collect()
 
 
 def check_variable_free(graph_def: Any) -> None:

@@ -76,3 +76,135 @@ def test_auto_feeds_a_graph_above_the_threshold(frozen_mlp, monkeypatch):
     monkeypatch.setattr(bigload, "LARGE_GRAPH_BYTES", 1 << 20)
     assert choose_method(frozen_mlp.graph_def) == "fed"
     assert LoadedGraph(frozen_mlp.graph_def, frozen_mlp.inputs, frozen_mlp.outputs).method == "fed"
+
+
+# --- bigfreeze: constants without copies, the file written node by node --------------------------
+
+
+def node_set(graph_def):
+    """Nodes as comparable text, order and attr-map order aside."""
+    from google.protobuf import text_format
+
+    out = {}
+    for node in graph_def.node:
+        attrs = {key: text_format.MessageToString(value, as_one_line=True) for key, value in node.attr.items()
+                 if not key.startswith("_")}
+        out[node.name] = (node.op, tuple(node.input), tuple(sorted(attrs.items())))
+    return out
+
+
+def test_direct_constants_match_tensorflows_converter(mlp):
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+    from graphfreeze_helpers.bigfreeze import constants_from_variables
+    from graphfreeze_helpers.freeze import trace_keras
+
+    function = trace_keras(mlp)
+    seen = []
+    direct = constants_from_variables(function, progress=lambda stage, done, total: seen.append((stage, done, total)))
+    theirs = convert_variables_to_constants_v2(function, lower_control_flow=False).graph.as_graph_def()
+    assert node_set(direct.graph_def) == node_set(theirs)
+    assert [t.name for t in direct.inputs] == ["x:0"] and direct.outputs[0].shape == (None, 10)
+    assert direct.constant_bytes == (256 * 1024 + 1024 + 1024 * 10 + 10) * 4
+    assert seen[-1] == ("constants", direct.constant_bytes, direct.constant_bytes)
+
+
+def test_a_graph_with_functions_takes_tensorflows_way():
+    from graphfreeze_helpers.bigfreeze import constants_from_variables
+    from graphfreeze_helpers.freeze import trace_keras
+    from graphfreeze_helpers.tfimport import import_tensorflow
+
+    import_tensorflow()
+    import keras
+
+    inputs = keras.Input((3, 2), name="sequence")
+    model = keras.Model(inputs, keras.layers.LSTM(2)(inputs))  # a While loop: its body is a library function
+    assert constants_from_variables(trace_keras(model)) is None
+
+
+def test_write_graph_def_writes_what_serialize_does(frozen_mlp, tmp_path):
+    import hashlib
+
+    from graphfreeze_helpers.bigfreeze import write_graph_def
+
+    path = tmp_path / "g.pb"
+    with open(path, "wb") as handle:
+        size, sha = write_graph_def(handle, frozen_mlp.graph_def)
+    data = frozen_mlp.graph_def.SerializeToString()
+    assert path.read_bytes() == data
+    assert (size, sha) == (len(data), hashlib.sha256(data).hexdigest())
+
+
+def test_a_large_model_is_frozen_directly_verified_and_streamed(mlp, tmp_path, monkeypatch):
+    import json
+
+    from graphfreeze_helpers.freeze import freeze
+    from graphfreeze_helpers.load import load_frozen
+
+    monkeypatch.setattr(bigload, "LARGE_GRAPH_BYTES", 1 << 20)
+    stages = []
+    frozen = freeze(mlp, progress=lambda stage, done, total: stages.append(stage))
+    assert frozen.concrete_function is None, "the direct way, not TensorFlow's converter"
+    assert frozen.verification.ok
+    frozen.save(tmp_path / "m.pb", progress=lambda stage, done, total: stages.append(stage))
+    assert list(dict.fromkeys(stages)) == ["load", "constants", "reference", "verify", "write"]
+    sidecar = json.loads((tmp_path / "m.json").read_text())
+    data = (tmp_path / "m.pb").read_bytes()
+    assert sidecar["bytes"] == len(data) and sidecar["nodes"] == frozen.nodes
+    loaded = load_frozen(tmp_path / "m.pb")  # the sidecar's sha256 is checked on load
+    assert loaded.method == "fed"
+    x = np.random.default_rng(2).random((2, 256), dtype=np.float32)
+    np.testing.assert_allclose(loaded(x), mlp(x, training=False).numpy(), atol=1e-5)
+
+
+def test_stage_progress_draws_one_line_a_stage():
+    import io
+
+    from graphfreeze_helpers.bigfreeze import StageProgress
+
+    stream = io.StringIO()
+    progress = StageProgress(stream, interval=0)
+    progress("load", 0, 0)
+    progress("constants", 1 << 20, 2 << 20)
+    progress("constants", 2 << 20, 2 << 20)
+    progress.close()
+    lines = [line.split("\r")[-1].replace("\x1b[K", "") for line in stream.getvalue().split("\n") if line]
+    assert lines == ["freeze: load", "freeze: constants 2.0 MB / 2.0 MB"]
+
+
+def run_in_terminal(*args, cwd):
+    """Run ``graphfreeze ARGS`` with stdout and stderr on a pseudo-terminal; return (exit code, what it showed)."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    leader, follower = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "graphfreeze_helpers.cli", *map(str, args)], cwd=cwd,
+                               stdin=subprocess.DEVNULL, stdout=follower, stderr=follower)
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(leader)
+    return process.wait(timeout=300), shown.decode()
+
+
+@pytest.mark.parametrize("json_output", [False, True], ids=["text", "json"])
+def test_freeze_shows_stages_on_a_terminal_only_without_json(keras_file, tmp_path, json_output):
+    code, shown = run_in_terminal("freeze", keras_file, "-o", tmp_path / "m.pb", *(["--json"] if json_output else []),
+                                  cwd=tmp_path)
+    assert code == 0, shown
+    if json_output:
+        assert "freeze:" not in shown
+        import json
+
+        assert json.loads(shown.strip())["output"].endswith("m.pb")
+    else:
+        assert "\rfreeze: load" in shown and "wrote " in shown
