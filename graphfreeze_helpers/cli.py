@@ -39,6 +39,7 @@ from .opencv import diagnose_opencv
 from .optimize import optimize
 from .quantize import check_mode
 from .runner import arrange_feeds, read_input_files, save_outputs
+from .structure import examine
 from .summary import read_summary
 from .tensors import output_key, parse_tensor_arg
 from .verify import DEFAULT_RTOL, DEFAULT_TOLERANCE
@@ -270,7 +271,10 @@ def cmd_inspect(args: argparse.Namespace) -> int:
                                       inputs=args.inputs)
     summary = read_summary(args.graph, outputs=[t.name for t in args.outputs] if args.outputs else None,
                            inputs=inputs)
-    _show(args, summary.to_dict(), lambda: summary.table(top_ops=args.top))
+    shapes = {t.name: t.shape for t in [*(args.inputs or []), *(args.shape or [])] if t.shape is not None}
+    deeper = examine(args.graph, flops=args.flops, listing=args.structure, pattern=args.grep, shapes=shapes)
+    _show(args, {**summary.to_dict(), **deeper.to_dict()},
+          lambda: "\n".join([summary.table(top_ops=args.top), *deeper.lines()]))
     return 0
 
 
@@ -477,6 +481,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_json(p, "print one JSON object instead of tables")
     p.add_argument("--top", type=_count, default=15, metavar="N", help="op types to list in the table (default 15)")
     _add_tensor_names(p)
+    p.add_argument("--flops", action="store_true",
+                   help="FLOPs and MACs per op type and in total (TensorFlow profiler's formulas; a free batch is 1)")
+    p.add_argument("--shape", action="append", type=parse_shape, metavar="NAME=[D,...]",
+                   help="an input's shape for --flops and --structure: image=[1,224,224,3] (repeat for each)")
+    p.add_argument("--structure", action="store_true",
+                   help="list every node: op, inputs and shape, with control-edge and device counts")
+    p.add_argument("--grep", metavar="PATTERN", help="list only the nodes whose name or op matches (a regex)")
     p.set_defaults(func=cmd_inspect)
 
     p = sub.add_parser("bench", help="time a frozen graph (and the model it came from) against other ways to run it")

@@ -1010,13 +1010,6 @@ def repair_training_residue(graph_def: Any) -> list[str]:
     return changes
 
 
-def training_residue(graph_def: Any) -> list[tuple[str, str]]:
-    """``(node, op)`` of the TF1 training residue :func:`repair_training_residue` repairs (no TensorFlow)."""
-    if any(n.op in REF_SOURCE_OPS for n in graph_def.node):
-        return []
-    return [(n.name, n.op) for n in graph_def.node if n.op in REF_OP_TWINS or n.op in ASSIGN_OP_TWINS]
-
-
 __all__ = [
     "Binding",
     "DEFAULT_WEIGHTS_TOLERANCE",
@@ -1041,5 +1034,4 @@ __all__ = [
     "strip_attrs",
     "strip_default_attrs",
     "take_constant_branches",
-    "training_residue",
 ]

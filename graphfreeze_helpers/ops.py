@@ -11,7 +11,8 @@
 - :data:`OPENCV_TF_OPS`: the ops OpenCV's TensorFlow importer reads.
 - :data:`OP_CATEGORIES`: the op families a graph picture colours.
 - :data:`FORWARDING_OPS` and :data:`TF_ONLY_OPS`: ops the optimizer and the exporters treat apart;
-  :data:`TENSOR_ARRAY_OPS`: TF1's TensorArray, which the LiteRT export rewrites.
+  :data:`TENSOR_ARRAY_OPS`: TF1's TensorArray, which the LiteRT export rewrites;
+  :data:`ADDON_OPS` and :data:`ADDON_OP_PREFIXES`: ops add-on packages register, with the package.
 - :data:`SHAPE_KEEPING_OPS`, :data:`BROADCAST_OPS`, :data:`IMAGE_DECODE_OPS`: what sample inputs
   read from an input's consumers.
 """
@@ -366,3 +367,28 @@ TENSOR_ARRAY_OPS: frozenset[str] = frozenset(
     {"TensorArrayV3", "TensorArrayReadV3", "TensorArrayWriteV3", "TensorArrayScatterV3", "TensorArrayGatherV3",
      "TensorArraySizeV3", "TensorArrayConcatV3", "TensorArraySplitV3", "TensorArrayCloseV3", "TensorArrayGradV3"}
 )
+
+# Ops that add-on packages register (importing the package registers them), by name prefix and
+# by name, with the pip package that provides them: `inspect` names the package to install.
+ADDON_OP_PREFIXES: dict[str, str] = {
+    "Addons>": "tensorflow-addons", "IO>": "tensorflow-io", "TFText>": "tensorflow-text",
+    "TFRA>": "tensorflow-recommenders-addons", "Scann>": "scann",
+}
+ADDON_OPS: dict[str, str] = {
+    **dict.fromkeys(
+        ("WordpieceTokenizeWithOffsets", "CaseFoldUTF8", "NormalizeUTF8", "NormalizeUTF8WithOffsetsMap",
+         "RegexSplitWithOffsets", "UnicodeScriptTokenizeWithOffsets", "WhitespaceTokenizeWithOffsets",
+         "SentencepieceOp", "SentencepieceTokenizeOp", "SentencepieceTokenizeWithOffsetsOp",
+         "SentencepieceDetokenizeOp", "SentencepieceIdToStringOp", "SentencepieceStringToIdOp",
+         "SentencepieceVocabSizeOp", "SplitMergeTokenizeWithOffsets", "SplitMergeFromLogitsTokenizeWithOffsets",
+         "ConstrainedSequence", "MaxSpanningTree", "RougeL", "TokenizerFromLogits"),
+        "tensorflow-text"),
+    **dict.fromkeys(
+        ("SimpleMLInferenceOpWithHandle", "SimpleMLLoadModelFromPathWithHandle", "SimpleMLCreateModelResource",
+         "SimpleMLInferenceLeafIndexOpWithHandle", "SimpleMLLoadModelFromPath", "SimpleMLInferenceOp"),
+        "tensorflow-decision-forests"),
+    **dict.fromkeys(
+        ("SentencepieceEncodeSparse", "SentencepieceEncodeDense", "SentencepieceDecode", "SentencepieceGetPieceSize",
+         "SentencepiecePieceToId", "SentencepieceIdToPiece", "SentencepieceGetPieceType"),
+        "tf-sentencepiece"),
+}

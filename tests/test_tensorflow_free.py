@@ -96,6 +96,17 @@ REFUSALS = [
     ("inspect-bad-graph-file", ["inspect", "{zip}"], 2, "zip"),
     ("scan-bad-graph-file", ["scan", "{zip}"], 2, "zip"),
     ("scan-unsafe-graph", ["scan", "{unsafe}"], 3, None),
+    ("inspect-bad-grep", ["inspect", "{graph}", "--grep", "(("], 2, "regular expression"),
+    # edit: names, values and shapes are checked against the graph before TensorFlow starts
+    ("edit-existing-output", ["edit", "{graph}", "-o", "{existing}", "--strip", "devices"], 2, "already exists"),
+    ("edit-set-unknown-name", ["edit", "{graph}", "-o", "{out}", "--set", "nope=1"], 2, "not in the graph"),
+    ("edit-set-not-a-placeholder", ["edit", "{graph}", "-o", "{out}", "--set", "Relu=1"], 2, "is a Relu"),
+    ("edit-set-wrong-dtype", ["edit", "{graph}", "-o", "{out}", "--set", "image=yes"], 2, "give a number"),
+    ("edit-shape-rank", ["edit", "{graph}", "-o", "{out}", "--shape", "image=[1,8]"], 2, "rank"),
+    ("edit-bad-shape", ["edit", "{graph}", "-o", "{out}", "--shape", "image=[1,x]"], 2, "whole number"),
+    ("edit-unknown-output", ["edit", "{graph}", "-o", "{out}", "--outputs", "nope"], 2, "no output tensor"),
+    ("edit-bad-strip", ["edit", "{graph}", "-o", "{out}", "--strip", "all"], 2, "--strip takes"),
+    ("edit-nothing", ["edit", "{graph}", "-o", "{out}"], 2, "no edit given"),
     ("command-unknown", ["bogus"], 2, "invalid choice"),
 ]
 
@@ -103,6 +114,9 @@ REFUSALS = [
 SUCCESSES = [
     ("inspect-graph", ["inspect", "{graph}"], 0, "image:0"),
     ("inspect-graph-json", ["inspect", "{graph}", "--json"], 0, '"Relu"'),
+    ("inspect-flops-structure", ["inspect", "{graph}", "--flops", "--structure", "--shape", "image=[2,8,8,1]"], 0,
+     "image (Placeholder) (2, 8, 8, 1)"),
+    ("inspect-grep-json", ["inspect", "{graph}", "--grep", "relu", "--flops", "--json"], 0, '"not_counted"'),
     ("scan-clean-graph", ["scan", "{graph}"], 0, "clean"),
     ("scan-unsafe-graph-json", ["scan", "{unsafe}", "--json"], 3, '"ReadFile"'),
     ("check-opencv-no-compare", ["check-opencv", "{graph}", "--no-compare", "--json"], 0, '"ok": true'),
