@@ -21,7 +21,11 @@ Then it checks, on the medians of this one run:
 - the fastest TF-free runtime at batch 1 is at least 30x faster than ``keras_eager``;
 - it is no slower than the NumPy forward pass at batch 1;
 - ``optimized`` is no slower than ``frozen`` (within 10%, the noise of this shared machine);
-- MobileNetV2 (weights=None) keeps at most 25% of its frozen graph's nodes after optimize.
+- MobileNetV2 (weights=None) keeps at most 25% of its frozen graph's nodes after optimize;
+- the full-integer int8 LiteRT export (calibrated on the training split), against the float
+  LiteRT export: at most 1 point of test accuracy lost, at most 0.35x the file size, and
+  faster at batch 256 (``litert_int8`` and ``litert`` timed interleaved, apart from the
+  table above, whose outputs must agree to 1e-5: an int8 model's cannot).
 
 It prints the table, the ratios and PASS/FAIL, and exits 1 if a target fails. ``--quick``
 (tests/test_benchmarks.py) trains a small model for one epoch, times batch 1 for a few calls,
@@ -49,6 +53,9 @@ KERAS_SPEEDUP = 30.0  # keras_eager / fastest TF-free runtime at batch 1, at lea
 NUMPY_LIMIT = 1.0  # fastest TF-free runtime / numpy at batch 1, at most
 OPTIMIZED_LIMIT = 1.10  # optimized / frozen, at most
 NODE_RATIO = 0.25  # MobileNetV2 nodes after / before optimize, at most
+INT8_ACCURACY_DROP = 0.01  # float LiteRT test accuracy - int8 LiteRT test accuracy, at most
+INT8_SIZE = 0.35  # int8 .tflite bytes / float .tflite bytes, at most
+INT8_SPEED = 1.0  # litert_int8 / litert median at batch 256, below
 TF_FREE = ("litert", "onnxruntime")
 
 
@@ -128,6 +135,59 @@ def mobilenet_node_ratio(size: int = 96) -> tuple[int, int, float]:
     return result.nodes_before, result.nodes_after, result.ratio
 
 
+def weight_bytes(data: bytes) -> int:
+    """Bytes of the constant tensors (weights, biases) in a ``.tflite``: what quantization shrinks."""
+    from graphfreeze_helpers.runner import load_runner
+
+    interpreter = load_runner(data).interpreter
+    total = 0
+    for detail in interpreter.get_tensor_details():
+        try:
+            total += interpreter.get_tensor(detail["index"]).nbytes
+        except ValueError:  # an activation: no data until the model runs
+            continue
+    return total
+
+
+def quantized_litert(graph: Path, data: Any, subject: Any, args: argparse.Namespace) -> tuple[bool, list[str]]:
+    """int8 against float LiteRT: test accuracy, size and speed at the largest batch. Returns (failed, lines)."""
+    from graphfreeze_helpers.export import export
+    from graphfreeze_helpers.runner import load_runner
+
+    float_export = export(graph, "tflite", inputs=[data.x_test[:64]])
+    int8_export = export(graph, "tflite", quantize="int8", calibration=data.x_train, inputs=[data.x_test],
+                         labels=data.y_test, max_accuracy_drop=1.0, min_agreement=0.0)  # the targets judge here
+    accuracy = {name: float(np.mean(load_runner(e.data)(data.x_test).argmax(-1) == data.y_test))
+                for name, e in (("float", float_export), ("int8", int8_export))}
+    subject.calibration = [data.x_train]
+    contenders = bench.standard_contenders(subject, ["litert", "litert_int8"])
+    batch = max(args.batch_sizes)
+    result = bench.run_benchmark(contenders, [batch], time_budget_s=args.budget / 2, min_calls=args.min_calls)
+    failed = False
+    lines = [f"# int8: {int8_export.quantized_check.summary()}"]
+    drop = accuracy["float"] - accuracy["int8"]
+    label, missed = target(drop <= INT8_ACCURACY_DROP + 1e-12, args.quick)
+    failed |= missed
+    lines.append(f"{label}  int8 LiteRT test accuracy {accuracy['int8']:.2%} vs float {accuracy['float']:.2%}: "
+                 f"{100 * drop:.2f} points lost (target <= {100 * INT8_ACCURACY_DROP:g})")
+    size = int8_export.bytes / float_export.bytes
+    label, missed = target(size <= INT8_SIZE, args.quick)
+    failed |= missed
+    lines.append(f"{label}  int8 / float LiteRT size = {size:.2f} ({int8_export.bytes:,} vs {float_export.bytes:,} "
+                 f"bytes; target <= {INT8_SIZE:g})")
+    weights = (weight_bytes(int8_export.data), weight_bytes(float_export.data))
+    lines.append(f"info  int8 / float LiteRT constant tensors = {weights[0] / weights[1]:.2f} ({weights[0]:,} vs "
+                 f"{weights[1]:,} bytes); the rest of each file (names, quantization scales, signature) is "
+                 f"{int8_export.bytes - weights[0]:,} vs {float_export.bytes - weights[1]:,} bytes")
+    speed = result.ratio("litert_int8", "litert", batch)
+    label, missed = target(speed < INT8_SPEED, args.quick)
+    failed |= missed
+    medians = result.median("litert_int8", batch), result.median("litert", batch)
+    lines.append(f"{label}  batch {batch}: litert_int8 / litert = {speed:.2f} ({medians[0]:,.1f} vs {medians[1]:,.1f} "
+                 f"µs; target < {INT8_SPEED:g})")
+    return failed, lines
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--batch", default="1,256", help="batch sizes (default 1,256); batch 1 is always measured")
@@ -196,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
             contenders, args.batch_sizes, time_budget_s=args.budget, min_calls=args.min_calls, progress=args.progress
         )
         result.settings["notes"] = {c.name: c.note for c in contenders}
+        int8_failed, int8_lines = quantized_litert(graph, data, subject, args)
     env = result.environment
     print(f"# {env['cpu_model']}, {env['cores']} cores, TensorFlow {env.get('tensorflow')}")
     print(result.table())
@@ -239,6 +300,8 @@ def main(argv: list[str] | None = None) -> int:
     failed |= missed
     print(f"{label}  MobileNetV2 nodes after optimize: {after} / {before} = {node_ratio:.1%} "
           f"(target <= {NODE_RATIO:.0%})")
+    print("\n".join(int8_lines))
+    failed |= int8_failed
     if args.json:
         result.to_json(args.json, force=True)
         print(f"wrote {args.json}")

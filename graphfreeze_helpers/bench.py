@@ -546,6 +546,7 @@ class Subject:
     reference: Optional[Callable[..., Any]] = field(default=None, repr=False)  # what sampled inputs must run on
     seed: int = 0
     workdir: Optional[Path] = None
+    calibration: Optional[list[np.ndarray]] = field(default=None, repr=False)  # real inputs: litert_int8 needs them
     held: list[Any] = field(default_factory=list, repr=False)  # objects that must outlive the contenders
     _cache: dict[int, list[np.ndarray]] = field(default_factory=dict, repr=False)
 

@@ -25,6 +25,8 @@ import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional, Sequence
 
+import numpy as np
+
 from .bench import BenchResult, Contender, Run, Subject, register, run_benchmark, standard_contenders
 from .errors import GraphFormatError, RefusedError
 from .export import export, io_names
@@ -35,6 +37,7 @@ from .optimize import optimize
 from .runner import OpenCVRunner, Runner, load_runner
 from .tensors import TensorInfo
 from .tfimport import import_tensorflow
+from .verify import input_list
 
 # The contenders that need only the frozen graph and TensorFlow.
 FROZEN_CONTENDERS = ("frozen", "frozen_prune", "frozen_session")
@@ -73,11 +76,13 @@ def prepare(
     graph_def: Any = None,
     inputs: Optional[Sequence[Any]] = None,
     outputs: Optional[Sequence[Any]] = None,
+    calibration: Any = None,
 ) -> Subject:
     """Load what the contenders need: a frozen ``.pb`` and/or a model (object or path).
 
     ``graph_def``: the graph already read from ``graph``, so the file is not read again;
-    ``inputs``/``outputs``: the graph's tensor names, when its own are not wanted.
+    ``inputs``/``outputs``: the graph's tensor names, when its own are not wanted;
+    ``calibration``: real inputs (an array, a list or ``{name: array}``) for the ``litert_int8`` contender.
     """
     import_tensorflow()
     if graph is None and model is None:
@@ -95,6 +100,9 @@ def prepare(
         subject.specs = list(subject.frozen.inputs)
         subject.graph_def = subject.frozen.graph_def
         subject.reference = subject.frozen
+        if calibration is not None:
+            subject.calibration = input_list(
+                subject.frozen.inputs, [calibration] if isinstance(calibration, np.ndarray) else calibration)
     elif subject.is_keras:
         subject.specs = [TensorInfo(t.name, t.dtype, (None, *tuple(t.shape)[1:])) for t in model.inputs]
     else:
@@ -118,15 +126,17 @@ def compare(
     graph_def: Any = None,
     inputs: Optional[Sequence[Any]] = None,
     outputs: Optional[Sequence[Any]] = None,
+    calibration: Any = None,
 ) -> BenchResult:
     """Prepare the subject, make the standard contenders and run them: one call for the CLI and notebooks.
 
     A graph the safety scan flags is refused unless ``allow_unsafe=True``. ``graph_def``: the
     graph already read from ``graph`` (the CLI reads it first to answer a bad file at once);
-    ``inputs``/``outputs``: the frozen graph's tensor names (see :func:`.load.load_frozen`).
+    ``inputs``/``outputs``: the frozen graph's tensor names (see :func:`.load.load_frozen`);
+    ``calibration``: real inputs, which add the ``litert_int8`` contender.
     """
     subject = prepare(graph, model, seed=seed, allow_unsafe=allow_unsafe, graph_def=graph_def, inputs=inputs,
-                      outputs=outputs)
+                      outputs=outputs, calibration=calibration)
     chosen = standard_contenders(subject, contenders)
     result = run_benchmark(
         chosen, batch_sizes, time_budget_s=time_budget_s, warmup=warmup, min_calls=min_calls, progress=progress
@@ -376,6 +386,32 @@ def litert(subject: Subject, *, num_threads: Optional[int] = None) -> Optional[C
     return _export_contender(subject, "tflite", "litert", num_threads)
 
 
+@register("litert_int8")
+def litert_int8(subject: Subject, *, num_threads: Optional[int] = None) -> Optional[Contender]:
+    """The frozen graph exported to full-integer int8 ``.tflite``, calibrated on ``subject.calibration``, run by LiteRT.
+
+    Verified before it is timed, on (up to 64 of) the calibration inputs, by the stated int8
+    tolerance (:data:`~graphfreeze_helpers.quantize.QUANTIZED_TOLERANCE`): a quantized model
+    cannot match the float one to 1e-5. ``None`` without calibration inputs.
+    """
+    if subject.frozen is None or subject.calibration is None:
+        return None
+    try:
+        import ai_edge_litert  # noqa: F401
+    except ImportError:
+        return None
+    frozen = _frozen_graph(subject)
+    exported = export(frozen, "tflite", quantize="int8", calibration=subject.calibration,
+                      inputs=[a[:64] for a in subject.calibration], reference=subject.frozen)
+    positions, names = io_names(load_runner(exported.data, kind="litert"), frozen.inputs, frozen.outputs)
+    threads = f", {num_threads} thread(s)" if num_threads else ""
+    return runner_contender(
+        "litert_int8", subject, lambda batch: load_runner(exported.data, kind="litert", num_threads=num_threads),
+        f"int8 .tflite ({exported.bytes:,} bytes; {exported.quantized_check.summary()}), float in and out{threads}",
+        positions=positions, output_names=names,
+    )
+
+
 @register("onnxruntime")
 def onnxruntime(subject: Subject, *, num_threads: Optional[int] = None) -> Optional[Contender]:
     """The frozen graph exported to ``.onnx`` and run by ONNX Runtime (no TensorFlow in the timed call)."""
@@ -422,6 +458,7 @@ __all__ = [
     "keras_eager",
     "keras_predict",
     "litert",
+    "litert_int8",
     "load_graph",
     "loaded_contender",
     "onnxruntime",

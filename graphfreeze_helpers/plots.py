@@ -507,3 +507,31 @@ def plot_latency_vs_batch(result: Any, *, per_sample: bool = False, title: Optio
     ax.set_title(title or f"Latency per {'sample' if per_sample else 'call'} across batch sizes (band: p10 to p90)",
                  fontsize=11)
     return fig
+
+
+def plot_accuracy_tradeoff(
+    accuracy: dict[str, float], size_bytes: dict[str, int], latency_us: dict[str, float], *, batch: int,
+    title: Optional[str] = None,
+) -> Any:
+    """Test accuracy against file size (left) and against median latency at ``batch`` (right), one point a model.
+
+    Each argument maps a model's name (``float``, ``int8``, ...) to its figure; up and to the
+    left is better on both panels.
+    """
+    names = list(accuracy)
+    colours = _contender_colours(names)
+    fig = _figure(9, 3.6)
+    left, right = fig.subplots(1, 2, sharey=True)
+    for ax, values, label in ((left, size_bytes, "file size, KB"),
+                              (right, latency_us, f"median latency at batch {batch}, µs")):
+        scale = 1024 if values is size_bytes else 1
+        for name in names:
+            x, y = values[name] / scale, 100 * accuracy[name]
+            ax.scatter([x], [y], s=60, color=colours[name], zorder=3)
+            ax.annotate(name, (x, y), textcoords="offset points", xytext=(6, 4), fontsize=9)
+        ax.set_xlabel(label)
+        ax.grid(True, alpha=0.3)
+        ax.set_xlim(left=0, right=max(v / scale for v in values.values()) * 1.25)
+    left.set_ylabel("test accuracy, %")
+    fig.suptitle(title or "Accuracy against size and latency (up and to the left is better)", fontsize=11)
+    return fig

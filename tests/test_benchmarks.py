@@ -30,6 +30,9 @@ RATIO_LINES = {
         r"^quick  batch 1: optimized / frozen = \d+\.\d\d \(target <= ",
         r"^quick  MobileNetV2 nodes after optimize: \d+ / \d+ = \d+\.\d% ",
         r"^PASS  the NumPy forward pass matches Keras",
+        r"^quick  int8 LiteRT test accuracy \d+\.\d\d% vs float \d+\.\d\d%: -?\d+\.\d\d points lost \(target <= ",
+        r"^quick  int8 / float LiteRT size = \d+\.\d\d \([\d,]+ vs [\d,]+ bytes; target <= ",
+        r"^quick  batch \d+: litert_int8 / litert = \d+\.\d\d \(",
     ],
     "legacy_load.py": [
         r"^quick  batch 1: loader / session_callable = \d+\.\d\d \(target <= ",

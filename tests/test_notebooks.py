@@ -41,12 +41,13 @@ NOTEBOOK_PARAMS: dict[str, dict[str, Any]] = {
     "06_optimize_for_inference": {"target": "tensorflow", "mobilenet": True, "mobilenet_size": 32},
     "07_deploy_without_tensorflow": {"batch": 4, "time_budget_s": 0.5, "tolerance": 1e-4},
     "10_legacy_graphs": {"seed": 1, "batch": 4, "refine_steps": 2, "time_budget_s": 0.5},
+    "11_quantize": {"calibration_samples": 50, "time_budget_s": 0.5, "large_batch": 64},
 }
 # Notebooks that start from the tutorial model (ensure_tutorial_model trains it when artifacts_dir lacks it) get
 # a copy of one trained once per session with 2 epochs, instead of each training its own with the defaults
 # (20 epochs) in its fresh artifacts_dir. Notebook 02 still trains it in the run (train_epochs above).
 USES_TUTORIAL_MODEL = {"03_inspect_graph_nodes", "04_load_and_run_frozen_graph", "05_compare_latency",
-                       "06_optimize_for_inference", "07_deploy_without_tensorflow"}
+                       "06_optimize_for_inference", "07_deploy_without_tensorflow", "11_quantize"}
 # Parameters naming other folders a notebook writes to, given a fresh temporary folder like artifacts_dir.
 TEMPORARY_FOLDERS: dict[str, list[str]] = {"08_parameter_sweep": ["out_dir"]}
 
@@ -62,6 +63,7 @@ EXPECTED_ARTIFACTS: dict[str, list[str]] = {
     "10_legacy_graphs": ["legacy/legacy.pb", "legacy/legacy_optimized.pb", "legacy/legacy.onnx",
                          "legacy/legacy.tflite", "legacy/checkpoint/model.ckpt.meta",
                          "legacy/legacy_from_checkpoint.pb", "legacy/legacy_from_checkpoint.json"],
+    "11_quantize": ["digits_cnn_int8.tflite", "digits_cnn_float16.tflite", "digits_cnn_dynamic.tflite", "metrics.json"],
 }
 
 # Bad parameters the validation cell must reject: stem -> [(overrides, words the ValueError must contain)].
@@ -72,6 +74,7 @@ BAD_PARAMS: dict[str, list[tuple[dict[str, Any], str]]] = {
     "06_optimize_for_inference": [({"target": "fast"}, "target must be one of ['portable', 'tensorflow'], got 'fast'")],
     "07_deploy_without_tensorflow": [({"batch": 0}, "batch must be at least 1, got 0")],
     "10_legacy_graphs": [({"refine_steps": 0}, "refine_steps must be at least 1, got 0")],
+    "11_quantize": [({"large_batch": 1}, "large_batch must be at least 2, got 1")],
 }
 
 # An expected error shows its type, its message and the one notebook line that raised it, not 40 frames.

@@ -121,3 +121,28 @@ def test_cli_onnx_opset(saved_pb, tmp_path):
     result = run_cli("export", saved_pb, "--to", "onnx", "--opset", "13", "-o", out)
     assert result.returncode == 0, result.stderr
     assert [o.version for o in onnx.load(out).opset_import if o.domain in ("", "ai.onnx")] == [13]
+
+
+def test_litert_int8_contender_is_verified_then_timed(saved_pb, digits):
+    from graphfreeze_helpers.contenders import compare
+
+    result = compare(saved_pb, batch_sizes=[4], contenders=["litert", "litert_int8"], time_budget_s=0.2, min_calls=3,
+                     calibration=digits.x_train[:100])
+    assert result.contenders == ["litert", "litert_int8"]
+    assert "int8 .tflite" in result.settings["notes"]["litert_int8"] and "agreement" in result.settings["notes"][
+        "litert_int8"]
+    assert 0 < result.row("litert_int8", 4).max_abs_diff <= 0.5 and not result.mismatches()
+    from graphfreeze_helpers.bench import standard_contenders
+    from graphfreeze_helpers.contenders import prepare
+
+    assert standard_contenders(prepare(saved_pb), ["litert_int8"]) == []  # no calibration inputs: nothing to time
+
+
+def test_plot_accuracy_tradeoff():
+    from graphfreeze_helpers.plots import plot_accuracy_tradeoff
+
+    fig = plot_accuracy_tradeoff({"float": 0.98, "int8": 0.97}, {"float": 23_000, "int8": 10_000},
+                                 {"float": 1800.0, "int8": 1500.0}, batch=256)
+    left, right = fig.axes
+    assert left.get_xlabel() == "file size, KB" and "batch 256" in right.get_xlabel()
+    assert [t.get_text() for t in left.texts] == ["float", "int8"]
