@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test test-fast lint lab lab-student lab-source bench fuzz canon clean student sweep
+.PHONY: help setup run test test-fast lint lab lab-student lab-source bench bench-scale fuzz canon clean student sweep
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -31,7 +31,11 @@ lint: $(STAMP) ## ruff over the code, tests, tools, benchmarks and notebooks (ru
 	$(VENV)/bin/ruff check .
 
 bench: $(STAMP) ## check the speed targets: each benchmarks/*.py prints ratios and PASS/FAIL (a few minutes)
-	@status=0; for script in benchmarks/*.py; do echo "== $$script"; $(PY) $$script || status=1; done; exit $$status
+	@status=0; for script in $(filter-out benchmarks/scale.py,$(wildcard benchmarks/*.py)); do \
+		echo "== $$script"; $(PY) $$script || status=1; done; exit $$status
+
+bench-scale: $(STAMP) ## every stage from 1M to 250M parameters beside the bare recipes, log-log plot (~15 min, 14 GB)
+	$(PY) benchmarks/scale.py
 
 FUZZ_EXAMPLES ?= 200000
 fuzz: $(STAMP) ## fuzz the TF-free inspect/scan path longer (FUZZ_EXAMPLES=200000; tests run 10,000)

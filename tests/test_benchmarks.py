@@ -43,6 +43,13 @@ RATIO_LINES = {
         r"^quick  slowest training \d+\.\d s = \d+\.\d\d of the budget \(target <= ",
         r"^quick  distinct accuracies over 2 runs: \d+ \(target == 1",
     ],
+    "scale.py": [
+        r"^quick  \S+: freeze / bare_freeze time = \d+\.\d\d \(target <= 1\.2\)$",
+        r"^quick  \S+: freeze / bare_freeze peak RSS = \d+\.\d\d \(target <= 0\.6\)$",
+        r"^quick  \S+: run / bare_run time = \d+\.\d\d \(target <= 0\.3\)$",
+        r"^quick  \S+: run / bare_run peak RSS = \d+\.\d\d \(target <= 0\.5\)$",
+        r"^freeze +\d+\.\ds +\d+\.\d\dG ",
+    ],
     "inspect_speed.py": [
         r"^tutorial +\d+\.\dMB +\d+\.\d{3} +\d+\.\d{3} +\d+\.\d{3} +0\.200  quick$",
     ],

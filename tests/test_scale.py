@@ -208,3 +208,36 @@ def test_freeze_shows_stages_on_a_terminal_only_without_json(keras_file, tmp_pat
         assert json.loads(shown.strip())["output"].endswith("m.pb")
     else:
         assert "\rfreeze: load" in shown and "wrote " in shown
+
+
+# --- scaling: the measurements benchmarks/scale.py and notebook 08 make ---------------------------
+
+
+def test_hidden_width_hits_the_parameter_count():
+    from graphfreeze_helpers.scaling import hidden_width
+
+    for params in (1_000_000, 250_000_000, 450_000_000):
+        h = hidden_width(params)
+        count = 1024 * h + 3 * h * h + 10 * h + 4 * h + 10
+        assert abs(count - params) / params < 0.005
+
+
+def test_growth_exponent_is_the_log_log_slope():
+    from graphfreeze_helpers.scaling import growth_exponent
+
+    assert growth_exponent([1e6, 1e7, 1e8], [3.0, 30.0, 300.0]) == pytest.approx(1.0)
+    assert growth_exponent([1e6, 1e7, 1e8], [5.0, 5.0, 5.0]) == pytest.approx(0.0)
+    assert np.isnan(growth_exponent([1e6], [1.0]))
+
+
+def test_measure_command_reports_the_childs_own_peak_and_its_last_error_line():
+    import sys
+
+    from graphfreeze_helpers.scaling import measure_command
+
+    grown = measure_command([sys.executable, "-c", "b = bytearray(200 * 2**20); b[::4096] = b'x' * len(b[::4096])"],
+                            stage="grow", params=1)
+    assert grown.ok and grown.peak_bytes > 200 * 2**20
+    failed = measure_command([sys.executable, "-c", "import sys; sys.exit('graphfreeze: error: too big')"],
+                             stage="fail", params=1)
+    assert not failed.ok and failed.note == "graphfreeze: error: too big"
