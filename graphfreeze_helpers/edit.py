@@ -14,12 +14,12 @@ The edits, applied in this order whatever order they are given in:
 2. ``strip``: ``devices`` (device pins), ``colocation`` (``_class: loc:@...`` attrs, the
    "colocated with unknown node" error), ``default-attrs`` (attrs at their op's default,
    which older TensorFlow releases do not know);
-3. ``inputs`` / ``outputs``: new inputs at any tensors (the graph is cut there), new outputs;
-   what no output needs any more is removed, as ``strip_unused`` did;
-4. ``set``: a ``Placeholder`` or ``PlaceholderWithDefault`` (``keep_prob``, ``is_training``)
+3. ``set``: a ``Placeholder`` or ``PlaceholderWithDefault`` (``keep_prob``, ``is_training``)
    becomes a constant, then what depends on it is folded: grappler's constant folding and loop
    optimizer (which drops a v1 ``cond``'s dead branch), after a v2 ``If``/``Case`` on a
    constant is replaced by a call of the branch taken;
+4. ``inputs`` / ``outputs``: new inputs at any tensors (the graph is cut there), new outputs;
+   what no output needs any more is removed, as ``strip_unused`` did;
 5. ``shape``: an input's static shape is fixed or relaxed, and TensorFlow's shape inference
    must accept it;
 6. ``rename``: an input or output node takes a new name; every edge follows;
@@ -505,12 +505,13 @@ def edit(
         run("repair-training", "repair TF1 training residue", _repair_training)
     if kinds:
         run("strip", f"strip {','.join(kinds)}", lambda s: strip_attrs(s.graph_def, kinds))
+    if bindings:
+        keep = [t.op_name for t in (new_inputs or []) + (new_outputs or [])]  # the cut comes next
+        run("set", "set " + " ".join(map(str, bindings)), lambda s: _bind(s, bindings, keep))
     if new_inputs is not None or new_outputs is not None:
         what = " ".join(([f"inputs {' '.join(map(str, new_inputs))}"] if new_inputs is not None else [])
                         + ([f"outputs {' '.join(map(str, new_outputs))}"] if new_outputs is not None else []))
         run("cut", what, lambda s: _cut(s, new_inputs, new_outputs))
-    if bindings:
-        run("set", "set " + " ".join(map(str, bindings)), lambda s: _bind(s, bindings))
     if shape_args:
         run("shape", "shape " + " ".join(map(str, shape_args)), lambda s: _reshape(s, shape_args))
     if rename_pairs:
@@ -701,7 +702,7 @@ def _cut(state: _State, new_inputs: Optional[Sequence[TensorArg]], new_outputs: 
     return changes + _prune(state)
 
 
-def _bind(state: _State, bindings: Sequence[Binding]) -> list[str]:
+def _bind(state: _State, bindings: Sequence[Binding], keep: Sequence[str] = ()) -> list[str]:
     tf = import_tensorflow()
     by_name = {node.name: node for node in state.graph_def.node}
     changes = []
@@ -718,7 +719,7 @@ def _bind(state: _State, bindings: Sequence[Binding]) -> list[str]:
         state.bound[binding.name] = value
         state.inputs = [t for t in state.inputs if t.name != binding.name]
         changes.append(f"{was} {node.name} is now a Const {_short(value)}")
-    fetch = [t.op_name for t in state.outputs] + [t.op_name for t in state.inputs]
+    fetch = [t.op_name for t in state.outputs] + [t.op_name for t in state.inputs] + list(keep)
     for _ in range(3):  # folding may decide another branch: take it, fold again
         taken = take_constant_branches(state.graph_def)
         changes += taken

@@ -249,8 +249,23 @@ def infer_shapes(graph_def: Any, shapes: Optional[Mapping[str, Shape]] = None, *
                 shape = _node_shape(node, ins, consts)
             except (IndexError, ValueError, TypeError, ZeroDivisionError):  # a malformed node: shape unknown
                 shape = None
+            if shape is None:
+                shape = declared_shape(node, batch)
         result[name] = shape
     return result
+
+
+def declared_shape(node: Any, batch: Optional[int] = 1) -> Shape:
+    """The shape a node declares for its first output: ``_output_shapes`` (a graph written with
+    ``add_shapes=True``) or ``output_shapes`` (a v2 ``If``/``While``/call), a free first size as ``batch``."""
+    for key in ("_output_shapes", "output_shapes"):
+        if key in node.attr and node.attr[key].list.shape:
+            proto = node.attr[key].list.shape[0]
+            if proto.unknown_rank:
+                return None
+            dims = tuple(None if d.size < 0 else int(d.size) for d in proto.dim)
+            return (batch, *dims[1:]) if dims and dims[0] is None and batch is not None else dims
+    return None
 
 
 def _topological(graph_def: Any) -> list[str]:
@@ -447,6 +462,7 @@ __all__ = [
     "FlopsReport",
     "OpFlops",
     "count_flops",
+    "declared_shape",
     "infer_shapes",
     "node_flops",
 ]
