@@ -346,6 +346,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     out = Path(args.output) if args.output else default_output(graph, args.to)
     if args.to == "opencv":  # a .pb again: never the input's own name, and a sidecar beside it
         _require_new_graph(out, graph, "the OpenCV graph", force=args.force)
+    elif args.to == "openvino":  # a folder: OUT/GRAPH.xml and OUT/GRAPH.bin
+        if out.exists() and not out.is_dir():
+            raise InputError(f"output {str(out)!r} is a file; --to openvino writes a folder (GRAPH.xml, GRAPH.bin)")
+        check_writable([out / f"{graph.stem}.xml", out / f"{graph.stem}.bin"] if out.is_dir() else [out],
+                       force=args.force)
     else:
         check_writable([out], force=args.force)
     if args.opset is not None and args.to != "onnx":
@@ -355,17 +360,23 @@ def cmd_export(args: argparse.Namespace) -> int:
     graphfile.read_graph_def(graph)  # fail on a bad file before TensorFlow starts
     exported = export(graph, args.to, inputs=inputs, tolerance=_tolerance(args), rtol=args.rtol,
                       input_names=args.inputs, output_names=args.outputs, opset=args.opset, **quantized)
-    exported.save(out, force=args.force)
+    if args.to == "openvino":
+        out = exported.save(out, force=args.force, name=graph.stem)
+    else:
+        exported.save(out, force=args.force)
     record = {"output": str(out), "format": exported.format, "bytes": exported.bytes, "sha256": exported.sha256,
               "ops": exported.ops, "max_abs_diff": exported.max_abs_diff}
-    if exported.quantized_check is not None:
-        record.update(quantize=exported.quantize, quantized_check=exported.quantized_check.to_dict())
-    check = exported.quantized_check
+    if args.to == "openvino":
+        record["precision"] = exported.precision
+    check = getattr(exported, "quantized_check", None)  # a quantized .tflite only
+    if check is not None:
+        record.update(quantize=exported.quantize, quantized_check=check.to_dict())
     _show(args, record, lambda: "\n".join([
-        f"wrote {out} ({human_bytes(exported.bytes)}, {args.to}{' ' + exported.quantize if exported.quantize else ''})",
+        f"wrote {out} ({human_bytes(exported.bytes)}, {args.to}{' ' + check.mode if check else ''})",
         f"  ops     {_ops(exported.ops)}",
         f"  {check.summary()}; judged by {check.tolerance_text}" if check is not None else
-        f"  max |{args.to} - frozen| = {exported.max_abs_diff:.3g} (tolerance {exported.verification.tolerance_text})",
+        f"  max |{args.to} - frozen| = {exported.max_abs_diff:.3g} (tolerance {exported.verification.tolerance_text})"
+        + (f", computed in {exported.precision}" if args.to == "openvino" else ""),
         f"  run it without TensorFlow: python -m graphfreeze_helpers.runner {out} --input X.npy -o Y.npy",
     ]))
     return 0
@@ -553,9 +564,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export",
                        help="convert a frozen graph to .tflite (LiteRT), .onnx or an OpenCV-ready .pb, verified")
     _add_graph(p, "the frozen (or optimized --target portable) .pb")
-    p.add_argument("--to", required=True, choices=["tflite", "onnx", "opencv"],
-                   help="the format to write; opencv: a .pb OpenCV DNN reads, checked in a subprocess")
-    p.add_argument("-o", "--output", help="the file to write (default: GRAPH with .tflite/.onnx, GRAPH_opencv.pb)")
+    p.add_argument("--to", required=True, choices=["tflite", "onnx", "opencv", "openvino"],
+                   help="the format to write; opencv: a .pb OpenCV DNN reads, checked in a subprocess; openvino: "
+                   "OpenVINO IR (GRAPH.xml and GRAPH.bin in a folder), checked at float32")
+    p.add_argument("-o", "--output", help="the file (a folder for openvino) to write (default: GRAPH with "
+                   ".tflite/.onnx, GRAPH_opencv.pb, GRAPH_openvino/)")
     _add_input(p)
     _add_tolerance(p, "export - frozen")
     _add_rtol(p)

@@ -33,8 +33,9 @@ from .export import export, io_names
 from .freeze import FrozenGraph, keras_call, load_model, positional_signature, trace_keras
 from .load import NUMPY_METHODS, LoadedGraph, load_frozen
 from .opencv import diagnose_opencv, export_opencv
+from .openvino_ir import output_names
 from .optimize import optimize
-from .runner import OpenCVRunner, Runner, load_runner
+from .runner import OpenCVRunner, OpenVINORunner, Runner, load_runner
 from .tensors import TensorInfo
 from .tfimport import import_tensorflow
 from .verify import input_list
@@ -448,6 +449,33 @@ def opencv_dnn(subject: Subject, *, num_threads: Optional[int] = None) -> Option
     return runner_contender("opencv_dnn", subject, load, note, output_names=output_tensor_names(exported.frozen))
 
 
+@register("openvino")
+def openvino(subject: Subject, *, num_threads: Optional[int] = None, precision: str = "f32") -> Optional[Contender]:
+    """The frozen graph as OpenVINO IR, run by OpenVINO's CPU plugin at ``precision`` (float32 unless told).
+
+    Verified against the frozen graph before it is timed; the note says the precision the
+    plugin used (``"default"`` lets it pick bfloat16 where the CPU has it). ``None`` without OpenVINO.
+    """
+    if subject.frozen is None:
+        return None
+    try:
+        import openvino as _ov  # noqa: F401
+    except ImportError:
+        return None
+    frozen = _frozen_graph(subject)
+    exported = export(frozen, "openvino", inputs=subject.inputs(2), reference=subject.frozen)
+    model = (exported.xml, exported.bin)
+    probe = OpenVINORunner(model, precision=precision)
+    positions = [next((i for i, t in enumerate(frozen.inputs) if t.name == name), k)
+                 for k, name in enumerate(probe.input_names)]
+    threads = f", {num_threads} thread(s)" if num_threads else ""
+    return runner_contender(
+        "openvino", subject, lambda batch: OpenVINORunner(model, num_threads=num_threads, precision=precision),
+        f"OpenVINO IR on the CPU plugin in {probe.precision} (INFERENCE_PRECISION_HINT), from NumPy{threads}",
+        positions=positions, output_names=output_names(probe, frozen),
+    )
+
+
 __all__ = [
     "FROZEN_CONTENDERS",
     "TF_CONTENDERS",
@@ -463,6 +491,7 @@ __all__ = [
     "loaded_contender",
     "onnxruntime",
     "opencv_dnn",
+    "openvino",
     "optimized",
     "output_tensor_names",
     "prepare",

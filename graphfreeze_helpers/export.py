@@ -39,6 +39,7 @@ from .errors import GraphFormatError, InputError
 from .freeze import FrozenGraph, as_frozen_graph, consumer_shape, trace_keras, verification_inputs
 from .load import LoadedGraph, import_as_function
 from .opencv import OpenCVExport, export_opencv
+from .openvino_ir import OpenVINOExport, default_folder, export_openvino
 from .ops import TENSOR_ARRAY_OPS, TF_ONLY_OPS
 from .optimize import check_against
 from .quantize import MAX_ACCURACY_DROP, MIN_AGREEMENT, QuantizedCheck, check_mode, compare_quantized, configure
@@ -47,7 +48,8 @@ from .tensors import TensorArg, TensorInfo, node_name, tensor_name
 from .tfimport import captured_stderr, import_tensorflow, to_tf_graph_def
 from .verify import DEFAULT_RTOL, DEFAULT_TOLERANCE, Verification, input_list
 
-FORMATS = {"tflite": ".tflite", "onnx": ".onnx", "opencv": ".pb"}  # opencv: see graphfreeze_helpers.opencv
+# opencv: see graphfreeze_helpers.opencv; openvino: a folder of IR (graphfreeze_helpers.openvino_ir)
+FORMATS = {"tflite": ".tflite", "onnx": ".onnx", "opencv": ".pb", "openvino": ""}
 ONNX_OPSET = 17  # read by every ONNX Runtime since 1.11; tf2onnx 1.17 writes up to 18
 
 
@@ -469,7 +471,7 @@ def export(
     quantized_tolerance: Optional[float] = None,
     max_accuracy_drop: float = MAX_ACCURACY_DROP,
     min_agreement: float = MIN_AGREEMENT,
-) -> Exported | OpenCVExport:
+) -> Exported | OpenCVExport | OpenVINOExport:
     """Convert a frozen graph (a :class:`FrozenGraph` or a ``.pb`` path) to ``"tflite"``, ``"onnx"`` or ``"opencv"``.
 
     ``"opencv"`` returns an :class:`~graphfreeze_helpers.opencv.OpenCVExport` (see
@@ -500,6 +502,9 @@ def export(
     if to == "opencv":  # a GraphDef again, checked by OpenCV in a subprocess (it can crash the process)
         arrays = None if inputs is None else input_list(frozen.inputs, inputs)
         return export_opencv(frozen, inputs=arrays, reference=reference, tolerance=tolerance, rtol=rtol, check=check)
+    if to == "openvino":  # IR read back by OpenVINO at float32 and compared with the frozen graph
+        arrays = None if inputs is None else input_list(frozen.inputs, inputs)
+        return export_openvino(frozen, inputs=arrays, reference=reference, tolerance=tolerance, rtol=rtol, check=check)
     if to == "tflite":
         calibration_arrays = None if calibration is None else input_list(
             frozen.inputs, [calibration] if isinstance(calibration, np.ndarray) else calibration)
@@ -560,7 +565,9 @@ def with_known_ranks(frozen: FrozenGraph) -> FrozenGraph:
 
 
 def default_output(graph_path: str | Path, to: str) -> Path:
-    """``model.pb`` → ``model.tflite`` / ``model.onnx`` / ``model_opencv.pb``."""
+    """``model.pb`` → ``model.tflite`` / ``model.onnx`` / ``model_opencv.pb`` / ``model_openvino/``."""
+    if to == "openvino":
+        return default_folder(graph_path)
     if to == "opencv":
         return Path(graph_path).with_name(Path(graph_path).stem + "_opencv.pb")
     return Path(graph_path).with_suffix(FORMATS[to])

@@ -15,6 +15,8 @@ Command line::
     python -m graphfreeze_helpers.runner MODEL.pb --input X.npy -o Y.npy      # OpenCV DNN
     python -m graphfreeze_helpers.runner MODEL.onnx --input a=A.npy --input b=B.npy -o OUT.npz
     python -m graphfreeze_helpers.runner MODEL.onnx --input INPUTS.npz -o OUT.npz   # keys: input names
+    python -m graphfreeze_helpers.runner MODEL.xml --input X.npy -o Y.npy     # OpenVINO IR, float32
+    python -m graphfreeze_helpers.runner MODEL.pb --runtime openvino --input X.npy -o Y.npy
 
 Several outputs go to an ``.npz`` keyed by output name (``probs`` for ``probs:0``). A full-integer
 (int8) ``.tflite`` takes the same float inputs: the runner quantizes them, and dequantizes the
@@ -38,7 +40,10 @@ from .files import check_writable, write_files_atomically
 from .tensors import match_tensor_name, node_name, output_key
 from .tfimport import captured_stderr  # stdlib only: tfimport imports TensorFlow inside functions
 
-KINDS = ("litert", "onnxruntime", "opencv")
+KINDS = ("litert", "onnxruntime", "opencv", "openvino")
+# OpenVINO's CPU plugin picks its own inference precision: bfloat16 on a CPU with AMX or AVX-512 BF16, which
+# changes the tutorial CNN's outputs by about 5e-3. The runner asks for float32 unless told otherwise.
+OPENVINO_PRECISIONS = ("f32", "bf16", "f16", "default")
 
 
 def detect_kind(path: Optional[str | Path] = None, data: Optional[bytes] = None) -> str:
@@ -51,6 +56,8 @@ def detect_kind(path: Optional[str | Path] = None, data: Optional[bytes] = None)
         return "onnxruntime"
     if suffix == ".tflite":
         return "litert"
+    if suffix == ".xml":
+        return "openvino"  # OpenVINO IR: model.xml, with its weights in model.bin beside it
     if suffix in (".pb", ".pbtxt"):
         return "opencv"  # without TensorFlow, OpenCV's DNN module is what reads a frozen GraphDef
     name = str(path) if path is not None else "the model bytes"
@@ -323,6 +330,67 @@ class OpenCVRunner(Runner):
         return [np.ascontiguousarray(y.transpose(0, 2, 3, 1)) if y.ndim == 4 else y for y in outputs]
 
 
+class OpenVINORunner(Runner):
+    """OpenVINO IR (``model.xml`` + ``model.bin``), or a frozen ``.pb`` read by OpenVINO's TensorFlow frontend.
+
+    ``precision``: the CPU plugin's ``INFERENCE_PRECISION_HINT``, ``"f32"`` by default. Left to
+    itself (``"default"``) the plugin computes in bfloat16 on CPUs that have it (AMX,
+    AVX-512 BF16), and the outputs move by about 1e-2 relative; ``self.precision`` says what
+    it used. ``model`` is a path, or ``(xml_bytes, bin_bytes)``.
+    """
+
+    kind = "openvino"
+
+    def __init__(
+        self, model: str | Path | tuple[bytes, bytes], *, num_threads: Optional[int] = None, precision: str = "f32",
+    ) -> None:
+        import openvino as ov
+
+        if precision not in OPENVINO_PRECISIONS:
+            raise InputError(f"unknown OpenVINO precision {precision!r}; choose one of {list(OPENVINO_PRECISIONS)}")
+        core = ov.Core()
+        config: dict[str, Any] = {} if precision == "default" else {"INFERENCE_PRECISION_HINT": precision}
+        if num_threads:
+            config["INFERENCE_NUM_THREADS"] = int(num_threads)
+        try:
+            if isinstance(model, tuple):
+                read = core.read_model(model=model[0], weights=ov.Tensor(np.frombuffer(model[1], np.uint8)))
+            else:
+                read = core.read_model(str(model))
+            self.compiled = core.compile_model(read, "CPU", config)
+        except RuntimeError as exc:
+            raise GraphFormatError(f"OpenVINO cannot load the model: {_first_line(exc)}") from None
+        self.precision = self.compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()  # f32, bf16
+        self.request = self.compiled.create_infer_request()
+        self.input_names = [port.get_any_name() for port in self.compiled.inputs]
+        self.output_names = [port.get_any_name() for port in self.compiled.outputs]
+        self.output_name_sets = [set(port.get_names()) for port in self.compiled.outputs]
+        self.input_dtypes = [np.dtype(port.get_element_type().to_dtype()) for port in self.compiled.inputs]
+        self._input_shapes = [None if port.get_partial_shape().rank.is_dynamic else
+                              tuple(d.get_length() if d.is_static else None for d in port.get_partial_shape())
+                              for port in self.compiled.inputs]
+
+    def run(self, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
+        for name, shape, array in zip(self.input_names, self._input_shapes, arrays):
+            if shape is not None and (len(shape) != array.ndim or
+                                      any(s not in (None, a) for s, a in zip(shape, array.shape))):
+                raise ShapeError(f"input {name!r} wants shape {shape} (None = any), got {array.shape}")
+        try:
+            result = self.request.infer(list(arrays))
+        except RuntimeError as exc:
+            raise GraphFormatError(f"OpenVINO cannot run the model: {_first_line(exc)}") from None
+        return [np.asarray(value) for value in result.values()]
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(inputs={self.input_names}, outputs={self.output_names}, "
+                f"precision={self.precision})")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def _cv_message(exc: BaseException) -> str:
     """The informative part of a ``cv2.error`` on one line: the error and its failed check, not the C++ signature."""
     lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
@@ -334,9 +402,14 @@ def _cv_message(exc: BaseException) -> str:
 
 
 def load_runner(
-    model: str | Path | bytes, *, kind: Optional[str] = None, num_threads: Optional[int] = None
+    model: str | Path | bytes, *, kind: Optional[str] = None, num_threads: Optional[int] = None,
+    precision: str = "f32",
 ) -> Runner:
-    """Load a ``.tflite`` or ``.onnx`` file (or its bytes) for the runtime that reads it."""
+    """Load a ``.tflite`` or ``.onnx`` file (or its bytes), a frozen ``.pb`` or OpenVINO's ``.xml``, for the
+    runtime that reads it (``kind`` chooses: a ``.pb`` goes to OpenCV unless ``kind="openvino"``).
+
+    ``precision``: OpenVINO's inference precision (:class:`OpenVINORunner`), float32 by default.
+    """
     if not isinstance(model, (bytes, bytearray)) and not Path(model).is_file():
         raise InputError(f"model {str(model)!r} does not exist")
     if kind is None:
@@ -348,6 +421,10 @@ def load_runner(
         return OnnxRunner(model, num_threads=num_threads)
     if kind == "opencv":
         return OpenCVRunner(model, num_threads=num_threads)
+    if kind == "openvino":
+        if isinstance(model, (bytes, bytearray)):
+            raise InputError("OpenVINO reads a model from its .xml path (the weights sit beside it in .bin)")
+        return OpenVINORunner(model, num_threads=num_threads, precision=precision)
     raise InputError(f"unknown runtime {kind!r}; choose one of {list(KINDS)}")
 
 
@@ -498,7 +575,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         help="NAME=FILE.npy for an input (repeat for each), FILE.npz keyed by input name, or FILE.npy "
                         "for a model with one input")
     parser.add_argument("-o", "--output", required=True, help="the .npy (or .npz for several outputs) to write")
-    parser.add_argument("--runtime", choices=KINDS, help="force a runtime (default: from the file's content)")
+    parser.add_argument("--runtime", choices=KINDS, help="force a runtime (default: from the file's content); "
+                        "openvino runs an OpenVINO .xml, or a frozen .pb through OpenVINO")
+    parser.add_argument("--precision", choices=OPENVINO_PRECISIONS, default="f32",
+                        help="OpenVINO's inference precision (default f32; 'default' lets its CPU plugin choose, "
+                        "bfloat16 on CPUs with AMX or AVX-512 BF16)")
     parser.add_argument("--force", action="store_true", help="overwrite the output if it exists")
     parser.add_argument("--stages", action="store_true",
                         help="announce each stage (load, run) on stderr as it starts, so a crash can be placed")
@@ -514,7 +595,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         check_writable([out], force=args.force)
         given = read_input_files(args.input)
         stage("load")
-        runner = load_runner(args.model, kind=args.runtime)
+        runner = load_runner(args.model, kind=args.runtime, precision=args.precision)
         feeds = arrange_feeds(given, runner.input_names)
         stage("run")
         outputs = runner.run(runner.check_inputs([feeds[name] for name in runner.input_names]))
@@ -527,7 +608,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         print(f"{parser.prog}: error: {type(exc).__name__}: {first}", file=sys.stderr)
         return 1
-    print(f"wrote {out} with {runner.kind}: " + ", ".join(str(tuple(a.shape)) for a in outputs))
+    used = f" ({runner.precision})" if isinstance(runner, OpenVINORunner) else ""
+    print(f"wrote {out} with {runner.kind}{used}: " + ", ".join(str(tuple(a.shape)) for a in outputs))
     return 0
 
 

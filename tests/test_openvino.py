@@ -1,0 +1,82 @@
+"""openvino_ir.py and the OpenVINO runner: IR from the frozen .pb, run at float32 unless told, without TensorFlow."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import numpy as np
+import pytest
+
+from graphfreeze_helpers.errors import InputError
+from graphfreeze_helpers.export import export
+from graphfreeze_helpers.runner import OpenVINORunner, detect_kind, load_runner, tf_free_command
+
+from conftest import ROOT, assert_one_line_error, run_cli
+
+pytest.importorskip("openvino")
+
+
+@pytest.fixture(scope="module")
+def ir(frozen_graph, digits):
+    return export(frozen_graph, "openvino", inputs=[digits.x_test[:64]])
+
+
+def test_export_writes_float32_ir_checked_against_the_frozen_graph(ir, frozen_graph, tmp_path):
+    assert ir.precision == "f32" and ir.max_abs_diff <= 1e-5
+    assert {"Convolution", "MatMul"} <= set(ir.ops)
+    assert b'element_type="f16"' not in ir.xml  # save_model's default would store float16 weights
+    xml = ir.save(tmp_path / "ir", name="digits")
+    assert sorted(p.name for p in xml.parent.iterdir()) == ["digits.bin", "digits.xml"]
+    assert detect_kind(xml) == "openvino"
+    with pytest.raises(Exception, match="already exists"):
+        ir.save(tmp_path / "ir", name="digits")
+
+
+def test_the_runner_asks_for_float32_and_says_what_it_used(ir, trained_model, digits):
+    x = digits.x_test[:32]
+    expected = trained_model(x, training=False).numpy()
+    f32 = OpenVINORunner((ir.xml, ir.bin))
+    assert f32.precision == "f32" and np.abs(f32(x) - expected).max() <= 1e-5
+    chosen = OpenVINORunner((ir.xml, ir.bin), precision="default")  # the CPU plugin's own pick (bf16 on AMX)
+    assert chosen.precision in ("f32", "bf16", "f16")
+    if chosen.precision != "f32":
+        assert np.abs(chosen(x) - expected).max() > 1e-4  # the precision trap: why the runner asks for f32
+    with pytest.raises(InputError, match="unknown OpenVINO precision"):
+        OpenVINORunner((ir.xml, ir.bin), precision="int4")
+
+
+def test_runner_runs_xml_and_pb_without_tensorflow(ir, saved_pb, digits, tmp_path):
+    xml = ir.save(tmp_path / "ir")
+    np.save(tmp_path / "x.npy", digits.x_test[:10])
+    outputs = {}
+    for name, model, extra in (("xml", xml, []), ("pb", saved_pb, ["--runtime", "openvino"])):
+        out = tmp_path / f"y_{name}.npy"
+        command = tf_free_command(model, "--input", tmp_path / "x.npy", "-o", out, *extra)
+        result = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=ROOT)
+        assert result.returncode == 0, result.stderr  # 97 would mean TensorFlow was importable
+        assert "with openvino (f32)" in result.stdout
+        outputs[name] = np.load(out)
+    np.testing.assert_allclose(outputs["xml"], outputs["pb"], atol=1e-6)
+    with pytest.raises(InputError, match="from its .xml path"):
+        load_runner(b"<net/>", kind="openvino")
+
+
+def test_cli_export_openvino(saved_pb, tmp_path):
+    out = tmp_path / "ir"
+    result = run_cli("export", saved_pb, "--to", "openvino", "-o", out, "--json")
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert payload["precision"] == "f32" and payload["max_abs_diff"] <= 1e-5
+    assert sorted(p.name for p in out.iterdir()) == ["digits.bin", "digits.xml"]
+    assert_one_line_error(run_cli("export", saved_pb, "--to", "openvino", "-o", out), 2, "already exists")
+    (tmp_path / "file").write_text("x")
+    assert_one_line_error(run_cli("export", saved_pb, "--to", "openvino", "-o", tmp_path / "file"), 2, "is a file")
+
+
+def test_openvino_contender_reports_its_precision(saved_pb):
+    from graphfreeze_helpers.contenders import compare
+
+    result = compare(saved_pb, batch_sizes=[4], contenders=["frozen", "openvino"], time_budget_s=0.2, min_calls=3)
+    assert "in f32" in result.settings["notes"]["openvino"]
+    assert result.row("openvino", 4).max_abs_diff <= 1e-5 and not result.mismatches()
