@@ -28,6 +28,7 @@ from typing import Any, BinaryIO, Callable, Optional, TextIO
 
 import numpy as np
 
+from .bigload import const_node
 from .formatting import human_bytes
 from .tensors import TensorInfo
 from .tfimport import import_tensorflow
@@ -56,20 +57,6 @@ def _variables_by_capture(function: Any) -> dict[int, Any]:
                 found[index] = variable
                 break
     return found
-
-
-def const_node(node: Any, value: np.ndarray, dtype_enum: int) -> None:
-    """Turn ``node`` (in place) into a ``Const`` of the same name holding ``value`` (one copy, in the proto)."""
-    name = node.name
-    node.Clear()
-    node.name = name
-    node.op = "Const"
-    node.attr["dtype"].type = dtype_enum
-    tensor = node.attr["value"].tensor
-    tensor.dtype = dtype_enum
-    for size in value.shape:
-        tensor.tensor_shape.dim.add().size = size
-    tensor.tensor_content = np.ascontiguousarray(value).astype(value.dtype.newbyteorder("<"), copy=False).tobytes()
 
 
 def constants_from_variables(function: Any, progress: Optional[Progress] = None) -> Optional[DirectConstants]:

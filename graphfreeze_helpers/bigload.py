@@ -99,6 +99,33 @@ def split_constants(graph_def: Any, min_bytes: int = FED_CONSTANT_BYTES) -> tupl
     return small, values
 
 
+def const_node(node: Any, value: np.ndarray, dtype_enum: int) -> None:
+    """Turn ``node`` (in place) into a ``Const`` of the same name holding ``value`` (one copy, in the proto)."""
+    name = node.name
+    node.Clear()
+    node.name = name
+    node.op = "Const"
+    node.attr["dtype"].type = dtype_enum
+    tensor = node.attr["value"].tensor
+    tensor.dtype = dtype_enum
+    for size in value.shape:
+        tensor.tensor_shape.dim.add().size = size
+    tensor.tensor_content = np.ascontiguousarray(value).astype(value.dtype.newbyteorder("<"), copy=False).tobytes()
+
+
+def restore_constants(graph_def: Any, values: dict[str, np.ndarray]) -> int:
+    """In place: each placeholder named in ``values`` becomes the ``Const`` it was before
+    :func:`split_constants` (each value is dropped from ``values`` once its node holds it). Returns how many."""
+    tf = import_tensorflow()
+    restored = 0
+    for node in graph_def.node:
+        if node.op == "Placeholder" and node.name in values:
+            value = values.pop(node.name)
+            const_node(node, value, tf.as_dtype(value.dtype).as_datatype_enum)
+            restored += 1
+    return restored
+
+
 class FedSession:
     """A large graph in a v1 ``Session``, its large constants fed from NumPy on every call.
 

@@ -34,7 +34,8 @@ from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 
 import numpy as np
 
-from . import files, graphfile
+from . import bigload, files, graphfile
+from .bigexport import onnx_from_large_graph
 from .errors import GraphFormatError, InputError
 from .freeze import FrozenGraph, as_frozen_graph, consumer_shape, trace_keras, verification_inputs
 from .load import LoadedGraph, import_as_function
@@ -427,6 +428,8 @@ def to_onnx(frozen: FrozenGraph, *, opset: int = ONNX_OPSET) -> bytes:
     """Convert the frozen GraphDef to ONNX with tf2onnx (input and output names kept, e.g. ``image:0``)."""
     import_tensorflow()
     _check_portable(frozen, "tf2onnx")
+    if bigload.is_large(frozen.graph_def):  # its weights kept out of tf2onnx's way, then put back
+        return onnx_from_large_graph(to_tf_graph_def(frozen.graph_def), frozen.inputs, frozen.outputs, opset=opset)
     with _quiet_loggers("tensorflow", "tf2onnx", "absl"):
         import tf2onnx
 

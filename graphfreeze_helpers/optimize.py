@@ -46,6 +46,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 
 import numpy as np
 
+from . import bigload
 from .errors import GraphFormatError, InputError
 from .freeze import FrozenGraph, as_frozen_graph, verification_inputs
 from .grappler import drop_unused_functions, run_passes
@@ -376,9 +377,19 @@ def optimize(
 
 
 def _optimized_graph_def(original: Any, frozen: FrozenGraph, passes: Sequence[str], *, strip: bool) -> Any:
-    """Grappler's ``passes`` on ``original``, the input and output names put back, then (``strip``) :func:`tidy`."""
+    """Grappler's ``passes`` on ``original``, the input and output names put back, then (``strip``) :func:`tidy`.
+
+    A large graph (:func:`.bigload.is_large`) goes through grappler with its large constants
+    cut out as placeholders, put back afterwards: they stay as they are (nothing folds into
+    them), and grappler never copies them.
+    """
+    values: dict[str, Any] = {}
+    if bigload.is_large(original):
+        original, values = bigload.split_constants(original)
     optimized = run_grappler(original, [t.op_name for t in frozen.outputs], passes,
                              device=_DEVICE if "remap" in passes else "")
+    if values:
+        bigload.restore_constants(optimized, values)
     _restore_names(optimized, original, frozen)
     if strip:
         tidy(optimized, [t.op_name for t in frozen.inputs] + [t.op_name for t in frozen.outputs])

@@ -241,3 +241,31 @@ def test_measure_command_reports_the_childs_own_peak_and_its_last_error_line():
     failed = measure_command([sys.executable, "-c", "import sys; sys.exit('graphfreeze: error: too big')"],
                              stage="fail", params=1)
     assert not failed.ok and failed.note == "graphfreeze: error: too big"
+
+
+def test_a_large_graph_exports_to_onnx_with_its_weights_as_initializers(frozen_mlp, monkeypatch):
+    import onnx
+
+    from graphfreeze_helpers.export import export
+
+    monkeypatch.setattr(bigload, "LARGE_GRAPH_BYTES", 1 << 20)
+    exported = export(frozen_mlp, "onnx")
+    assert exported.verification.ok
+    model = onnx.load_from_string(exported.data)
+    [kernel] = big_constants(frozen_mlp.graph_def)
+    assert [value.name for value in model.graph.input] == ["x:0"]
+    assert f"{kernel}:0" in {init.name for init in model.graph.initializer}
+
+
+def test_a_large_graph_is_optimized_with_its_constants_kept_out_of_grappler(frozen_mlp, monkeypatch):
+    from graphfreeze_helpers.optimize import optimize
+
+    monkeypatch.setattr(bigload, "LARGE_GRAPH_BYTES", 1 << 20)
+    result = optimize(frozen_mlp)
+    assert result.verification.ok
+    [kernel] = big_constants(frozen_mlp.graph_def)
+    node = next(n for n in result.graph_def.node if n.name == kernel)
+    before = next(n for n in frozen_mlp.graph_def.node if n.name == kernel)
+    assert node.op == "Const"
+    value = tensor_to_numpy(node.attr["value"].tensor)
+    np.testing.assert_array_equal(value, tensor_to_numpy(before.attr["value"].tensor))
