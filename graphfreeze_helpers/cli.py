@@ -540,7 +540,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shape", action="append", type=parse_shape, metavar="NAME=[D,...]",
                    help="fix or relax an input's shape: image=[1,224,224,3], image=[?,224,224,3] (repeat for each)")
     p.add_argument("--rename", action="append", type=parse_rename, metavar="OLD=NEW",
-                   help="rename an input or output node (repeat for each)")
+                   help="rename an input or output node (repeat for each); the other options name it by its old "
+                   "name, since edits apply in one order: repair, strip, set, cut, shape, rename, weights")
     p.add_argument("--strip", type=parse_strip, metavar="KINDS",
                    help="remove, separated by commas: devices (pins), colocation (_class attrs), default-attrs "
                    "(attrs at their default, for older TensorFlow)")

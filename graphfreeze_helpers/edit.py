@@ -567,8 +567,9 @@ class _Checker:
     def check(self, state: _State, step: str, tol: Optional[float]) -> tuple[Optional[Verification], str]:
         against = _against(state, self.original, self.label)
         candidate = LoadedGraph(state.graph_def, state.inputs, [TensorArg(t.name) for t in state.outputs])
-        specs = [TensorInfo(t.name, t.dtype, _narrower(t.shape, state.reference_shape(t.name)))
-                 for t in candidate.inputs]
+        narrowed = [TensorInfo(t.name, t.dtype, _narrower(t.shape, state.reference_shape(t.name)))
+                    for t in candidate.inputs]
+        specs = _same_batch(narrowed)
         try:
             reference = self._reference(state)
         except GraphFreezeError:
@@ -592,7 +593,7 @@ class _Checker:
         check = check_against(run_reference, candidate, subject, self.given, tolerance=tolerance, rtol=rtol,
                               what=f"graph after the {step} edit", against=against)  # outputs in the same order
         if step == "shape":
-            _check_relaxed(candidate, specs, state.graph_def)
+            _check_relaxed(candidate, narrowed, state.graph_def)
         return check, against
 
     def _reference(self, state: _State) -> Any:
@@ -638,12 +639,21 @@ def _narrower(shape: Optional[tuple], other: Optional[tuple]) -> Optional[tuple]
     return tuple(a if a is not None else b for a, b in zip(shape, other))
 
 
+def _same_batch(specs: list[TensorInfo]) -> list[TensorInfo]:
+    """Inputs sampled together share a batch: one input's fixed first size fixes the others' free one."""
+    fixed = [t.shape[0] for t in specs if t.shape and t.shape[0] is not None]
+    if not fixed or len(specs) < 2:
+        return specs
+    return [TensorInfo(t.name, t.dtype, (fixed[0], *t.shape[1:])) if t.shape and t.shape[0] is None and len(t.shape) > 1
+            else t for t in specs]
+
+
 def _check_relaxed(candidate: LoadedGraph, specs: Sequence[TensorInfo], graph_def: Any) -> None:
     """A dimension made free must really take other sizes: run the edited graph on them."""
     relaxed = [t for t, s in zip(candidate.inputs, specs) if t.shape != s.shape]
     if not relaxed:
         return
-    free = [TensorInfo(t.name, t.dtype, t.shape) for t in candidate.inputs]
+    free = _same_batch([TensorInfo(t.name, t.dtype, t.shape) for t in candidate.inputs])
     try:
         runnable_sample_inputs(free, candidate, graph_def=graph_def, batch=3)
     except InputError as exc:
@@ -686,7 +696,9 @@ def _cut(state: _State, new_inputs: Optional[Sequence[TensorArg]], new_outputs: 
             raise InputError(f"the outputs still need input {unfed[0]!r}, which --inputs does not list; "
                              "list it too, or cut past it")
         pins = graphfile.device_pins(state.graph_def)
-        prepared, infos = prepare_graph_def(state.graph_def, new_inputs, state.outputs)
+        shaped = [arg if arg.shape is not None or arg.op_name in placeholders
+                  else TensorArg(arg.name, static_shape(state.graph_def, arg.name)) for arg in new_inputs]
+        prepared, infos = prepare_graph_def(state.graph_def, shaped, state.outputs)
         state.graph_def = _copy(prepared)
         for info, arg in zip(infos, new_inputs):
             if node_name(info.name) not in placeholders:
@@ -700,6 +712,20 @@ def _cut(state: _State, new_inputs: Optional[Sequence[TensorArg]], new_outputs: 
         state.inputs = list(infos)
         changes.append("inputs now " + ", ".join(str(t) for t in infos))
     return changes + _prune(state)
+
+
+def static_shape(graph_def: Any, tensor: str) -> Optional[tuple[Optional[int], ...]]:
+    """The static shape TensorFlow's shape inference gives ``tensor`` in ``graph_def`` (``None`` if unknown)."""
+    tf = import_tensorflow()
+    prepared = _copy(graph_def)
+    graphfile.clear_placement(prepared)
+    try:
+        with tf.Graph().as_default() as graph:
+            tf.compat.v1.import_graph_def(prepared, name="")
+            shape = graph.get_tensor_by_name(tensor_name(tensor)).shape
+    except (ValueError, KeyError):  # a graph TensorFlow cannot import: the cut keeps no shape
+        return None
+    return None if shape.rank is None else tuple(shape.as_list())
 
 
 def _bind(state: _State, bindings: Sequence[Binding], keep: Sequence[str] = ()) -> list[str]:
@@ -1034,5 +1060,6 @@ __all__ = [
     "store_float16",
     "strip_attrs",
     "strip_default_attrs",
+    "static_shape",
     "take_constant_branches",
 ]

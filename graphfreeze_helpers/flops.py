@@ -34,7 +34,8 @@ Shape = Optional[tuple[Optional[int], ...]]
 
 # Formulas of TensorFlow's profiler, by op: "unary" counts input elements x k, "binary" output
 # elements x k, "reduce" input elements x reduce + output elements x (finalize - reduce).
-UNARY_FLOPS = {"Reciprocal": 1, "Square": 1, "Rsqrt": 2, "Log": 1, "Neg": 1, "Softmax": 5}
+UNARY_FLOPS = {"Reciprocal": 1, "Square": 1, "Rsqrt": 2, "Log": 1, "Neg": 1, "Softmax": 5, "AssignSub": 1,
+               "AssignAdd": 1}
 BINARY_FLOPS = {
     "Add": 1, "AddV2": 1, "Sub": 1, "Mul": 1, "RealDiv": 1, "Maximum": 1, "Minimum": 1, "Pow": 1,
     "GreaterEqual": 1, "Greater": 1, "LessEqual": 1, "Less": 1, "Equal": 1, "NotEqual": 1, "SquaredDifference": 2,
@@ -51,7 +52,8 @@ FREE_OPS = frozenset({
     "ExpandDims", "Shape", "ShapeN", "Size", "Rank", "Pack", "Unpack", "StridedSlice", "Slice", "ConcatV2",
     "Concat", "Transpose", "Cast", "Bitcast", "Fill", "ZerosLike", "OnesLike", "Tile", "GatherV2", "Gather",
     "Split", "SplitV", "Pad", "PadV2", "MirrorPad", "StopGradient", "PreventGradient", "Snapshot", "CheckNumerics",
-    "Switch", "Merge", "Enter", "Exit", "NextIteration", "LoopCond", "Range", "Assert",
+    "Switch", "Merge", "Enter", "Exit", "NextIteration", "LoopCond", "Range", "Assert", "RefSwitch", "RefMerge",
+    "RefEnter", "RefExit", "RefNextIteration", "RefIdentity",
 })
 # Ops whose first output has the shape of their first input.
 SAME_SHAPE_OPS = frozenset({

@@ -130,6 +130,14 @@ def test_new_outputs_strip_what_they_do_not_need():
     assert "optional" not in result.step("cut").verified_on
 
 
+def test_cut_a_graph_with_functions_keeps_the_cond():
+    graph_def, inputs, outputs = v2_graph()
+    result = edit(graph_def, inputs=["MatMul:0", "extra", "flag", "scale"], outputs=[outputs[0]])
+    assert "fed at MatMul:0" in result.step("cut").verified_on and result.step("cut").verification.ok
+    assert "image" not in {n.name for n in result.graph_def.node}
+    assert "StatelessIf" in _ops(result.graph_def) and len(result.graph_def.library.function) == 2
+
+
 def test_cut_that_leaves_an_input_unfed_is_refused():
     graph = tf1_graphs.two_inputs()
     with pytest.raises(InputError, match="still need input 'b'"):
@@ -252,12 +260,8 @@ def test_cli_edit_writes_a_verified_graph_and_its_sidecar(control_flow_pb, tmp_p
 @pytest.mark.parametrize("args, contains", [
     (["--set", "nope=1"], "'nope' is not in the graph"),
     (["--set", "is_training=maybe"], "holds bool"),
-    (["--outputs", "nope"], "no output tensor 'nope:0'"),
     (["--shape", "image=[1,8,8]"], "does not change the rank"),
-    (["--rename", "zz=b"], "not an input or output node"),
-    (["--strip", "everything"], "--strip takes"),
-    ([], "no edit given"),
-])
+])  # more refusals, in one process: tests/test_tensorflow_free.py
 def test_cli_bad_requests_are_one_line_before_tensorflow(control_flow_pb, tmp_path, args, contains):
     out = tmp_path / "out.pb"
     result = run_cli("edit", control_flow_pb, "-o", out, *args)
@@ -270,3 +274,30 @@ def test_cli_shape_the_graph_rejects(tmp_path):
     result = run_cli("edit", graph, "-o", tmp_path / "out.pb", "--shape", "a=[2,5]")
     assert_one_line_error(result, 2, "cannot take the shape given for a:0")
     assert list(tmp_path.iterdir()) == [graph]
+
+
+# --- every edit on every kind of graph ------------------------------------------------------------------
+
+
+def _graphs():
+    """name -> (graph_def, a renamable input node, an input tensor with its rank)."""
+    v2 = v2_graph()[0]
+    return {
+        "two inputs, two outputs": (tf1_graphs.two_inputs().graph_def, "a", "a=[3,4]"),
+        "v1 cond and while_loop": (tf1_graphs.control_flow().graph_def, "image", "image=[2,8,8,3]"),
+        "v2 cond, function library": (v2, "image", "image=[5,4]"),
+    }
+
+
+@pytest.mark.parametrize("kind", ["two inputs, two outputs", "v1 cond and while_loop", "v2 cond, function library"])
+def test_every_edit_on_every_kind_of_graph(kind):
+    graph_def, name, shape = _graphs()[kind]
+    result = edit(graph_def, repair_training=True, strip="devices,colocation,default-attrs", shapes=[shape],
+                  renames=[f"{name}=renamed"], weights="float16", min_weight_elements=4)
+    assert [s.name for s in result.steps] == ["repair-training", "strip", "shape", "rename", "weights"]
+    assert all(s.verification is not None and s.verification.ok for s in result.steps), result.table()
+    assert result.step("repair-training").changes == ["no training residue found"]
+    renamed = next(t for t in result.frozen.inputs if t.name == "renamed:0")
+    assert renamed.shape == parse_shape(shape).shape
+    assert result.step("weights").added_ops.get("Cast", 0) >= 1
+    assert "the same function" in result.step("rename").verified_on
