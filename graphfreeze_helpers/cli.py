@@ -39,6 +39,7 @@ from .opencv import diagnose_opencv
 from .optimize import optimize
 from .quantize import check_mode
 from .runner import arrange_feeds, read_input_files, save_outputs
+from .savedmodel import check_target
 from .structure import examine
 from .summary import read_summary
 from .tensors import output_key, parse_tensor_arg
@@ -346,6 +347,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     out = Path(args.output) if args.output else default_output(graph, args.to)
     if args.to == "opencv":  # a .pb again: never the input's own name, and a sidecar beside it
         _require_new_graph(out, graph, "the OpenCV graph", force=args.force)
+    elif args.to == "savedmodel":  # a folder, written whole after its check, or not at all
+        check_target(out, force=args.force)
     elif args.to == "openvino":  # a folder: OUT/GRAPH.xml and OUT/GRAPH.bin
         if out.exists() and not out.is_dir():
             raise InputError(f"output {str(out)!r} is a file; --to openvino writes a folder (GRAPH.xml, GRAPH.bin)")
@@ -359,25 +362,31 @@ def cmd_export(args: argparse.Namespace) -> int:
     quantized = _quantize_options(args, inputs)
     graphfile.read_graph_def(graph)  # fail on a bad file before TensorFlow starts
     exported = export(graph, args.to, inputs=inputs, tolerance=_tolerance(args), rtol=args.rtol,
-                      input_names=args.inputs, output_names=args.outputs, opset=args.opset, **quantized)
+                      input_names=args.inputs, output_names=args.outputs, opset=args.opset, **quantized,
+                      **({"path": out, "force": args.force} if args.to == "savedmodel" else {}))
     if args.to == "openvino":
         out = exported.save(out, force=args.force, name=graph.stem)
-    else:
+    elif args.to != "savedmodel":  # the SavedModel folder is written already
         exported.save(out, force=args.force)
     record = {"output": str(out), "format": exported.format, "bytes": exported.bytes, "sha256": exported.sha256,
               "ops": exported.ops, "max_abs_diff": exported.max_abs_diff}
     if args.to == "openvino":
         record["precision"] = exported.precision
+    if args.to == "savedmodel":
+        record.update(signature={"inputs": exported.input_keys, "outputs": exported.output_keys})
     check = getattr(exported, "quantized_check", None)  # a quantized .tflite only
     if check is not None:
         record.update(quantize=exported.quantize, quantized_check=check.to_dict())
     _show(args, record, lambda: "\n".join([
         f"wrote {out} ({human_bytes(exported.bytes)}, {args.to}{' ' + check.mode if check else ''})",
-        f"  ops     {_ops(exported.ops)}",
+        f"  ops     {_ops(exported.ops)}" if args.to != "savedmodel" else
+        f"  signature serving_default: {exported.input_keys} -> {exported.output_keys} "
+        f"(saved_model_cli show --dir {out} --all)",
         f"  {check.summary()}; judged by {check.tolerance_text}" if check is not None else
         f"  max |{args.to} - frozen| = {exported.max_abs_diff:.3g} (tolerance {exported.verification.tolerance_text})"
         + (f", computed in {exported.precision}" if args.to == "openvino" else ""),
-        f"  run it without TensorFlow: python -m graphfreeze_helpers.runner {out} --input X.npy -o Y.npy",
+        f"  run it without TensorFlow: python -m graphfreeze_helpers.runner {out} --input X.npy -o Y.npy"
+        if args.to != "savedmodel" else "  for TF Serving, TF-TRT, the TensorFlow.js converter: they read this folder",
     ]))
     return 0
 
@@ -565,9 +574,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export",
                        help="convert a frozen graph to .tflite (LiteRT), .onnx or an OpenCV-ready .pb, verified")
     _add_graph(p, "the frozen (or optimized --target portable) .pb")
-    p.add_argument("--to", required=True, choices=["tflite", "onnx", "opencv", "openvino"],
+    p.add_argument("--to", required=True, choices=["tflite", "onnx", "opencv", "openvino", "savedmodel"],
                    help="the format to write; opencv: a .pb OpenCV DNN reads, checked in a subprocess; openvino: "
-                   "OpenVINO IR (GRAPH.xml and GRAPH.bin in a folder), checked at float32")
+                   "OpenVINO IR (GRAPH.xml and GRAPH.bin in a folder), checked at float32; savedmodel: a SavedModel "
+                   "folder with a serving_default signature, for TF Serving, TF-TRT and the TensorFlow.js converter")
     p.add_argument("-o", "--output", help="the file (a folder for openvino) to write (default: GRAPH with "
                    ".tflite/.onnx, GRAPH_opencv.pb, GRAPH_openvino/)")
     _add_input(p)

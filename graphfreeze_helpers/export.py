@@ -45,12 +45,14 @@ from .ops import TENSOR_ARRAY_OPS, TF_ONLY_OPS
 from .optimize import check_against
 from .quantize import MAX_ACCURACY_DROP, MIN_AGREEMENT, QuantizedCheck, check_mode, compare_quantized, configure
 from .runner import LiteRTRunner, Runner, load_runner
+from .savedmodel import SavedModelExport, export_saved_model
 from .tensors import TensorArg, TensorInfo, node_name, tensor_name
 from .tfimport import captured_stderr, import_tensorflow, to_tf_graph_def
 from .verify import DEFAULT_RTOL, DEFAULT_TOLERANCE, Verification, input_list
 
 # opencv: see graphfreeze_helpers.opencv; openvino: a folder of IR (graphfreeze_helpers.openvino_ir)
-FORMATS = {"tflite": ".tflite", "onnx": ".onnx", "opencv": ".pb", "openvino": ""}
+# savedmodel: a folder written by graphfreeze_helpers.savedmodel (export(..., path=FOLDER))
+FORMATS = {"tflite": ".tflite", "onnx": ".onnx", "opencv": ".pb", "openvino": "", "savedmodel": ""}
 ONNX_OPSET = 17  # read by every ONNX Runtime since 1.11; tf2onnx 1.17 writes up to 18
 
 
@@ -474,7 +476,9 @@ def export(
     quantized_tolerance: Optional[float] = None,
     max_accuracy_drop: float = MAX_ACCURACY_DROP,
     min_agreement: float = MIN_AGREEMENT,
-) -> Exported | OpenCVExport | OpenVINOExport:
+    path: Optional[str | Path] = None,
+    force: bool = False,
+) -> Exported | OpenCVExport | OpenVINOExport | SavedModelExport:
     """Convert a frozen graph (a :class:`FrozenGraph` or a ``.pb`` path) to ``"tflite"``, ``"onnx"`` or ``"opencv"``.
 
     ``"opencv"`` returns an :class:`~graphfreeze_helpers.opencv.OpenCVExport` (see
@@ -493,6 +497,10 @@ def export(
     checked by :func:`~graphfreeze_helpers.quantize.compare_quantized`: with ``labels`` (one class
     per input of ``inputs``) by accuracy and agreement with the float model, without them by
     ``quantized_tolerance`` (default for the mode: :data:`~graphfreeze_helpers.quantize.QUANTIZED_TOLERANCE`).
+
+    ``"savedmodel"`` writes the folder ``path`` itself (replacing an earlier SavedModel only with
+    ``force``), with a ``serving_default`` signature, after checking it
+    (:func:`~graphfreeze_helpers.savedmodel.export_saved_model`).
     """
     if to not in FORMATS:
         raise InputError(f"unknown export format {to!r}; choose one of {sorted(FORMATS)}")
@@ -505,6 +513,12 @@ def export(
     if to == "opencv":  # a GraphDef again, checked by OpenCV in a subprocess (it can crash the process)
         arrays = None if inputs is None else input_list(frozen.inputs, inputs)
         return export_opencv(frozen, inputs=arrays, reference=reference, tolerance=tolerance, rtol=rtol, check=check)
+    if to == "savedmodel":
+        if path is None:
+            raise InputError("a SavedModel is a folder: give export(..., path=FOLDER)")
+        arrays = None if inputs is None else input_list(frozen.inputs, inputs)
+        return export_saved_model(frozen, path, inputs=arrays, reference=reference, tolerance=tolerance, rtol=rtol,
+                                  check=check, force=force)
     if to == "openvino":  # IR read back by OpenVINO at float32 and compared with the frozen graph
         arrays = None if inputs is None else input_list(frozen.inputs, inputs)
         return export_openvino(frozen, inputs=arrays, reference=reference, tolerance=tolerance, rtol=rtol, check=check)
@@ -571,6 +585,8 @@ def default_output(graph_path: str | Path, to: str) -> Path:
     """``model.pb`` → ``model.tflite`` / ``model.onnx`` / ``model_opencv.pb`` / ``model_openvino/``."""
     if to == "openvino":
         return default_folder(graph_path)
+    if to == "savedmodel":
+        return Path(graph_path).with_name(Path(graph_path).stem + "_savedmodel")
     if to == "opencv":
         return Path(graph_path).with_name(Path(graph_path).stem + "_opencv.pb")
     return Path(graph_path).with_suffix(FORMATS[to])
