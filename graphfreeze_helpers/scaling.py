@@ -38,6 +38,7 @@ class Cost:
     peak_bytes: int
     ok: bool = True
     note: str = ""  # the last line of stderr when the stage failed or refused
+    written_bytes: int = 0  # the size of what the stage wrote (the .pb), when that is the point
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -93,6 +94,46 @@ def measure_command(command: Sequence[str], *, stage: str, params: int, timeout:
     return Cost(stage, params, seconds, int(usage.ru_maxrss) * 1024, ok, note)
 
 
+def time_stages(sizes: Sequence[int], folder: Any, *, batch: int = 4) -> list[Cost]:
+    """A small sweep in this process: for each size, an MLP frozen (verified), saved, then loaded and called
+    once on ``batch`` rows. Seconds only (``peak_bytes`` 0: one process cannot tell each stage's own peak);
+    ``written_bytes`` of ``save`` is the ``.pb``'s size."""
+    import numpy as np
+
+    from .freeze import freeze
+    from .load import load_frozen
+
+    costs = []
+    for params in sizes:
+        model = mlp_for_params(params)
+        start = time.perf_counter()
+        frozen = freeze(model)
+        costs.append(Cost("freeze", params, time.perf_counter() - start, 0))
+        start = time.perf_counter()
+        path = frozen.save(f"{folder}/mlp_{params}.pb", force=True)
+        costs.append(Cost("save", params, time.perf_counter() - start, 0, written_bytes=os.path.getsize(path)))
+        del frozen, model
+        start = time.perf_counter()
+        load_frozen(path)(np.zeros((batch, INPUT_WIDTH), np.float32))
+        costs.append(Cost("load and run", params, time.perf_counter() - start, 0))
+    return costs
+
+
+def growth_table(costs: Sequence[Cost]) -> list[dict[str, Any]]:
+    """One row per stage: its seconds at each size and the fitted exponent of time (and of bytes written)."""
+    rows = []
+    for stage in dict.fromkeys(c.stage for c in costs):
+        mine = sorted((c for c in costs if c.stage == stage and c.ok), key=lambda c: c.params)
+        row: dict[str, Any] = {"stage": stage}
+        row.update({f"{c.params / 1e6:g}M params (s)": round(c.seconds, 3) for c in mine})
+        row["time exponent"] = round(growth_exponent([c.params for c in mine], [c.seconds for c in mine]), 2)
+        wrote = any(c.written_bytes for c in mine)
+        row["bytes exponent"] = (round(growth_exponent([c.params for c in mine], [c.written_bytes for c in mine]), 2)
+                                 if wrote else None)
+        rows.append(row)
+    return rows
+
+
 def growth_exponent(params: Sequence[float], values: Sequence[float]) -> float:
     """The least-squares slope of ``log(values)`` against ``log(params)``: 1.0 grows linearly, 0 not at all."""
     points = [(math.log(p), math.log(v)) for p, v in zip(params, values) if p > 0 and v > 0]
@@ -114,7 +155,9 @@ def plot_cost_curves(costs: Sequence[Cost], *, title: str = "cost against model 
         matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    memory = any(c.peak_bytes for c in costs)  # measured in fresh processes, else seconds only
+    figure, axes = plt.subplots(1, 2 if memory else 1, figsize=(11 if memory else 6, 4.2), squeeze=False)
+    left = axes[0][0]
     stages = list(dict.fromkeys(c.stage for c in costs))
     for stage in stages:
         points = sorted((c.params, c.seconds, c.peak_bytes) for c in costs if c.stage == stage and c.ok)
@@ -122,8 +165,11 @@ def plot_cost_curves(costs: Sequence[Cost], *, title: str = "cost against model 
             continue
         style = "--" if stage.startswith("bare") else "-"
         left.plot([p for p, _, _ in points], [s for _, s, _ in points], style, marker="o", label=stage)
-        right.plot([p for p, _, _ in points], [m / 2**30 for _, _, m in points], style, marker="o", label=stage)
-    for axis, label in ((left, "seconds"), (right, "peak RSS (GiB)")):
+        if memory:
+            axes[0][1].plot([p for p, _, _ in points], [m / 2**30 for _, _, m in points], style, marker="o",
+                            label=stage)
+    labelled = [(left, "seconds")] + ([(axes[0][1], "peak RSS (GiB)")] if memory else [])
+    for axis, label in labelled:
         axis.set_xscale("log")
         axis.set_yscale("log")
         axis.set_xlabel("parameters")
