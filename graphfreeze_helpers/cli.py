@@ -555,7 +555,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="remove, separated by commas: devices (pins), colocation (_class attrs), default-attrs "
                    "(attrs at their default, for older TensorFlow)")
     p.add_argument("--weights", choices=WEIGHT_DTYPES,
-                   help="store float32 constants as float16, cast back at the consumer (about half the size)")
+                   help="store float32 constants as float16, cast back at the consumer (about half the size); "
+                   "do it after optimize, whose constant folding would undo it")
     p.add_argument("--weights-tolerance", type=float, default=DEFAULT_WEIGHTS_TOLERANCE, action=_Bounded,
                    rule=lambda value: value >= 0, wants="a number >= 0",
                    help="absolute and relative tolerance of the float16 check (default 1e-2)")

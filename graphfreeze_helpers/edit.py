@@ -24,7 +24,8 @@ The edits, applied in this order whatever order they are given in:
    must accept it;
 6. ``rename``: an input or output node takes a new name; every edge follows;
 7. ``weights="float16"``: float32 constants are stored as float16, with a ``Cast`` back to
-   float32 under the constant's old name (the consumers are untouched).
+   float32 under the constant's old name (the consumers are untouched). Grappler's constant
+   folding turns each pair back into a float32 constant, so ``optimize`` comes before, not after.
 
 Where an edit keeps the function (strip, rename, repair, weights), the check is against the
 input graph as it is. Where it changes the function on purpose, the check is on the part

@@ -28,6 +28,7 @@ from typing import Any, Mapping, Optional, Sequence
 import numpy as np
 
 from . import graphfile, tensorproto
+from .errors import TensorNameError
 from .tensors import TensorInfo, format_shape, node_name, tensor_name
 
 Shape = Optional[tuple[Optional[int], ...]]
@@ -233,6 +234,10 @@ def infer_shapes(graph_def: Any, shapes: Optional[Mapping[str, Shape]] = None, *
     """
     given = {node_name(k): tuple(v) if v is not None else None for k, v in (shapes or {}).items()}
     nodes = {node.name: node for node in graph_def.node}
+    placeholders = [n.name for n in graph_def.node if n.op in ("Placeholder", "PlaceholderWithDefault")]
+    unknown = [name for name in given if name not in placeholders]
+    if unknown:
+        raise TensorNameError(f"--shape {unknown[0]!r}: no such input in the graph; its inputs are {placeholders}")
     result: dict[str, Shape] = {}
     order = _topological(graph_def)
     for name in order:

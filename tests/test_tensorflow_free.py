@@ -97,6 +97,7 @@ REFUSALS = [
     ("scan-bad-graph-file", ["scan", "{zip}"], 2, "zip"),
     ("scan-unsafe-graph", ["scan", "{unsafe}"], 3, None),
     ("inspect-bad-grep", ["inspect", "{graph}", "--grep", "(("], 2, "regular expression"),
+    ("inspect-shape-unknown-input", ["inspect", "{graph}", "--flops", "--shape", "nope=[1,8,8,1]"], 2, "no such input"),
     # edit: names, values and shapes are checked against the graph before TensorFlow starts
     ("edit-existing-output", ["edit", "{graph}", "-o", "{existing}", "--strip", "devices"], 2, "already exists"),
     ("edit-set-unknown-name", ["edit", "{graph}", "-o", "{out}", "--set", "nope=1"], 2, "not in the graph"),
