@@ -21,6 +21,10 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any, Optional, Sequence
 
+import numpy as np
+
+from .freeze import freeze
+from .load import load_frozen
 from .tfimport import import_tensorflow
 
 INPUT_WIDTH = 1024  # the (None, 1024) input of the scale MLPs
@@ -98,11 +102,6 @@ def time_stages(sizes: Sequence[int], folder: Any, *, batch: int = 4) -> list[Co
     """A small sweep in this process: for each size, an MLP frozen (verified), saved, then loaded and called
     once on ``batch`` rows. Seconds only (``peak_bytes`` 0: one process cannot tell each stage's own peak);
     ``written_bytes`` of ``save`` is the ``.pb``'s size."""
-    import numpy as np
-
-    from .freeze import freeze
-    from .load import load_frozen
-
     costs = []
     for params in sizes:
         model = mlp_for_params(params)
