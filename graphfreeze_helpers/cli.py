@@ -335,7 +335,7 @@ def cmd_edit(args: argparse.Namespace) -> int:
     result = edit(graph, graph_def=graph_def, set_values=args.set or (), inputs=args.inputs, outputs=args.outputs,
                   shapes=args.shape or (), renames=args.rename or (), strip=args.strip or (), weights=args.weights,
                   repair_training=args.repair_training, verify_inputs=inputs, tolerance=args.tolerance,
-                  rtol=args.rtol, weights_tolerance=args.weights_tolerance)
+                  rtol=args.rtol, weights_tolerance=args.weights_tolerance, allow_unsafe=True)  # scanned above
     result.save(out, force=args.force)
     _show(args, {"output": str(out), **result.to_dict()},
           lambda: "\n".join([f"wrote {out} and {sidecar_path(out)}", result.table()]))

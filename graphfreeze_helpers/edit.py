@@ -45,8 +45,8 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 
 import numpy as np
 
-from . import graphfile
-from .errors import GraphFreezeError, InputError, NotFrozenError, ShapeError, TensorNameError
+from . import graphfile, safety
+from .errors import GraphFreezeError, InputError, NotFrozenError, ShapeError, TensorNameError, UnsafeGraphError
 from .freeze import FrozenGraph, runnable_sample_inputs
 from .grappler import drop_unused_functions, run_passes
 from .load import LoadedGraph, needed_nodes, prepare_graph_def, resolve_signature
@@ -439,6 +439,7 @@ def edit(
     weights_tolerance: float = DEFAULT_WEIGHTS_TOLERANCE,
     min_weight_elements: int = MIN_WEIGHT_ELEMENTS,
     graph_def: Any = None,
+    allow_unsafe: bool = False,
 ) -> EditResult:
     """Edit a frozen graph (a ``.pb`` path, or a GraphDef as ``graph_def``/``graph``) and verify each edit.
 
@@ -451,7 +452,9 @@ def edit(
     without them each check samples inputs. Each step's outputs must match the input graph's
     within ``tolerance + rtol * |reference|`` (the weights step: ``weights_tolerance`` for
     both parts), or :class:`~graphfreeze_helpers.errors.VerificationError` is raised.
-    Names and values are checked before TensorFlow starts.
+    Names and values are checked before TensorFlow starts, and the graph is scanned first
+    (:func:`.safety.scan`): one with flagged ops is refused (:class:`UnsafeGraphError`) unless
+    ``allow_unsafe=True``.
     """
     path: Optional[Path] = None
     if graph_def is None and isinstance(graph, (str, Path)):
@@ -461,6 +464,9 @@ def edit(
         graph_def = graph.graph_def if hasattr(graph, "graph_def") else graph
     if path is None and isinstance(graph, (str, Path)):
         path = Path(graph)
+    found = [] if allow_unsafe else safety.scan(graph_def)
+    if found:
+        raise UnsafeGraphError(safety.refusal_message(repr(str(path or "the graph")), found))
     if weights is not None and weights not in WEIGHT_DTYPES:
         raise InputError(f"--weights takes {', '.join(WEIGHT_DTYPES)}, got {weights!r}")
     kinds = parse_strip(strip) if strip else ()

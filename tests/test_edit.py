@@ -10,7 +10,7 @@ import pytest
 import tf1_graphs
 
 from graphfreeze_helpers.edit import Binding, edit, parse_shape, read_value
-from graphfreeze_helpers.errors import InputError, ShapeError, TensorNameError, VerificationError
+from graphfreeze_helpers.errors import InputError, ShapeError, TensorNameError, UnsafeGraphError, VerificationError
 from graphfreeze_helpers.load import LoadedGraph, load_frozen
 from graphfreeze_helpers.tensors import parse_tensor_arg
 
@@ -92,6 +92,18 @@ def test_set_on_a_v2_cond_takes_the_branch_and_inlines_it():
     edited = LoadedGraph(result.graph_def, result.frozen.inputs, result.frozen.outputs)(image, extra)
     for want, got in zip(original, edited):
         np.testing.assert_allclose(got, want, atol=1e-6)
+
+
+def test_a_graph_with_unsafe_ops_is_refused_unless_allowed():
+    graph_def = tf1_graphs.two_inputs().graph_def
+    path = graph_def.node.add(name="path", op="Const")
+    path.attr["dtype"].type = 7  # DT_STRING
+    path.attr["value"].tensor.dtype = 7
+    path.attr["value"].tensor.string_val.append(b"/etc/hostname")
+    graph_def.node.add(name="contents", op="ReadFile").input.append("path")
+    with pytest.raises(UnsafeGraphError, match="ReadFile"):
+        edit(graph_def, outputs=["total"])
+    assert edit(graph_def, outputs=["total"], allow_unsafe=True).step("cut").verification.ok
 
 
 def test_set_refuses_names_and_values_it_cannot_bind():

@@ -108,6 +108,7 @@ REFUSALS = [
     ("edit-unknown-output", ["edit", "{graph}", "-o", "{out}", "--outputs", "nope"], 2, "no output tensor"),
     ("edit-bad-strip", ["edit", "{graph}", "-o", "{out}", "--strip", "all"], 2, "--strip takes"),
     ("edit-nothing", ["edit", "{graph}", "-o", "{out}"], 2, "no edit given"),
+    ("edit-unsafe-graph", ["edit", "{unsafe}", "-o", "{out}", "--strip", "devices"], 3, "ReadFile"),
     ("command-unknown", ["bogus"], 2, "invalid choice"),
 ]
 
