@@ -39,23 +39,41 @@ FED_DTYPES = frozenset({"float16", "float32", "float64", "int8", "int16", "int32
                         "uint32", "uint64", "bool", "complex64", "complex128"})
 
 
+def value_bytes(tensor: Any) -> int:
+    """Bytes a numeric ``TensorProto``'s value takes, from its dtype and shape alone (0 for other dtypes).
+
+    Read from the shape, never from ``tensor_content`` or ``ByteSize()``: with protobuf's upb
+    backend either copies or encodes the whole value, a second or more a gigabyte.
+    """
+    name = dtype_name(tensor.dtype)
+    if name not in FED_DTYPES:
+        return 0
+    count = 1
+    for dim in tensor.tensor_shape.dim:
+        count *= max(int(dim.size), 0)
+    return count * np.dtype(name).itemsize
+
+
 def fed_constants(graph_def: Any, min_bytes: int = FED_CONSTANT_BYTES) -> list[Any]:
-    """The top-level ``Const`` nodes :func:`split_constants` would feed: no inputs, a ``tensor_content``
-    of at least ``min_bytes`` bytes, a numeric dtype (no TensorFlow needed)."""
-    found = []
-    for node in graph_def.node:
-        if node.op != "Const" or node.input:
-            continue
-        tensor = node.attr["value"].tensor
-        if tensor.ByteSize() >= min_bytes and dtype_name(tensor.dtype) in FED_DTYPES:
-            if len(tensor.tensor_content) >= min_bytes:
-                found.append(node)
-    return found
+    """The top-level ``Const`` nodes :func:`split_constants` would feed: no inputs, a numeric value of
+    at least ``min_bytes`` bytes (no TensorFlow needed)."""
+    return [node for node in graph_def.node
+            if node.op == "Const" and not node.input and value_bytes(node.attr["value"].tensor) >= min_bytes]
 
 
 def fed_bytes(graph_def: Any, min_bytes: int = FED_CONSTANT_BYTES) -> int:
     """Bytes the constants to feed take: what decides whether a graph is large (no TensorFlow needed)."""
-    return sum(len(node.attr["value"].tensor.tensor_content) for node in fed_constants(graph_def, min_bytes))
+    return sum(value_bytes(node.attr["value"].tensor) for node in fed_constants(graph_def, min_bytes))
+
+
+def size_bound(graph_def: Any, min_bytes: int = FED_CONSTANT_BYTES) -> int:
+    """An upper bound of ``graph_def.ByteSize()`` that never encodes a large constant (see :func:`value_bytes`):
+    each large value's bytes plus 1 KiB for its node, every other node's own size, and the library."""
+    total = 0
+    for node in graph_def.node:
+        size = value_bytes(node.attr["value"].tensor) if node.op == "Const" and not node.input else 0
+        total += size + 1024 if size >= min_bytes else node.ByteSize() + 11  # + tag and length
+    return total + graph_def.library.ByteSize() + graph_def.versions.ByteSize() + 32
 
 
 def is_large(graph_def: Any) -> bool:
@@ -84,12 +102,14 @@ def split_constants(graph_def: Any, min_bytes: int = FED_CONSTANT_BYTES) -> tupl
     small.library.CopyFrom(graph_def.library)
     values: dict[str, np.ndarray] = {}
     for node in graph_def.node:
-        if node.name not in big:
-            small.node.add().CopyFrom(node)
+        content = node.attr["value"].tensor.tensor_content if node.name in big else b""
+        if not content or len(content) != value_bytes(node.attr["value"].tensor):
+            small.node.add().CopyFrom(node)  # not large, or its value is not in tensor_content (a splat)
             continue
         tensor = node.attr["value"].tensor
         shape = [dim.size for dim in tensor.tensor_shape.dim]
-        values[node.name] = aligned_copy(tensor.tensor_content, np.dtype(dtype_name(tensor.dtype)), shape)
+        values[node.name] = aligned_copy(content, np.dtype(dtype_name(tensor.dtype)), shape)
+        del content
         placeholder = small.node.add()
         placeholder.name = node.name
         placeholder.op = "Placeholder"

@@ -637,9 +637,14 @@ def check_estimated_size(model: Any, limit: Optional[int] = None) -> int:
 
 
 def check_graph_size(graph_def: Any, limit: Optional[int] = None) -> int:
-    """``graph_def.ByteSize()``; raise :class:`TooLargeError` above ``limit`` (before anything is written)."""
+    """``graph_def.ByteSize()``; raise :class:`TooLargeError` above ``limit`` (before anything is written).
+
+    A graph with large constants gets :func:`.bigload.size_bound` instead while that stays within
+    ``limit``: computing the exact size encodes the whole graph.
+    """
     limit = MAX_GRAPH_BYTES if limit is None else limit
-    size = graph_def.ByteSize()
+    bound = bigload.size_bound(graph_def) if bigload.is_large(graph_def) else None
+    size = bound if bound is not None and bound <= limit else graph_def.ByteSize()
     if size > limit:
         raise TooLargeError(
             f"the frozen graph takes {size / 2**30:.2f} GiB, above the {limit / 2**30:.2f} GiB a GraphDef can hold "
@@ -766,11 +771,7 @@ def _verify_large(
     if progress is not None:
         progress("verify", 0, 0)
     candidate = LoadedGraph(frozen.graph_def, frozen.inputs, frozen.outputs)
-    try:
-        return verify(lambda *xs: expected, candidate, arrays, tolerance=tolerance, rtol=rtol).raise_if_failed()
-    finally:
-        del candidate
-        gc.collect()
+    return verify(lambda *xs: expected, candidate, arrays, tolerance=tolerance, rtol=rtol).raise_if_failed()
 
 
 def check_variable_free(graph_def: Any) -> None:

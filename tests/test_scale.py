@@ -269,3 +269,8 @@ def test_a_large_graph_is_optimized_with_its_constants_kept_out_of_grappler(froz
     assert node.op == "Const"
     value = tensor_to_numpy(node.attr["value"].tensor)
     np.testing.assert_array_equal(value, tensor_to_numpy(before.attr["value"].tensor))
+
+
+def test_size_bound_never_undercounts(frozen_mlp):
+    exact = frozen_mlp.graph_def.ByteSize()
+    assert exact <= bigload.size_bound(frozen_mlp.graph_def) <= exact + 64 * 1024
