@@ -23,6 +23,7 @@ constants, so grappler can fold them and a call costs no more than the model's o
 
 from __future__ import annotations
 
+import os
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -79,6 +80,15 @@ def size_bound(graph_def: Any, min_bytes: int = FED_CONSTANT_BYTES) -> int:
 def is_large(graph_def: Any) -> bool:
     """True when the graph's large constants total :data:`LARGE_GRAPH_BYTES` or more."""
     return fed_bytes(graph_def) >= LARGE_GRAPH_BYTES
+
+
+def graph_def_for_file(path: Any) -> Any:
+    """An empty ``tf.compat.v1.GraphDef`` to read ``path`` into when the file is large (``None`` otherwise):
+    TensorFlow's loaders want their own class, and converting a GraphDef read with TensorBoard's
+    protos encodes and parses it all again."""
+    if os.path.getsize(path) < LARGE_GRAPH_BYTES:
+        return None
+    return import_tensorflow().compat.v1.GraphDef()
 
 
 def aligned_copy(data: bytes, dtype: Any, shape: Sequence[int]) -> np.ndarray:

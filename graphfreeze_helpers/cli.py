@@ -27,6 +27,7 @@ from typing import Any, Callable, Optional, Sequence
 from . import __version__, graphfile, safety
 from .bench import comparisons
 from .bigfreeze import StageProgress
+from .bigload import graph_def_for_file
 from .contenders import FROZEN_CONTENDERS, compare
 from .edit import DEFAULT_WEIGHTS_TOLERANCE, WEIGHT_DTYPES, edit, parse_binding, parse_rename, parse_shape, parse_strip
 from .errors import GraphFreezeError, InputError, UnsafeGraphError
@@ -176,7 +177,7 @@ def _require_new_graph(out: Path, graph: Path, what: str, *, force: bool) -> Non
 
 def _read_safe_graph(graph: Path, allow_unsafe: bool) -> Any:
     """Read the graph and run the safety scan, before TensorFlow starts: UnsafeGraphError (exit 3) unless allowed."""
-    graph_def = graphfile.read_graph_def(graph, check_edges=True)
+    graph_def = graphfile.read_graph_def(graph, check_edges=True, graph_def=graph_def_for_file(graph))
     if not allow_unsafe:
         found = safety.scan(graph_def)
         if found:
