@@ -21,6 +21,7 @@ Reshape, Cast...) cost nothing here, as there.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Sequence
@@ -305,7 +306,7 @@ def _topological(graph_def: Any) -> list[str]:
 def _elements(shape: Shape) -> Optional[int]:
     if shape is None or any(d is None for d in shape):
         return None
-    return int(np.prod(shape, dtype=np.int64)) if shape else 1
+    return math.prod(int(d) for d in shape) if shape else 1  # Python ints: no overflow
 
 
 def node_flops(node: Any, shapes: Mapping[str, Shape]) -> Optional[int]:
@@ -449,7 +450,12 @@ def count_flops(
             if node.op not in FREE_OPS:
                 not_counted[node.op] += 1
             continue
-        flops = node_flops(node, inferred)
+        try:
+            flops = node_flops(node, inferred)
+        except (IndexError, ValueError, TypeError, OverflowError):  # a malformed node: not counted
+            flops = None
+        if flops is not None and flops < 0:
+            flops = None
         row = totals.setdefault(node.op, [0, 0, 0, 0])  # nodes, flops, macs, unknown
         row[0] += 1
         if flops is None:

@@ -130,3 +130,36 @@ def test_shipped_attr_list_matches_installed_tensorflow():
     tool = Path(__file__).resolve().parent.parent / "tools" / "gen_known_attrs.py"
     result = subprocess.run([sys.executable, str(tool), "--check"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_fuzz_examine_never_crashes():
+    """inspect's problems, FLOPs and node listing on damaged graphs: a one-line refusal or a result, never a crash
+    (the mutated graphs of tests/test_fuzz.py, fewer of them)."""
+    import json
+
+    from hypothesis import given, settings
+    from test_fuzz import FUZZ_SETTINGS, _seed_graphs, build, case
+
+    from graphfreeze_helpers import graphfile
+    from graphfreeze_helpers.errors import GraphFreezeError
+
+    seeds = _seed_graphs()
+    outcomes = {"parsed": 0, "refused": 0}
+
+    @settings(FUZZ_SETTINGS, max_examples=EXAMINE_EXAMPLES)
+    @given(case)
+    def run(drawn):
+        try:
+            graph_def = graphfile.parse_graph_def(build(seeds, drawn), name="'fuzz.pb'")
+            found = examine(graph_def, flops=True, listing=True)
+            json.dumps(found.to_dict())
+            found.lines()
+            outcomes["parsed"] += 1
+        except GraphFreezeError:
+            outcomes["refused"] += 1
+
+    run()
+    assert outcomes["parsed"] > EXAMINE_EXAMPLES // 10, outcomes
+
+
+EXAMINE_EXAMPLES = int(__import__("os").environ.get("GRAPHFREEZE_FUZZ_EXAMPLES", "1500"))
