@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 
 import numpy as np
 import pytest
@@ -133,24 +134,38 @@ def test_shipped_attr_list_matches_installed_tensorflow():
 
 
 def test_fuzz_examine_never_crashes():
-    """inspect's problems, FLOPs and node listing on damaged graphs: a one-line refusal or a result, never a crash
-    (the mutated graphs of tests/test_fuzz.py, fewer of them)."""
+    """inspect's problems, FLOPs and node listing on damaged graphs (bytes flipped, overwritten, cut, repeated):
+    a one-line refusal or a result, never a crash."""
     import json
+    from datetime import timedelta
 
-    from hypothesis import given, settings
-    from test_fuzz import FUZZ_SETTINGS, _seed_graphs, build, case
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
 
     from graphfreeze_helpers import graphfile
     from graphfreeze_helpers.errors import GraphFreezeError
 
-    seeds = _seed_graphs()
+    seeds = [conv_net().SerializeToString(), tf1_graphs.control_flow().serialized, v2_cond_graph()]
     outcomes = {"parsed": 0, "refused": 0}
+    edit = st.tuples(st.integers(0, 3), st.integers(0, 1 << 20), st.integers(0, 255))
 
-    @settings(FUZZ_SETTINGS, max_examples=EXAMINE_EXAMPLES)
-    @given(case)
-    def run(drawn):
+    @settings(max_examples=EXAMINE_EXAMPLES, deadline=timedelta(seconds=2), derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(st.integers(0, len(seeds) - 1), st.lists(edit, min_size=1, max_size=4))
+    def run(which, edits):
+        data = bytearray(seeds[which])
+        for kind, at, value in edits:
+            i = at % len(data)
+            if kind == 0:
+                data[i] ^= 1 << (value % 8)
+            elif kind == 1:
+                data[i] = value
+            elif kind == 2:
+                del data[max(i, 1):]
+            else:
+                data[i:i] = data[i:i + 1 + value]
         try:
-            graph_def = graphfile.parse_graph_def(build(seeds, drawn), name="'fuzz.pb'")
+            graph_def = graphfile.parse_graph_def(bytes(data), name="'fuzz.pb'")
             found = examine(graph_def, flops=True, listing=True)
             json.dumps(found.to_dict())
             found.lines()
@@ -162,4 +177,17 @@ def test_fuzz_examine_never_crashes():
     assert outcomes["parsed"] > EXAMINE_EXAMPLES // 10, outcomes
 
 
-EXAMINE_EXAMPLES = int(__import__("os").environ.get("GRAPHFREEZE_FUZZ_EXAMPLES", "1500"))
+def v2_cond_graph() -> bytes:
+    """A v2 cond and while_loop (functions in the library), serialized."""
+    import tensorflow as tf
+
+    @tf.function(input_signature=[tf.TensorSpec((None, 4), tf.float32), tf.TensorSpec((), tf.bool)])
+    def looped(x, flag):
+        y = tf.cond(flag, lambda: tf.nn.relu(x) * 2.0, lambda: x - 1.0)
+        _, y = tf.while_loop(lambda i, v: i < 3, lambda i, v: (i + 1, tf.tanh(v)), [tf.constant(0), y])
+        return tf.reduce_mean(y, axis=1)
+
+    return looped.get_concrete_function().graph.as_graph_def().SerializeToString()
+
+
+EXAMINE_EXAMPLES = int(os.environ.get("GRAPHFREEZE_FUZZ_EXAMPLES", "1000"))
