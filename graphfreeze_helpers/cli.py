@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
 from . import __version__, graphfile, safety
-from .bench import comparisons
+from .bench import FACTORIES, comparisons
 from .bigfreeze import StageProgress
 from .bigload import graph_def_for_file
-from .contenders import FROZEN_CONTENDERS, compare
+from .contenders import compare
 from .edit import DEFAULT_WEIGHTS_TOLERANCE, WEIGHT_DTYPES, edit, parse_binding, parse_rename, parse_shape, parse_strip
 from .errors import GraphFreezeError, InputError, UnsafeGraphError
 from .export import default_output, export
@@ -283,14 +283,36 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     graph = _require_graph_file(args.graph)
     model = _require_file(args.model, "model") if args.model else None
+    calibration = _calibration(args.calibration)
     graph_def = _read_safe_graph(graph, args.allow_unsafe)
-    result = compare(graph, model, batch_sizes=args.batch, contenders=None if model else FROZEN_CONTENDERS,
+    result = compare(graph, model, batch_sizes=args.batch, contenders=args.runtimes,
                      time_budget_s=args.budget, min_calls=args.min_calls,
                      progress=not args.json and sys.stderr.isatty(), allow_unsafe=args.allow_unsafe,
-                     graph_def=graph_def, inputs=args.inputs, outputs=args.outputs)
+                     graph_def=graph_def, inputs=args.inputs, outputs=args.outputs, calibration=calibration,
+                     skip_unavailable=True)
+    skipped = [f"skipped {name}: {why}" for name, why in result.settings["skipped"].items()]
+    if args.json:  # stdout holds the one JSON value
+        print("\n".join(f"{PROG}: {line}" for line in skipped), file=sys.stderr) if skipped else None
     _show(args, result.to_records(short=True),
-          lambda: "\n".join([result.table(), "", *comparisons(result), *result.mismatches()]))
+          lambda: "\n".join([result.table(), "", *comparisons(result), *result.mismatches(), *skipped]))
     return 0
+
+
+def _runtime_list(text: str) -> list[str]:
+    """argparse type for --runtimes: registered contender names separated by commas."""
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [name for name in names if name not in FACTORIES]
+    if not names or unknown:
+        raise InputError(f"--runtimes must be names separated by commas from {list(FACTORIES)}; got {text!r}")
+    return list(dict.fromkeys(names))
+
+
+def _calibration(path: Optional[str]) -> Any:
+    """--calibration FILE read now: one array (.npy) or {name: array} (.npz); None without it."""
+    if not path:
+        return None
+    given = read_input_files([path])
+    return given[0][1] if len(given) == 1 and given[0][0] is None else {name or "": array for name, array in given}
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
@@ -520,7 +542,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_seconds(p, "--budget", 5.0, "measuring time for the whole sweep, shared by the batch sizes (default 5)")
     p.add_argument("--min-calls", type=int, default=10, metavar="N", action=_Bounded, rule=lambda n: n >= 1,
                    wants="at least 1", help="timed calls per contender at least (default 10)")
-    _add_json(p, "print a JSON list of {contender, batch, median_us, p10_us, p90_us, calls}")
+    p.add_argument("--runtimes", type=_runtime_list, metavar="A,B,C",
+                   help="the contenders to time, separated by commas (default: every one available; "
+                   f"known: {','.join(FACTORIES)}); one that cannot run the graph gets a line saying why")
+    p.add_argument("--calibration", metavar="FILE",
+                   help="real inputs (.npy, or .npz keyed by input name) to calibrate the litert_int8 contender")
+    _add_json(p, "print a JSON list of {contender, batch, median_us, p10_us, p90_us, calls}; skipped runtimes "
+              "go to stderr")
     _add_tensor_names(p)
     _add_allow_unsafe(p, "time")
     p.set_defaults(func=cmd_bench)

@@ -27,8 +27,8 @@ from typing import Any, Callable, Iterable, Optional, Sequence
 
 import numpy as np
 
-from .bench import BenchResult, Contender, Run, Subject, register, run_benchmark, standard_contenders
-from .errors import GraphFormatError, RefusedError
+from .bench import FACTORIES, BenchResult, Contender, Run, Subject, register, run_benchmark, standard_contenders
+from .errors import GraphFormatError, InputError, RefusedError
 from .export import export, io_names
 from .freeze import FrozenGraph, keras_call, load_model, positional_signature, trace_keras
 from .load import NUMPY_METHODS, LoadedGraph, load_frozen
@@ -42,6 +42,17 @@ from .verify import input_list
 
 # The contenders that need only the frozen graph and TensorFlow.
 FROZEN_CONTENDERS = ("frozen", "frozen_prune", "frozen_session")
+# The contenders that need the model the graph was frozen from (bench --model).
+MODEL_CONTENDERS = ("keras_eager", "keras_predict", "tf_function", "saved_model")
+# Why a contender is not there when its factory returns None: what it needs.
+NEEDS = {
+    **{name: "needs the model the graph was frozen from (--model)" for name in MODEL_CONTENDERS},
+    "litert": "needs ai-edge-litert (pip install 'graphfreeze[export]')",
+    "litert_int8": "needs calibration inputs (--calibration X.npy: a few hundred real inputs) and ai-edge-litert",
+    "onnxruntime": "needs tf2onnx and onnxruntime (pip install 'graphfreeze[export]')",
+    "opencv_dnn": "OpenCV DNN cannot read this graph, or is not installed (graphfreeze check-opencv GRAPH.pb says why)",
+    "openvino": "needs openvino (pip install 'graphfreeze[export]')",
+}
 # The seven ways of running a model with TensorFlow alone that notebook 05 compares.
 TF_CONTENDERS = (
     "keras_eager", "keras_predict", "tf_function", "saved_model", "frozen_prune", "frozen", "frozen_session",
@@ -128,8 +139,12 @@ def compare(
     inputs: Optional[Sequence[Any]] = None,
     outputs: Optional[Sequence[Any]] = None,
     calibration: Any = None,
+    skip_unavailable: bool = False,
 ) -> BenchResult:
     """Prepare the subject, make the standard contenders and run them: one call for the CLI and notebooks.
+
+    ``skip_unavailable``: leave out a contender that cannot run this subject instead of raising,
+    with the reason in ``result.settings["skipped"]`` (:func:`available_contenders`).
 
     A graph the safety scan flags is refused unless ``allow_unsafe=True``. ``graph_def``: the
     graph already read from ``graph`` (the CLI reads it first to answer a bad file at once);
@@ -138,14 +153,54 @@ def compare(
     """
     subject = prepare(graph, model, seed=seed, allow_unsafe=allow_unsafe, graph_def=graph_def, inputs=inputs,
                       outputs=outputs, calibration=calibration)
-    chosen = standard_contenders(subject, contenders)
+    skipped: dict[str, str] = {}
+    if skip_unavailable:
+        chosen, skipped = available_contenders(subject, contenders)
+        if not chosen:
+            why = "; ".join(f"{name}: {reason}" for name, reason in skipped.items())
+            raise GraphFormatError(f"no runtime can run this graph: {why}")
+    else:
+        chosen = standard_contenders(subject, contenders)
     result = run_benchmark(
         chosen, batch_sizes, time_budget_s=time_budget_s, warmup=warmup, min_calls=min_calls, progress=progress
     )
     result.settings["notes"] = {c.name: c.note for c in chosen}
     result.settings["graph"] = str(subject.graph_path) if subject.graph_path else None
     result.settings["model"] = str(subject.model_path) if subject.model_path else None
+    result.settings["skipped"] = skipped
     return result
+
+
+def available_contenders(
+    subject: Subject, names: Optional[Sequence[str]] = None
+) -> tuple[list[Contender], dict[str, str]]:
+    """The contenders in ``names`` that can run ``subject``, and why each other one cannot, in one line.
+
+    Default: every registered contender, without the model-only ones when there is no model.
+    Each factory converts and verifies before anything is timed; one that raises (a converter
+    that cannot take the graph, an export that fails its check) or returns None is left out,
+    with its error's first line or what it needs (:data:`NEEDS`).
+    """
+    wanted = list(FACTORIES) if names is None else list(names)
+    if names is None and subject.model is None:
+        wanted = [name for name in wanted if name not in MODEL_CONTENDERS]
+    unknown = [name for name in wanted if name not in FACTORIES]
+    if unknown:
+        raise InputError(f"unknown runtime(s) {unknown}; choose from {list(FACTORIES)}")
+    made: list[Contender] = []
+    skipped: dict[str, str] = {}
+    for name in wanted:
+        try:
+            contender = FACTORIES[name](subject)
+        except Exception as exc:  # converters raise their own types; any of them means "not this graph"
+            text = str(exc).strip()
+            skipped[name] = f"cannot run this graph: {text.splitlines()[0] if text else type(exc).__name__}"
+            continue
+        if contender is None:
+            skipped[name] = NEEDS.get(name, "does not apply to this graph")
+        else:
+            made.append(contender)
+    return made, skipped
 
 
 # --- the two shapes of a contender ---------------------------------------------------------
@@ -478,7 +533,10 @@ def openvino(subject: Subject, *, num_threads: Optional[int] = None, precision: 
 
 __all__ = [
     "FROZEN_CONTENDERS",
+    "MODEL_CONTENDERS",
+    "NEEDS",
     "TF_CONTENDERS",
+    "available_contenders",
     "compare",
     "frozen",
     "frozen_prune",

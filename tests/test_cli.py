@@ -191,7 +191,8 @@ def test_run_several_outputs_need_npz(saved_pb, tmp_path):
         assert saved.files == ["Identity", "image"] and saved["image"].shape == (1, 8, 8, 1)
 
 
-@pytest.mark.parametrize("command", [["run", "-o", "y.npy"], ["bench", "--budget", "0.01", "--min-calls", "1"]])
+@pytest.mark.parametrize("command", [["run", "-o", "y.npy"], ["bench", "--budget", "0.01", "--min-calls", "1",
+                                                                "--runtimes", "frozen,frozen_session"]])
 def test_commands_read_the_graph_once(command, saved_pb, tmp_path, monkeypatch):
     from graphfreeze_helpers import cli, graphfile
 

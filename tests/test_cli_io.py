@@ -164,14 +164,15 @@ def test_inspect_json_lists_optional_inputs_pins_and_colocation(graphs, capsys):
 
 def test_bench_runs_a_v1_control_flow_graph(graphs, capsys):
     code, out, err = main(capsys, "bench", graphs["control_flow"], "--batch", "1", "--budget", "0.05",
-                          "--min-calls", "1", "--json")
+                          "--min-calls", "1", "--json", "--runtimes", "frozen,frozen_prune,frozen_session")
     assert code == 0, err
     assert {row["contender"] for row in json.loads(out)} == {"frozen", "frozen_prune", "frozen_session"}
 
 
 def test_bench_takes_inputs_and_outputs(graphs, capsys):
     code, out, err = main(capsys, "bench", graphs["two_inputs"], "--inputs", "a", "b", "--outputs", "total",
-                          "--batch", "1", "--budget", "0.05", "--min-calls", "1", "--json")
+                          "--batch", "1", "--budget", "0.05", "--min-calls", "1", "--json",
+                          "--runtimes", "frozen,frozen_prune,frozen_session")
     assert code == 0, err
     assert {row["contender"] for row in json.loads(out)} == {"frozen", "frozen_prune", "frozen_session"}
 
