@@ -677,6 +677,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
     except Exception as exc:  # a bug, or a library's own error nobody foresaw: one line, never a traceback
+        missing = exc.name or "" if isinstance(exc, ModuleNotFoundError) else ""
+        if missing.split(".")[0] in ("tensorflow", "keras", "tf2onnx"):  # an install without TensorFlow
+            print(f"{PROG}: error: {missing} is not installed; add it with pip install 'graphfreeze[export]' "
+                  "(or 'graphfreeze[tf]' for TensorFlow alone)", file=sys.stderr)
+            return 2
         if getattr(args, "debug", False) or os.environ.get("GRAPHFREEZE_DEBUG", "") not in ("", "0"):
             traceback.print_exc()
         print(f"{PROG}: error: {printable(unexpected_error_line(exc, getattr(args, 'command', None)))}",

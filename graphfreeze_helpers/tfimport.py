@@ -20,7 +20,11 @@ import tempfile
 from types import ModuleType
 from typing import Any, Iterator
 
-from .errors import GraphFreezeError
+from .errors import GraphFreezeError, InputError
+
+
+class MissingTensorFlowError(InputError):
+    """TensorFlow (or Keras) is not installed, and the command needs it: the message says how to add it."""
 
 _NOISE = re.compile(
     r"^(WARNING: All log messages before absl::InitializeLog\(\)"
@@ -58,8 +62,17 @@ def import_tensorflow() -> ModuleType:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     with captured_stderr() as lines:
         try:
-            import keras  # noqa: F401  (a second start-up burst comes with Keras)
-            import tensorflow as tf
+            try:
+                import keras  # noqa: F401  (a second start-up burst comes with Keras)
+                import tensorflow as tf
+            except ModuleNotFoundError as exc:
+                if (exc.name or "").split(".")[0] not in ("tensorflow", "keras"):
+                    raise
+                raise MissingTensorFlowError(
+                    f"this needs TensorFlow, which is not installed ({exc.name} is missing); add it with "
+                    "pip install 'graphfreeze[tf]' (from a clone: pip install -e '.[tf]'); inspect, scan and the "
+                    "runner work without it"
+                ) from None
 
             tf.config.list_physical_devices()  # the GPU probe logs once, here
             tf.get_logger().setLevel("ERROR")  # no INFO lines such as "Assets written to ..."
