@@ -14,6 +14,9 @@ Stages:
     verify               outputs compared: Verification
     bench, contenders    the timing harness (TensorFlow-free) and what it times
     optimize, export     grappler passes; LiteRT, ONNX and OpenCV exports (opencv)
+    quantize             quantized LiteRT (dynamic, float16, int8) and its check by accuracy
+    openvino_ir          OpenVINO IR from the .pb, run at float32 unless told otherwise
+    savedmodel           the .pb wrapped in a SavedModel with a serving_default signature
     runner               the exports run without TensorFlow (``python -m graphfreeze_helpers.runner``)
     plots, viewer, cli   pictures, Netron in a browser (no network), and the ``graphfreeze`` command
 Shared by the stages:

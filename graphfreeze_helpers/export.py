@@ -1,4 +1,8 @@
-"""Export a frozen graph to formats that run without TensorFlow: LiteRT ``.tflite`` and ONNX.
+"""Export a frozen graph to formats that run without TensorFlow: LiteRT ``.tflite`` and ONNX (and, through
+their own modules, OpenCV's ``.pb``, OpenVINO IR and a SavedModel).
+
+- **Quantized LiteRT**: ``quantize="dynamic" | "float16" | "int8"`` (:mod:`.quantize`), checked by
+  accuracy and agreement with the float model, or by a stated tolerance, never by 1e-5.
 
 - **LiteRT**: ``tf.lite.TFLiteConverter.from_concrete_functions`` on the *frozen* function
   (the GraphDef imported into a ``tf.function``). The pitfall (:func:`tflite_from_unfrozen`):
