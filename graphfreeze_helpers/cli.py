@@ -147,8 +147,8 @@ def _add_force(p: argparse.ArgumentParser, help: str = "overwrite the output if 
 
 def _add_allow_unsafe(p: argparse.ArgumentParser, verb: str) -> None:
     p.add_argument("--allow-unsafe", action="store_true",
-                   help=f"{verb} a graph the safety scan flags (file, network, Python or unknown ops); "
-                   "trusted files only")
+                   help=f"{verb} a graph the safety scan refuses (an op outside the allow-list, or a file, network, "
+                   "Python or unknown op); trusted files only")
 
 
 # --- checks before anything starts -----------------------------------------------------------
@@ -175,14 +175,18 @@ def _require_new_graph(out: Path, graph: Path, what: str, *, force: bool) -> Non
     check_save_path(out, force=force)
 
 
-def _read_safe_graph(graph: Path, allow_unsafe: bool) -> Any:
+def _read_safe_graph(graph: Path, allow_unsafe: bool, *, check_edges: bool = True) -> Any:
     """Read the graph and run the safety scan, before TensorFlow starts: UnsafeGraphError (exit 3) unless allowed."""
-    graph_def = graphfile.read_graph_def(graph, check_edges=True, graph_def=graph_def_for_file(graph))
-    if not allow_unsafe:
-        found = safety.scan(graph_def)
-        if found:
-            raise UnsafeGraphError(safety.refusal_message(repr(str(graph)), found))
+    graph_def = graphfile.read_graph_def(graph, check_edges=check_edges, graph_def=graph_def_for_file(graph))
+    safety.refuse_unless_safe(graph_def, repr(str(graph)), allow_unsafe=allow_unsafe)
     return graph_def
+
+
+def _trusted(graph: Path, args: argparse.Namespace) -> Any:
+    """``graph``, or with ``--allow-unsafe`` the graph loaded past the safety scan (the helpers load paths safely)."""
+    if not args.allow_unsafe:
+        return graph
+    return as_frozen_graph(graph, inputs=args.inputs, outputs=args.outputs, allow_unsafe=True)
 
 
 def _named_inputs(args: argparse.Namespace) -> Optional[list[Any] | dict[str, Any]]:
@@ -210,13 +214,21 @@ def _ops(counts: dict[str, int]) -> str:
 # --- subcommands -------------------------------------------------------------------------
 
 
+def _require_safe_model(model: Path, allow_unsafe: bool) -> None:
+    """A SavedModel directory is a program: scanned before TensorFlow starts, refused (exit 3) unless allowed."""
+    if model.is_dir() and (model / "saved_model.pb").is_file():
+        safety.refuse_unsafe_saved_model(model, allow_unsafe=allow_unsafe)
+
+
 def cmd_freeze(args: argparse.Namespace) -> int:
     model = _require_file(args.model, "model")
     out = Path(args.output)
     check_save_path(out, force=args.force)
+    inputs = _named_inputs(args)
+    _require_safe_model(model, args.allow_unsafe)
     progress = StageProgress() if not args.json and sys.stderr.isatty() else None  # stages and bytes, on a terminal
-    frozen = freeze(model, inputs=_named_inputs(args), tolerance=args.tolerance, rtol=args.rtol, outputs=args.outputs,
-                    input_names=args.inputs, progress=progress)
+    frozen = freeze(model, inputs=inputs, tolerance=args.tolerance, rtol=args.rtol, outputs=args.outputs,
+                    input_names=args.inputs, progress=progress, allow_unsafe=args.allow_unsafe)
     frozen.save(out, force=args.force, progress=progress)
     if progress is not None:
         progress.close()
@@ -285,6 +297,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     model = _require_file(args.model, "model") if args.model else None
     calibration = _calibration(args.calibration)
     graph_def = _read_safe_graph(graph, args.allow_unsafe)
+    if model is not None:
+        _require_safe_model(model, args.allow_unsafe)
     result = compare(graph, model, batch_sizes=args.batch, contenders=args.runtimes,
                      time_budget_s=args.budget, min_calls=args.min_calls,
                      progress=not args.json and sys.stderr.isatty(), allow_unsafe=args.allow_unsafe,
@@ -317,14 +331,9 @@ def _calibration(path: Optional[str]) -> Any:
 
 def cmd_scan(args: argparse.Namespace) -> int:
     graph = _require_file(args.graph, "graph")
-    found = safety.scan(graphfile.read_graph_def(graph, check_edges=True))
-    record = {"graph": str(graph), "clean": not found, "unsafe_ops": [item.to_dict() for item in found]}
-    _show(args, record, lambda: "\n".join(
-        [f"{graph}: {len(found)} unsafe op(s); run it only in a sandbox, and load it with --allow-unsafe",
-         *(f"  {printable(item)}" for item in found)] if found else
-        [f"{graph}: clean (no file, network, Python or unknown ops; no path or URL constants)"]
-    ))
-    return UnsafeGraphError.exit_code if found else 0
+    report = safety.check(graphfile.read_graph_def(graph, check_edges=True))
+    _show(args, {"graph": str(graph), **report.to_dict()}, lambda: safety.report_text(str(graph), report))
+    return 0 if report.clean else UnsafeGraphError.exit_code
 
 
 def cmd_optimize(args: argparse.Namespace) -> int:
@@ -332,9 +341,9 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     out = Path(args.output)
     _require_new_graph(out, graph, "the optimized graph", force=args.force)
     inputs = _named_inputs(args)
-    graphfile.read_graph_def(graph)  # fail on a bad file before TensorFlow starts
-    result = optimize(graph, target=args.target, inputs=inputs, tolerance=args.tolerance, rtol=args.rtol,
-                      input_names=args.inputs, output_names=args.outputs)
+    _read_safe_graph(graph, args.allow_unsafe, check_edges=False)  # a bad or unsafe file: answered before TensorFlow
+    result = optimize(_trusted(graph, args), target=args.target, inputs=inputs, tolerance=args.tolerance,
+                      rtol=args.rtol, input_names=args.inputs, output_names=args.outputs)
     result.save(out, force=args.force)
     record = {"nodes_before": result.nodes_before, "nodes_after": result.nodes_after,
               "max_abs_diff": result.max_abs_diff, "output": str(out), "target": result.target,
@@ -383,8 +392,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise InputError(f"--opset is for --to onnx, not {args.to}")
     inputs = _named_inputs(args)
     quantized = _quantize_options(args, inputs)
-    graphfile.read_graph_def(graph)  # fail on a bad file before TensorFlow starts
-    exported = export(graph, args.to, inputs=inputs, tolerance=_tolerance(args), rtol=args.rtol,
+    _read_safe_graph(graph, args.allow_unsafe, check_edges=False)  # a bad or unsafe file: answered before TensorFlow
+    exported = export(_trusted(graph, args), args.to, inputs=inputs, tolerance=_tolerance(args), rtol=args.rtol,
                       input_names=args.inputs, output_names=args.outputs, opset=args.opset, **quantized,
                       **({"path": out, "force": args.force} if args.to == "savedmodel" else {}))
     if args.to == "openvino":
@@ -440,13 +449,13 @@ def _quantize_options(args: argparse.Namespace, inputs: Any) -> dict[str, Any]:
 def cmd_check_opencv(args: argparse.Namespace) -> int:
     graph = _require_graph_file(args.graph)
     inputs = _named_inputs(args)
-    graph_def = graphfile.read_graph_def(graph, check_edges=True)  # fail on a bad file before anything starts
+    graph_def = _read_safe_graph(graph, args.allow_unsafe)  # a bad or unsafe file: answered before anything starts
     subject: Any = graph
     if args.inputs or args.outputs:  # other tensors: TensorFlow cuts the graph there first
-        subject = as_frozen_graph(graph, inputs=args.inputs, outputs=args.outputs)
+        subject = as_frozen_graph(graph, inputs=args.inputs, outputs=args.outputs, allow_unsafe=args.allow_unsafe)
     # comparing: TensorFlow runs the graph on the same inputs (sampled ones must run there first)
     reference = None if args.no_compare else load_frozen(graph, graph_def=graph_def, inputs=args.inputs,
-                                                         outputs=args.outputs)
+                                                         outputs=args.outputs, allow_unsafe=args.allow_unsafe)
     report = diagnose_opencv(subject, inputs=inputs, reference=reference, tolerance=args.tolerance, rtol=args.rtol,
                              timeout=args.timeout)
     _show(args, report.to_dict(), lambda: "\n".join([
@@ -499,6 +508,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_rtol(p)
     _add_force(p, "overwrite OUT.pb and OUT.json if they exist")
     _add_json(p)
+    _add_allow_unsafe(p, "freeze")
     p.set_defaults(func=cmd_freeze)
 
     p = sub.add_parser("run", help="run a frozen graph on a .npy input and save the output")
@@ -514,9 +524,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_allow_unsafe(p, "run")
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("scan", help="list ops that reach outside the process (files, network, Python); no TensorFlow")
+    p = sub.add_parser("scan", help="list ops that reach outside the process (files, network, Python) and every op "
+                       "not known to be safe (outside the allow-list); no TensorFlow")
     _add_graph(p, "the .pb to scan")
-    _add_json(p, "print {graph, clean, unsafe_ops: [{node, op, function, reason}]}")
+    _add_json(p, "print {graph, clean, unsafe_ops: [...], not_known_safe: [...]}, each {node, op, function, reason, "
+              "nested_in}")
     p.set_defaults(func=cmd_scan)
 
     p = sub.add_parser("inspect", help="summarize a .pb without TensorFlow: inputs, outputs, ops, constants, risky ops")
@@ -565,6 +577,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_tensor_names(p)
     _add_force(p, "overwrite OUT.pb and OUT.json if they exist")
     _add_json(p, "print {nodes_before, nodes_after, max_abs_diff, output, target, removed_ops, added_ops}")
+    _add_allow_unsafe(p, "optimize")
     p.set_defaults(func=cmd_optimize)
 
     p = sub.add_parser("edit", help="graph surgery, each edit verified: bind a placeholder, cut, fix shapes, rename, "
@@ -628,6 +641,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_tensor_names(p)
     _add_force(p)
     _add_json(p, "print {output, format, bytes, sha256, ops, max_abs_diff} (and quantize, quantized_check)")
+    _add_allow_unsafe(p, "export")
     p.set_defaults(func=cmd_export, tolerance=None)
 
     p = sub.add_parser("check-opencv", help="can OpenCV DNN read this .pb? tried in a subprocess, so a crash is "
@@ -642,6 +656,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_seconds(p, "--timeout", 120.0, "give up after (default 120)")
     p.add_argument("--top", type=_count, default=10, metavar="N", help="suspicious ops to list (default 10)")
     _add_json(p, "print {graph, ok, status, signal, stage, message, likely_cause, suspicious_ops, max_abs_diff}")
+    _add_allow_unsafe(p, "check")
     p.set_defaults(func=cmd_check_opencv)
 
     p = sub.add_parser("view", help="open a frozen graph in Netron, a graph you can click, served on 127.0.0.1 "

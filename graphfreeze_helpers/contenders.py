@@ -103,7 +103,7 @@ def prepare(
     if model is not None:
         if isinstance(model, (str, Path)):
             subject.model_path = Path(model)
-            model = load_model(model)
+            model = load_model(model, allow_unsafe=allow_unsafe)
         subject.model = model
     if graph is not None:
         subject.graph_path = Path(graph)

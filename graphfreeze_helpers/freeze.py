@@ -29,7 +29,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 
 import numpy as np
 
-from . import bigfreeze, bigload, files, graphfile, tensorproto
+from . import bigfreeze, bigload, files, graphfile, safety, tensorproto
 from .errors import GraphFreezeError, InputError, ModelLoadError, NotFrozenError, TooLargeError
 from .freeze_tf1 import SessionArtifact, is_checkpoint, load_v1_saved_model, restore_checkpoint
 from .load import LoadedGraph, check_arrays, load_frozen
@@ -151,12 +151,14 @@ sidecar_path = graphfile.sidecar_path
 
 
 def as_frozen_graph(
-    graph: FrozenGraph | str | Path, *, inputs: Optional[Sequence[Any]] = None, outputs: Optional[Sequence[Any]] = None
+    graph: FrozenGraph | str | Path, *, inputs: Optional[Sequence[Any]] = None, outputs: Optional[Sequence[Any]] = None,
+    allow_unsafe: bool = False,
 ) -> FrozenGraph:
     """``graph`` itself, or the frozen ``.pb`` at that path loaded (sidecar names, safety scan) as a FrozenGraph.
 
     ``inputs``/``outputs`` (``"x"``, ``"image[?,224,224,3]"``, as for :func:`load_frozen`)
     choose other tensors: the graph is loaded again with them (cut at the inputs).
+    ``allow_unsafe`` loads a path the safety scan refuses (see :func:`load_frozen`).
     """
     if isinstance(graph, FrozenGraph):
         if inputs is None and outputs is None:
@@ -166,7 +168,8 @@ def as_frozen_graph(
         loaded = LoadedGraph(graph.graph_def, ins, outs)
         return FrozenGraph.from_loaded(loaded, source=graph.source)
     if isinstance(graph, (str, Path)):
-        return FrozenGraph.from_loaded(load_frozen(graph, inputs=inputs, outputs=outputs), source=str(graph))
+        loaded = load_frozen(graph, inputs=inputs, outputs=outputs, allow_unsafe=allow_unsafe)
+        return FrozenGraph.from_loaded(loaded, source=str(graph))
     raise InputError(f"expected a FrozenGraph or the path of a frozen .pb, got a {type(graph).__name__}")
 
 
@@ -193,11 +196,13 @@ class _Traced:
     loader: str = ""
 
 
-def load_model(path: str | Path) -> Any:
+def load_model(path: str | Path, *, allow_unsafe: bool = False) -> Any:
     """Load a ``.keras``/``.h5`` file with Keras, or a SavedModel directory with TensorFlow.
 
     Keras 3's ``load_model`` no longer reads SavedModel directories; for those we use
-    ``tf.saved_model.load`` and freeze a signature instead.
+    ``tf.saved_model.load`` and freeze a signature instead. A SavedModel is a program: it is
+    scanned first (:func:`.safety.check_saved_model`) and refused with :class:`UnsafeGraphError`
+    unless ``allow_unsafe=True``, before any of its functions runs.
     """
     path = Path(path)
     if not path.exists():
@@ -205,6 +210,7 @@ def load_model(path: str | Path) -> Any:
     if path.is_dir():
         if not (path / "saved_model.pb").is_file():
             raise ModelLoadError(f"directory {str(path)!r} is not a SavedModel: it has no saved_model.pb")
+        safety.refuse_unsafe_saved_model(path, allow_unsafe=allow_unsafe)
         tf = import_tensorflow()
         try:
             return tf.saved_model.load(str(path))
@@ -273,14 +279,14 @@ def trace_keras(model: Any) -> Any:
     return tf.function(keras_call(model), input_signature=keras_input_specs(model)).get_concrete_function()
 
 
-def _trace(model: Any, signature: str) -> _Traced:
+def _trace(model: Any, signature: str, allow_unsafe: bool = False) -> _Traced:
     tf = import_tensorflow()
     import keras
 
     loader = ""
     if isinstance(model, (str, Path)):
         source = str(model)
-        model = load_model(model)
+        model = load_model(model, allow_unsafe=allow_unsafe)
         loader = KERAS_LOADER if isinstance(model, keras.Model) else TF2_SAVED_MODEL_LOADER
     else:
         source = getattr(model, "name", type(model).__name__)
@@ -664,9 +670,14 @@ def freeze(
     rtol: float = DEFAULT_RTOL,
     input_names: Optional[Sequence[Any]] = None,
     progress: Optional[bigfreeze.Progress] = None,
+    allow_unsafe: bool = False,
 ) -> FrozenGraph:
     """Freeze a ``keras.Model``, a ``.keras``/``.h5`` path, a SavedModel (path or object) or a
     TF1 checkpoint (a ``.meta`` file or a folder with a ``checkpoint`` file).
+
+    A SavedModel directory is scanned before TensorFlow runs any of it and refused with
+    :class:`UnsafeGraphError` when an op is not known to be safe, unless ``allow_unsafe=True``
+    (see :func:`load_model`).
 
     A checkpoint needs ``outputs`` (tensor or node names); without them, :class:`InputError`
     lists the likely ones. ``input_names`` (``"x"``, ``"Reshape[?,192]"``) feed a checkpoint
@@ -692,7 +703,7 @@ def freeze(
     if progress is not None:
         progress("load", 0, 0)
     try:
-        traced = _trace(model, signature)
+        traced = _trace(model, signature, allow_unsafe)
     except ReviveError as exc:
         try:
             artifact = load_v1_saved_model(model, signature)

@@ -31,7 +31,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 import numpy as np
 
 from . import bigload, graphfile, safety
-from .errors import InputError, ShapeError, TensorNameError, UnsafeGraphError
+from .errors import InputError, ShapeError, TensorNameError
 from .tensorproto import dtype_name
 from .tensors import TensorArg, TensorInfo, format_shape, node_name, parse_tensor_args, tensor_name
 from .tfimport import import_tensorflow, to_tf_graph_def
@@ -442,9 +442,9 @@ def load_frozen(
     ``method``: ``"auto"`` (a v1 ``Session`` for graphs with v1 control flow, else
     ``"import"``), or one of :data:`METHODS` to choose.
 
-    The graph is scanned first (:func:`.safety.scan`, with TensorFlow's own op registry
-    deciding which ops are unknown); a graph with flagged ops is refused with
-    :class:`UnsafeGraphError` unless ``allow_unsafe=True``.
+    The graph is scanned first (:func:`.safety.check`): an op outside the shipped allow-list
+    (whatever the running TensorFlow has registered) or a deny-list finding is refused with
+    :class:`UnsafeGraphError`, one line per op, unless ``allow_unsafe=True``.
 
     Pass ``graph_def`` when ``path`` was already read with
     ``graphfile.read_graph_def(path, check_edges=True)``, so the file is not read twice.
@@ -452,10 +452,7 @@ def load_frozen(
     tf = import_tensorflow()
     if graph_def is None:
         graph_def = graphfile.read_graph_def(path, graph_def=tf.compat.v1.GraphDef(), check_edges=True)
-    if not allow_unsafe:
-        found = safety.scan(graph_def, known_ops=RegisteredOps())
-        if found:
-            raise UnsafeGraphError(safety.refusal_message(repr(str(path)), found))
+    safety.refuse_unless_safe(graph_def, repr(str(path)), allow_unsafe=allow_unsafe)
     in_infos, out_infos = resolve_signature(path, graph_def, inputs=inputs, outputs=outputs)
     return LoadedGraph(graph_def, in_infos, out_infos, method=method)
 

@@ -15,9 +15,17 @@
   :data:`ADDON_OPS` and :data:`ADDON_OP_PREFIXES`: ops add-on packages register, with the package.
 - :data:`SHAPE_KEEPING_OPS`, :data:`BROADCAST_OPS`, :data:`IMAGE_DECODE_OPS`: what sample inputs
   read from an input's consumers.
+- :data:`SAVED_MODEL_VARIABLE_OPS` and :data:`SAVER_OPS`: a SavedModel's own variables and checkpoint.
+- :func:`allowed_ops`: the allow-list, ops known to only compute on their inputs (``allowed_ops.json``).
 """
 
 from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Optional
 
 # TF1's dataflow control flow (v1 cond and while_loop). Its loop frames do not survive an
 # import_graph_def inside a tf.function ("has inputs from different frames"): the loader runs
@@ -286,6 +294,16 @@ UNSAFE_OPS: dict[str, str] = {
     ),
 }
 
+# A SavedModel's own machinery, which the safety scan accepts in a SavedModel (not in a frozen
+# graph): the ops that create, read and restore its variables anywhere, and the checkpoint ops
+# inside the functions its saver_def names (tf.saved_model.save's _traced_save/_traced_restore).
+SAVED_MODEL_VARIABLE_OPS: frozenset[str] = frozenset(
+    {"VarHandleOp", "ReadVariableOp", "AssignVariableOp", "AssignAddVariableOp", "AssignSubVariableOp",
+     "VarIsInitializedOp", "DisableCopyOnRead", "DestroyResourceOp", "ResourceGather", "ResourceGatherNd",
+     "VariableV2", "Assign", "IsVariableInitialized"}
+)
+SAVER_OPS: frozenset[str] = frozenset({"SaveV2", "RestoreV2", "MergeV2Checkpoints"})
+
 # Ops that run a function named in an attr; the walk follows *every* func attr anyway.
 CALL_OPS: frozenset[str] = frozenset(
     {
@@ -392,3 +410,45 @@ ADDON_OPS: dict[str, str] = {
          "SentencepiecePieceToId", "SentencepieceIdToPiece", "SentencepieceGetPieceType"),
         "tf-sentencepiece"),
 }
+
+# --- the allow-list: ops known to only compute on their inputs ---------------------------------
+# Derived from TensorFlow's op registry by tools/gen_allowed_ops.py into allowed_ops.json, which
+# records the TensorFlow release and the registry's sha256; every registry op is in one group,
+# allowed or excluded, and each group says why.
+
+ALLOWED_OPS_FILE = Path(__file__).with_name("allowed_ops.json")
+
+
+@dataclass(frozen=True)
+class AllowList:
+    """The shipped allow-list: ``op in allow_list``; :meth:`reason` says why an op is left out."""
+
+    tensorflow: str
+    registry_sha256: str
+    allowed: frozenset[str]
+    excluded: dict[str, str]  # op -> the family it was left out with
+    reasons: dict[str, str]  # family -> why
+
+    def __contains__(self, op: object) -> bool:
+        return op in self.allowed
+
+    def family(self, op: str) -> Optional[str]:
+        """The excluded family of a registry op, or ``None`` (allowed, or not a TensorFlow op)."""
+        return self.excluded.get(op)
+
+    def reason(self, op: str) -> str:
+        """Why ``op`` is outside the list: its family's reason, or that TensorFlow has no such op."""
+        family = self.excluded.get(op)
+        if family is None:
+            return f"not an op of TensorFlow {self.tensorflow} (a custom op from a shared library can do anything)"
+        return f"{family.replace('_', ' ')}: {self.reasons[family]}"
+
+
+@lru_cache(maxsize=1)
+def allowed_ops() -> AllowList:
+    """The allow-list shipped with the package (no TensorFlow import; read once)."""
+    record = json.loads(ALLOWED_OPS_FILE.read_text(encoding="utf-8"))
+    allowed = frozenset(op for group in record["allowed"].values() for op in group["ops"])
+    excluded = {op: family for family, group in record["excluded"].items() for op in group["ops"]}
+    reasons = {family: group["reason"] for family, group in record["excluded"].items()}
+    return AllowList(record["tensorflow"], record["registry"]["sha256"], allowed, excluded, reasons)

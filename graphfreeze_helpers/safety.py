@@ -21,8 +21,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Collection, Iterator, Optional, Union
 
+from .errors import GraphFormatError, UnsafeGraphError
 from .formatting import printable
-from .ops import UNSAFE_OPS
+from .ops import SAVED_MODEL_VARIABLE_OPS, SAVER_OPS, UNSAFE_OPS, allowed_ops
+from .tensors import node_name
 
 
 @dataclass(frozen=True)
@@ -33,13 +35,16 @@ class UnsafeOp:
     op: str
     function: Optional[str]
     reason: str
+    nested_in: tuple[str, ...] = ()  # the strings holding the graph it is in, outermost first (see check())
 
     def to_dict(self) -> dict[str, Any]:
-        return {"node": self.node, "op": self.op, "function": self.function, "reason": self.reason}
+        return {"node": self.node, "op": self.op, "function": self.function, "reason": self.reason,
+                "nested_in": list(self.nested_in)}
 
     def __str__(self) -> str:
         where = f" in function {self.function!r}" if self.function else ""
-        return f"{self.node} ({self.op}){where}: {self.reason}"
+        inside = f" inside the graph in {' > '.join(self.nested_in)}" if self.nested_in else ""
+        return f"{self.node} ({self.op}){where}{inside}: {self.reason}"
 
 
 # --- walking a GraphDef and its function library ----------------------------------------------
@@ -127,14 +132,17 @@ def walk(graph_def: Any) -> Iterator[tuple[Optional[str], Any]]:
             return
 
 
-def reachable_functions(graph_def: Any) -> list[str]:
-    """Library functions reachable from the top-level nodes, in walk order (linear time)."""
+def functions_reached(graph_def: Any, from_nodes: Optional[Collection[str]] = None) -> list[str]:
+    """Library functions reachable from the top-level nodes (only those named in ``from_nodes``, if
+    given), in walk order; linear time."""
     by_name: dict[str, list[Any]] = {}
     for fdef in graph_def.library.function:
         by_name.setdefault(fdef.signature.name, []).append(fdef)
     order: list[str] = []
     seen: set[str] = set()
     for node in graph_def.node:
+        if from_nodes is not None and node.name not in from_nodes:
+            continue
         for name in function_refs(node, by_name):
             if name not in seen:
                 seen.add(name)
@@ -149,6 +157,11 @@ def reachable_functions(graph_def: Any) -> list[str]:
                         order.append(name)
         i += 1
     return order
+
+
+def reachable_functions(graph_def: Any) -> list[str]:
+    """Library functions reachable from the top-level nodes, in walk order (linear time)."""
+    return functions_reached(graph_def)
 
 
 # --- the scan ---------------------------------------------------------------------------------
@@ -232,36 +245,316 @@ def _path_constant_reason(node: Any) -> Optional[str]:
 
 KnownOps = Union[Collection[str], _Shipped, None]
 
+# A string that may hold a serialized GraphDef: it starts with field 1 (node) or 2 (library),
+# length-delimited. Such strings are parsed and scanned as graphs, down to MAX_NESTED_DEPTH
+# graphs inside graphs (each level re-reads at most the bytes of the one above, so the cost
+# stays within MAX_NESTED_DEPTH times the file's size).
+_GRAPH_HEADS = (0x0A, 0x12)
+MAX_NESTED_DEPTH = 4
+_DT_VARIANT = 21
+_VARIANT_CONSTANT = ("a variant constant: an opaque object TensorFlow decodes when the graph runs "
+                     "(it may hold a dataset or another program)")
+
+
+@dataclass
+class ScanReport:
+    """What :func:`check` found: deny-list findings (``unsafe``), and every op not known to be safe.
+
+    ``not_known_safe`` holds every node whose op is outside the allow-list
+    (:func:`.ops.allowed_ops`), every op a func attr names that is outside it, variant
+    constants, and constants holding a serialized graph; ``unsafe`` is what :func:`scan`
+    returns. Findings inside a nested graph carry the path to it in ``nested_in``.
+    """
+
+    unsafe: list[UnsafeOp]
+    not_known_safe: list[UnsafeOp]
+
+    @property
+    def clean(self) -> bool:
+        return not self.unsafe and not self.not_known_safe
+
+    def refusals(self) -> list[UnsafeOp]:
+        """Every finding once (a node both lists name is shown with its deny-list reason), in walk order."""
+        seen = {(u.node, u.op, u.function, u.nested_in) for u in self.unsafe}
+        return list(self.unsafe) + [u for u in self.not_known_safe
+                                    if (u.node, u.op, u.function, u.nested_in) not in seen]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"clean": self.clean, "unsafe_ops": [u.to_dict() for u in self.unsafe],
+                "not_known_safe": [u.to_dict() for u in self.not_known_safe]}
+
+
+def _string_values(node: Any) -> Iterator[tuple[str, int, bytes]]:
+    """``(attr, index, bytes)`` for every string an attr holds: ``s``, ``list.s`` and string tensors."""
+    for key, value in node.attr.items():
+        kind = value.WhichOneof("value")
+        if kind == "s":
+            yield key, 0, value.s
+        elif kind == "list" and len(value.list.s):
+            for i, raw in enumerate(value.list.s):
+                yield key, i, raw
+        elif kind == "tensor" and value.tensor.dtype == _DT_STRING:
+            for i, raw in enumerate(value.tensor.string_val):
+                yield key, i, raw
+
+
+# What TensorFlow accepts as an op type and a node name; a string that parses as a GraphDef
+# only by accident (protobuf reads many short strings as some message) names neither.
+_OP_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_>]*\Z")
+_NODE_NAME = re.compile(r"[A-Za-z0-9.][A-Za-z0-9_>./-]*\Z")
+
+
+def nested_graph(raw: bytes) -> Any:
+    """The GraphDef serialized in ``raw``, or ``None``.
+
+    A string counts as a graph when it parses as a GraphDef holding at least one node, and every
+    node has a name and an op type TensorFlow would accept (a graph with others would not import,
+    so it could not run either).
+    """
+    if len(raw) < 2 or raw[0] not in _GRAPH_HEADS:
+        return None
+    graph_def = _empty_graph_def()
+    try:
+        graph_def.ParseFromString(raw)
+    except Exception:  # protobuf's DecodeError: not a graph
+        return None
+    nodes = list(graph_def.node) + [n for f in graph_def.library.function for n in f.node_def]
+    if nodes and all(_OP_NAME.match(n.op) and _NODE_NAME.match(n.name) for n in nodes):
+        return graph_def
+    return None
+
+
+def _empty_graph_def() -> Any:
+    from tensorboard.compat.proto import graph_pb2
+
+    return graph_pb2.GraphDef()
+
+
+@dataclass(frozen=True)
+class _SavedModelParts:
+    """What a SavedModel may hold besides allowed ops: its variables anywhere, and checkpoint ops and
+    path constants in the saver's own nodes and functions."""
+
+    saver_nodes: frozenset[str] = frozenset()
+    saver_functions: frozenset[str] = frozenset()
+
+    def trusted(self, function: Optional[str], node: Any) -> bool:
+        return function in self.saver_functions if function is not None else node.name in self.saver_nodes
+
+
+class _Checker:
+    """One pass over a graph (and the graphs nested in its strings) for :func:`check`."""
+
+    def __init__(self, known: Optional[Collection[str]], allow: Any) -> None:
+        self.known = known
+        self.allow = allow
+        self.report = ScanReport([], [])
+
+    def graph(self, graph_def: Any, nested_in: tuple[str, ...], saved_model: Optional[_SavedModelParts] = None) -> None:
+        library = {f.signature.name for f in graph_def.library.function}
+        registry = shipped_known_ops()
+        allow, known = self.allow, self.known
+        unsafe, not_safe = self.report.unsafe, self.report.not_known_safe
+        for function, node in walk(graph_def):
+            op = node.op
+            if saved_model is not None and (op in SAVED_MODEL_VARIABLE_OPS or (
+                    (op in SAVER_OPS or op == "Const") and saved_model.trusted(function, node))):
+                continue
+            call = op in library and op not in registry  # TensorFlow refuses a function named like an op
+            reason = _reason(node) if op in UNSAFE_OPS else None
+            if reason is None and known is not None and op not in known and op not in library:
+                reason = UNKNOWN_OP_REASON
+            if reason is None and op == "Const":
+                reason = _path_constant_reason(node)
+            if reason is not None:
+                unsafe.append(UnsafeOp(node.name, op, function, reason, nested_in))
+            if not call and op not in allow:
+                not_safe.append(UnsafeOp(node.name, op, function, allow.reason(op), nested_in))
+            if len(node.attr):
+                self.attrs(node, function, library, nested_in)
+
+    def attrs(self, node: Any, function: Optional[str], library: Collection[str], nested_in: tuple[str, ...]) -> None:
+        not_safe = self.report.not_known_safe
+        for name in called_functions(node):
+            if name not in library and name not in self.allow:  # a func attr can name an op: TF runs it as one
+                not_safe.append(UnsafeOp(node.name, name, function, f"named by a func attr of {node.op}, which "
+                                         f"runs it as a function: {self.allow.reason(name)}", nested_in))
+                if name in UNSAFE_OPS:
+                    self.report.unsafe.append(UnsafeOp(node.name, name, function, f"runs {name} through a func "
+                                                       f"attr: {UNSAFE_OPS[name]}", nested_in))
+        if node.op == "Const" and node.attr["value"].tensor.dtype == _DT_VARIANT:
+            not_safe.append(UnsafeOp(node.name, node.op, function, _VARIANT_CONSTANT, nested_in))
+        for key, index, raw in _string_values(node):
+            inner = nested_graph(raw)
+            if inner is None:
+                continue
+            where = f"{function}/" if function else ""
+            frame = f"{where}{node.name}.{key}[{index}]"
+            not_safe.append(UnsafeOp(node.name, node.op, function, f"holds a serialized graph ({len(inner.node)} "
+                                     f"nodes, {len(inner.library.function)} functions) in {key}[{index}]: a "
+                                     "program inside the program", nested_in))
+            if len(nested_in) >= MAX_NESTED_DEPTH:
+                not_safe.append(UnsafeOp(node.name, node.op, function, f"a serialized graph nested more than "
+                                         f"{MAX_NESTED_DEPTH} deep: not scanned further", nested_in))
+                continue
+            self.graph(inner, nested_in + (frame,))
+
+
+def check(graph_def: Any, *, known_ops: KnownOps = SHIPPED) -> ScanReport:
+    """The whole safety scan: deny-list findings and every op outside the allow-list, in one linear pass.
+
+    The decision depends only on files shipped with the package (``allowed_ops.json`` and
+    ``known_ops.txt``, made from TensorFlow 2.21's registry), never on what the running
+    process has registered. Strings that hold a serialized GraphDef (a tf.data graph for
+    ``DatasetFromGraph``, say) are parsed and scanned too; their findings carry the path to
+    them (``node.attr[i]``, outermost first) in ``nested_in``.
+    """
+    known = shipped_known_ops() if isinstance(known_ops, _Shipped) else known_ops
+    checker = _Checker(known, allowed_ops())
+    checker.graph(graph_def, ())
+    return checker.report
+
+
+def _varint(data: bytes, i: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        if i >= len(data) or shift > 63:
+            raise ValueError("a varint runs past the end")
+        byte = data[i]
+        i += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            return value, i
+
+
+def saved_model_meta_graphs(data: bytes) -> list[Any]:
+    """The MetaGraphDefs in a ``saved_model.pb``'s bytes (field 2 of the SavedModel message), read
+    without TensorFlow. Raises ``ValueError`` when the bytes are not a SavedModel."""
+    from tensorboard.compat.proto import meta_graph_pb2
+
+    graphs = []
+    i = 0
+    while i < len(data):
+        key, i = _varint(data, i)
+        field, wire = key >> 3, key & 7
+        if wire == 0:
+            _, i = _varint(data, i)
+        elif wire == 2:
+            size, i = _varint(data, i)
+            if i + size > len(data):
+                raise ValueError("a field runs past the end")
+            if field == 2:
+                graphs.append(meta_graph_pb2.MetaGraphDef.FromString(data[i:i + size]))
+            i += size
+        else:
+            raise ValueError(f"wire type {wire} in a SavedModel")
+    if not graphs:
+        raise ValueError("no meta graph")
+    return graphs
+
+
+def upstream_nodes(graph_def: Any, names: Collection[str]) -> frozenset[str]:
+    """The top-level nodes named, and every node they take an input (data or control) from, transitively."""
+    nodes = {node.name: node for node in graph_def.node}
+    seen = {name for name in names if name in nodes}
+    stack = list(seen)
+    while stack:
+        for edge in nodes[stack.pop()].input:
+            name = node_name(edge)
+            if name in nodes and name not in seen:
+                seen.add(name)
+                stack.append(name)
+    return frozenset(seen)
+
+
+def check_saved_model(directory: str | Path) -> ScanReport:
+    """:func:`check` every meta graph of a SavedModel directory (its ``saved_model.pb``), TensorFlow-free.
+
+    A SavedModel is a program too: its functions run when TensorFlow loads and calls it. The
+    scan is the one for frozen graphs, except that the SavedModel's own machinery is expected:
+    the ops that hold and restore its variables (:data:`.ops.SAVED_MODEL_VARIABLE_OPS`), and the
+    checkpoint ops and path constants in the nodes its ``saver_def`` names, the nodes those take
+    their inputs from (TF1's ``save/`` scope), and the functions they call (TF2's ``_traced_save``).
+    Raises :class:`GraphFormatError` when ``saved_model.pb`` does not parse.
+    """
+    path = Path(directory) / "saved_model.pb"
+    try:
+        meta_graphs = saved_model_meta_graphs(path.read_bytes())
+    except OSError as exc:
+        raise GraphFormatError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from None
+    except Exception:  # ValueError from the reader, DecodeError from protobuf
+        raise GraphFormatError(f"{str(path)!r} does not parse as a SavedModel") from None
+    checker = _Checker(shipped_known_ops(), allowed_ops())
+    for meta_graph in meta_graphs:
+        saver = meta_graph.saver_def
+        named = [node_name(n) for n in (saver.restore_op_name, saver.save_tensor_name, saver.filename_tensor_name) if n]
+        nodes = upstream_nodes(meta_graph.graph_def, named)
+        parts = _SavedModelParts(nodes, frozenset(functions_reached(meta_graph.graph_def, nodes)))
+        checker.graph(meta_graph.graph_def, (), parts)
+    return checker.report
+
+
+def refuse_unsafe_saved_model(directory: str | Path, *, allow_unsafe: bool = False) -> ScanReport:
+    """:func:`check_saved_model`, raising :class:`UnsafeGraphError` on any finding unless ``allow_unsafe``."""
+    report = check_saved_model(directory)
+    if not allow_unsafe and not report.clean:
+        raise UnsafeGraphError(refusal_message(f"SavedModel {str(directory)!r}", report.refusals()))
+    return report
+
 
 def scan(graph_def: Any, *, known_ops: KnownOps = SHIPPED) -> list[UnsafeOp]:
-    """Every node (top level and inside library functions) that reaches outside the process.
+    """Every node (top level, inside library functions and nested graphs) that reaches outside the process.
 
     A node is flagged when its op is in :data:`.ops.UNSAFE_OPS`, when it is a string ``Const``
     whose value looks like a file path or URL, or when its op is unknown: neither a
     function of the graph's library nor in ``known_ops``. ``known_ops`` defaults to the op
     list shipped with the package (TensorFlow's registry, no TensorFlow import); pass a
     collection of your own (anything with ``in``), or ``None`` to skip that check.
+    :func:`check` also lists the ops outside the allow-list.
     """
-    known = shipped_known_ops() if isinstance(known_ops, _Shipped) else known_ops
-    library = {f.signature.name for f in graph_def.library.function}
-    found: list[UnsafeOp] = []
-    for function, node in walk(graph_def):
-        reason = _reason(node)
-        if reason is None and known is not None and node.op not in known and node.op not in library:
-            reason = UNKNOWN_OP_REASON
-        if reason is None:
-            reason = _path_constant_reason(node)
-        if reason is not None:
-            found.append(UnsafeOp(node.name, node.op, function, reason))
-    return found
+    return check(graph_def, known_ops=known_ops).unsafe
 
 
-def refusal_message(source: str, found: list[UnsafeOp], *, limit: int = 5) -> str:
-    """One line for :class:`UnsafeGraphError`: each flagged node and op, and how to opt in."""
-    listed = "; ".join(printable(item) for item in found[:limit])
-    more = f"; and {len(found) - limit} more" if len(found) > limit else ""
-    return (
-        f"refusing to load {source}: {len(found)} unsafe op(s): {listed}{more}. "
-        "Run `graphfreeze scan` to see them all; if you trust the file, pass allow_unsafe=True "
-        "(--allow-unsafe), and run untrusted graphs only in a sandbox"
-    )
+MAX_LISTED = 20
+
+
+def refusal_message(source: str, found: list[UnsafeOp], *, limit: int = MAX_LISTED) -> str:
+    """The text of :class:`UnsafeGraphError`: a first line saying what and how to opt in, then one line
+    per flagged op (node, op, function, why), at most ``limit``; names escaped (:func:`.formatting.printable`)."""
+    ops = ", ".join(dict.fromkeys(printable(item.op) for item in found))
+    lines = [
+        f"refusing to load {source}: {len(found)} op(s) not known to be safe ({ops}); if you trust the file, pass "
+        "--allow-unsafe (allow_unsafe=True), and run untrusted graphs only in a sandbox"
+    ]
+    lines += [f"graphfreeze: refused: {printable(item)}" for item in found[:limit]]
+    if len(found) > limit:
+        lines.append(f"graphfreeze: refused: ... and {len(found) - limit} more (graphfreeze scan lists them all)")
+    return "\n".join(lines)
+
+
+def refuse_unless_safe(graph_def: Any, source: str, *, allow_unsafe: bool = False) -> ScanReport:
+    """Run :func:`check`; raise :class:`UnsafeGraphError` (exit 3) on any finding unless ``allow_unsafe``."""
+    report = check(graph_def)
+    if not allow_unsafe and not report.clean:
+        raise UnsafeGraphError(refusal_message(source, report.refusals()))
+    return report
+
+
+def report_text(source: str, report: ScanReport) -> str:
+    """What ``graphfreeze scan`` prints: the deny-list findings with their reasons, then the other ops
+    not known to be safe, one a line, every name escaped; or one line saying the graph is clean."""
+    if report.clean:
+        return (f"{printable(source)}: clean (every op on the allow-list; no file, network, Python or unknown ops; "
+                "no path or URL constants)")
+    lines = [f"{printable(source)}: {len(report.unsafe)} unsafe op(s), {len(report.not_known_safe)} op(s) not known "
+             "to be safe; run it only in a sandbox, and load it with --allow-unsafe"]
+    if report.unsafe:
+        lines.append("unsafe (deny-list):")
+        lines += [f"  {printable(item)}" for item in report.unsafe]
+    shown = {(u.node, u.op, u.function, u.nested_in) for u in report.unsafe}
+    rest = [u for u in report.not_known_safe if (u.node, u.op, u.function, u.nested_in) not in shown]
+    if rest:
+        lines.append("not known to be safe (outside the allow-list" + (", besides the above):" if shown else "):"))
+        lines += [f"  {printable(item)}" for item in rest]
+    return "\n".join(lines)

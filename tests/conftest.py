@@ -64,6 +64,18 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> subpro
     )
 
 
+def assert_refusal(result: subprocess.CompletedProcess, contains: str = "") -> list[str]:
+    """The contract for an unsafe graph: exit 3, ``graphfreeze: error: ...``, then one ``graphfreeze: refused: ...``
+    line per op (node, op, function, why), no traceback; ``contains`` is in the op lines."""
+    assert result.returncode == 3, (result.returncode, result.stderr)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines and lines[0].startswith("graphfreeze: error: refusing"), result.stderr
+    assert len(lines) > 1 and all(line.startswith("graphfreeze: refused: ") for line in lines[1:]), result.stderr
+    assert "Traceback" not in result.stderr
+    assert contains.lower() in "\n".join(lines[1:]).lower(), result.stderr
+    return lines
+
+
 def assert_one_line_error(result: subprocess.CompletedProcess, code: int = 2, contains: str = "") -> str:
     """The contract for a user's mistake: exit ``code``, one stderr line, no traceback."""
     assert result.returncode == code, (result.returncode, result.stderr)

@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from conftest import assert_one_line_error, run_cli
+from conftest import assert_one_line_error, assert_refusal, run_cli
 
 
 def test_help_lists_subcommands():
@@ -103,7 +103,9 @@ def test_freeze_refusal_exits_3(tmp_path):
     module = CallsPython()
     tf.saved_model.save(module, str(tmp_path / "py"), signatures={"serving_default": module.serve})
     result = run_cli("freeze", tmp_path / "py", "-o", tmp_path / "m.pb")
-    assert_one_line_error(result, 3, "EagerPyFunc")
+    assert_refusal(result, "EagerPyFunc")  # the SavedModel's scan refuses it before TensorFlow loads it
+    result = run_cli("freeze", tmp_path / "py", "-o", tmp_path / "m.pb", "--allow-unsafe")
+    assert_one_line_error(result, 3, "EagerPyFunc")  # and trusted, freezing refuses to keep a Python call
     assert sorted(os.listdir(tmp_path)) == ["py"]
 
 

@@ -131,16 +131,23 @@ def test_string_constants_with_paths_are_flagged_in_functions_too():
 
 def test_unsafe_op_keeps_its_fields():
     item = UnsafeOp("n", "ReadFile", None, "reads files from disk")
-    assert item.to_dict() == {"node": "n", "op": "ReadFile", "function": None, "reason": "reads files from disk"}
+    assert item.to_dict() == {"node": "n", "op": "ReadFile", "function": None, "reason": "reads files from disk",
+                              "nested_in": []}
     assert "n (ReadFile)" in str(item)
+    inner = UnsafeOp("n", "ReadFile", "f", "reads", ("blob.value[0]", "g/b2.value[3]"))
+    assert str(inner) == "n (ReadFile) in function 'f' inside the graph in blob.value[0] > g/b2.value[3]: reads"
 
 
-def test_refusal_message_is_one_line_and_names_each_node():
-    found = [UnsafeOp(f"n{i}", "ReadFile", "f" if i else None, "reads files") for i in range(7)]
-    message = safety.refusal_message("'g.pb'", found)
-    assert "\n" not in message
-    assert "n0 (ReadFile)" in message and "n4 (ReadFile) in function 'f'" in message and "and 2 more" in message
-    assert "--allow-unsafe" in message and "sandbox" in message
+def test_refusal_message_is_one_line_per_node():
+    found = [UnsafeOp(f"n{i}", "ReadFile", "f" if i else None, "reads files") for i in range(25)]
+    lines = safety.refusal_message("'g.pb'", found).split("\n")
+    assert "25 op(s) not known to be safe (ReadFile)" in lines[0]
+    assert "--allow-unsafe" in lines[0] and "sandbox" in lines[0]
+    assert lines[1] == "graphfreeze: refused: n0 (ReadFile): reads files"
+    assert lines[5] == "graphfreeze: refused: n4 (ReadFile) in function 'f': reads files"
+    assert len(lines) == 1 + safety.MAX_LISTED + 1 and "and 5 more" in lines[-1]
+    evil = safety.refusal_message("'g.pb'", [UnsafeOp("a\nfake line\x1b[2J", "X\r", None, "why")])
+    assert evil.count("\n") == 1 and "\\x0a" in evil and "\\x1b" in evil and "\\x0d" in evil
 
 
 def test_tensorflow_built_control_flow_is_scanned(tmp_path):
@@ -199,7 +206,7 @@ def test_load_frozen_refuses_unsafe_graph_unless_allowed(unsafe_pb, tmp_path):
     from graphfreeze_helpers.errors import UnsafeGraphError
     from graphfreeze_helpers.load import load_frozen
 
-    with pytest.raises(UnsafeGraphError, match=r"contents \(ReadFile\).*allow_unsafe"):
+    with pytest.raises(UnsafeGraphError, match=r"(?s)allow_unsafe.*contents \(ReadFile\)"):
         load_frozen(unsafe_pb)
     secret = tmp_path / "secret.txt"
     secret.write_text("a file the graph reads")
@@ -252,15 +259,14 @@ def test_scan_json_matches_inspect_unsafe_ops(tmp_path):
 def test_run_refuses_unsafe_graph_before_tensorflow(unsafe_pb, tmp_path):
     import numpy as np
 
-    from conftest import assert_one_line_error, run_cli
+    from conftest import assert_refusal, run_cli
 
     np.save(tmp_path / "x.npy", np.array(b"/etc/hostname"))
     out = tmp_path / "y.npy"
-    line = assert_one_line_error(run_cli("run", unsafe_pb, "--input", tmp_path / "x.npy", "-o", out), 3)
-    assert "contents (ReadFile)" in line and "--allow-unsafe" in line
+    lines = assert_refusal(run_cli("run", unsafe_pb, "--input", tmp_path / "x.npy", "-o", out), "contents (ReadFile)")
+    assert "--allow-unsafe" in lines[0] and len(lines) == 2
     assert not out.exists()
-    bench = run_cli("bench", unsafe_pb)
-    assert_one_line_error(bench, 3, "ReadFile")
+    assert_refusal(run_cli("bench", unsafe_pb), "ReadFile")
 
 
 def test_scan_command_does_not_import_tensorflow(unsafe_pb):
@@ -414,3 +420,227 @@ def test_text_graph_that_is_not_utf8_past_its_head_is_one_line_exit_2(tmp_path):
     path = tmp_path / "bad.pbtxt"
     path.write_bytes(CLEAN.encode() * 60 + b'node { name: "\xff\xfe" op: "NoOp" }')
     assert_one_line_error(run_cli("scan", path), 2, "not UTF-8")
+
+
+# --- the allow-list ------------------------------------------------------------------------------
+
+
+def test_allow_list_file_puts_every_registry_op_in_one_group_with_a_reason():
+    import json
+
+    from graphfreeze_helpers.ops import ALLOWED_OPS_FILE, allowed_ops
+
+    record = json.loads(ALLOWED_OPS_FILE.read_text())
+    groups = [*record["allowed"].values(), *record["excluded"].values()]
+    names = [op for group in groups for op in group["ops"]]
+    assert len(names) == len(set(names)) == record["registry"]["ops"]
+    assert set(names) == shipped_known_ops()  # the same registry as known_ops.txt
+    assert all(group["reason"] and group["ops"] for group in groups)
+    allow = allowed_ops()
+    assert {"Conv2D", "MatMul", "If", "While", "StatefulPartitionedCall", "Const", "Placeholder", "NoOp",
+            "TensorListReserve", "Switch", "Merge", "Enter", "_FusedConv2D"} <= allow.allowed
+    for op, family in [("ReadFile", "deny_list"), ("DatasetFromGraph", "nested_program"), ("MapDataset",
+                       "nested_program"), ("TensorDataset", "tf_data"), ("VarHandleOp", "shared_state"),
+                       ("HashTableV2", "shared_state"), ("Abort", "process"), ("GenerateVocabRemapping",
+                       "reads_files"), ("XlaCallModule", "nested_program"), ("KernelLabel", "test_and_debug")]:
+        assert op not in allow and allow.family(op) == family, (op, allow.family(op))
+    assert "not an op of TensorFlow" in allow.reason("MyCustomKernel")
+
+
+def test_allow_list_matches_the_installed_tensorflow_registry():
+    """allowed_ops.json records the registry it was made from; regenerate it (and review) when TensorFlow changes."""
+    from pathlib import Path
+
+    tool = Path(__file__).resolve().parent.parent / "tools" / "gen_allowed_ops.py"
+    result = subprocess.run([sys.executable, str(tool), "--check"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+
+
+def test_every_op_outside_the_list_is_not_known_safe_and_deny_findings_stay_separate():
+    g = graph(CLEAN + 'node { name: "t" op: "TensorDataset" } node { name: "rf" op: "ReadFile" input: "x" }'
+              ' node { name: "z" op: "MyCustomKernel" }')
+    report = safety.check(g)
+    assert [(u.node, u.op) for u in report.unsafe] == [("rf", "ReadFile"), ("z", "MyCustomKernel")]
+    assert [(u.node, u.op) for u in report.not_known_safe] == [("t", "TensorDataset"), ("rf", "ReadFile"),
+                                                               ("z", "MyCustomKernel")]
+    assert "tf.data" in report.not_known_safe[0].reason
+    assert [u.node for u in report.refusals()] == ["rf", "z", "t"]
+    assert safety.check(graph(CLEAN)).clean and safety.check(graph(NESTED)).not_known_safe
+
+
+def test_a_func_attr_naming_an_op_is_checked_as_that_op():
+    """TensorFlow runs a primitive op named by a func attr as a function: PartitionedCall(f=ReadFile) reads files."""
+    g = graph(CLEAN + 'node { name: "call" op: "PartitionedCall" input: "x" '
+              'attr { key: "f" value { func { name: "ReadFile" } } } }')
+    report = safety.check(g)
+    assert [(u.node, u.op) for u in report.not_known_safe] == [("call", "ReadFile")]
+    assert [(u.node, u.op) for u in report.unsafe] == [("call", "ReadFile")]
+    fine = graph(CLEAN + 'node { name: "call" op: "PartitionedCall" '
+                 'attr { key: "f" value { func { name: "Relu" } } } }')
+    assert safety.check(fine).clean
+
+
+def test_a_variant_constant_is_not_known_safe():
+    g = graph(CLEAN + 'node { name: "v" op: "Const" attr { key: "value" value { tensor { dtype: DT_VARIANT } } } }')
+    assert [(u.node, u.reason.split(":")[0]) for u in safety.check(g).not_known_safe] == [("v", "a variant constant")]
+
+
+def test_a_function_named_like_an_op_is_not_a_call():
+    """TensorFlow refuses a library function named like a registered op, so the node runs the op."""
+    g = graph(CLEAN + 'node { name: "r" op: "TensorDataset" } '
+              'library { function { signature { name: "TensorDataset" } node_def { name: "i" op: "Identity" } } }')
+    assert [u.node for u in safety.check(g).not_known_safe] == ["r"]
+
+
+def _nested_program_graph(tmp_path):
+    """A tf.data graph that reads a file, serialized into a string constant and run by DatasetFromGraph.
+
+    The string is joined with an empty string computed from the input, so that grappler cannot fold
+    the dataset away before it runs.
+    """
+    import tensorflow as tf
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("the contents of a file the graph was not given")
+    ds = tf.data.Dataset.from_tensors(tf.constant(str(secret))).map(tf.io.read_file)
+    blob = tf.raw_ops.DatasetToGraphV2(input_dataset=ds._variant_tensor, external_state_policy=0,
+                                       strip_device_assignment=True).numpy()
+    g = tf.Graph()
+    with g.as_default():
+        x = tf.compat.v1.placeholder(tf.float32, [None], name="x")
+        empty = tf.strings.reduce_join(tf.strings.as_string(x)[:0])
+        program = tf.strings.join([tf.constant(blob, name="program"), empty])
+        (contents,) = tf.raw_ops.DatasetToSingleElement(dataset=tf.raw_ops.DatasetFromGraph(graph_def=program),
+                                                        output_types=[tf.string], output_shapes=[[]])
+        tf.identity(contents, name="contents")
+    path = tmp_path / "nested.pb"
+    path.write_bytes(g.as_graph_def().SerializeToString())
+    return path, secret
+
+
+def test_a_graph_serialized_in_a_string_is_scanned_and_refused(tmp_path):
+    import json
+
+    import numpy as np
+
+    from graphfreeze_helpers.errors import UnsafeGraphError
+    from graphfreeze_helpers.load import load_frozen
+
+    from conftest import assert_refusal, run_cli
+
+    path, secret = _nested_program_graph(tmp_path)
+    report = json.loads(run_cli("scan", path, "--json").stdout)
+    inner = [(u["op"], u["nested_in"]) for u in report["unsafe_ops"]]
+    assert ("ReadFile", ["program.value[0]"]) in inner  # found inside the nested graph, with the path to it
+    assert any(u["op"] == "Const" and "file path" in u["reason"] and u["nested_in"] for u in report["unsafe_ops"])
+    outside = {u["op"] for u in report["not_known_safe"] if not u["nested_in"]}
+    assert {"DatasetFromGraph", "DatasetToSingleElement", "Const"} <= outside
+    np.save(tmp_path / "x.npy", np.array([1.0], np.float32))
+    run = ("run", path, "--input", f"x={tmp_path / 'x.npy'}", "--outputs", "contents", "-o", tmp_path / "y.npy")
+    assert_refusal(run_cli(*run), "DatasetFromGraph")
+    with pytest.raises(UnsafeGraphError, match="DatasetFromGraph"):
+        load_frozen(path, outputs=["contents"])
+    assert run_cli(*run, "--allow-unsafe").returncode == 0  # what the refusal prevents: the file is read
+    assert np.load(tmp_path / "y.npy") == secret.read_bytes()
+
+
+def test_nested_graphs_deeper_than_the_limit_are_not_scanned_further():
+    inner = graph('node { name: "r" op: "ReadFile" }')
+    for _ in range(safety.MAX_NESTED_DEPTH + 2):
+        outer = graph_pb2.GraphDef()
+        node = outer.node.add(name="blob", op="Const")
+        node.attr["value"].tensor.dtype = 7
+        node.attr["value"].tensor.string_val.append(inner.SerializeToString())
+        inner = outer
+    report = safety.check(inner)
+    assert max(len(u.nested_in) for u in report.not_known_safe) == safety.MAX_NESTED_DEPTH
+    assert any("not scanned further" in u.reason for u in report.not_known_safe)
+    assert not report.unsafe  # the ReadFile lies deeper than the scan goes; the carriers are still refused
+
+
+def test_strings_that_parse_as_a_graph_by_accident_are_not_graphs():
+    assert safety.nested_graph(b"\n\x0eVARIABLE_VALUE\x12\nVariable_7\x1a&variables/0/.ATTRIBUTES/VARIABLE") is None
+    assert safety.nested_graph(b"/etc/passwd") is None and safety.nested_graph(b"") is None
+    assert safety.nested_graph(graph(CLEAN).SerializeToString()) is not None
+
+
+def test_an_op_the_running_process_registers_is_still_refused(tmp_path):
+    """KernelLabel is registered by TensorFlow's own test kernels, linked into the library the host loaded:
+    the live registry knows it, the shipped allow-list does not allow it, and the list decides."""
+    from graphfreeze_helpers.errors import UnsafeGraphError
+    from graphfreeze_helpers.load import RegisteredOps, load_frozen
+
+    assert "KernelLabel" in RegisteredOps() and "KernelLabel" in shipped_known_ops()
+    path = tmp_path / "host_op.pb"
+    path.write_bytes(graph(CLEAN + 'node { name: "k" op: "KernelLabel" }').SerializeToString())
+    with pytest.raises(UnsafeGraphError, match=r"k \(KernelLabel\)"):
+        load_frozen(path)
+    assert not safety.refuse_unless_safe(graph(CLEAN + 'node { name: "k" op: "KernelLabel" }'), "g",
+                                         allow_unsafe=True).clean
+
+
+@pytest.mark.parametrize("command", ["optimize", "export", "check-opencv"])
+def test_commands_that_load_a_graph_refuse_unsafe_ones(unsafe_pb, tmp_path, command):
+    from conftest import assert_refusal, run_cli
+
+    extra = {"optimize": ["-o", tmp_path / "o.pb"], "export": ["--to", "onnx", "-o", tmp_path / "o.onnx"],
+             "check-opencv": ["--no-compare"]}[command]
+    assert_refusal(run_cli(command, unsafe_pb, *extra), "contents (ReadFile)")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["reader.pb"]
+
+
+def _saved_model_that_reads_files(tmp_path):
+    import tensorflow as tf
+
+    class Reader(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([], tf.string)])
+        def serve(self, path):
+            return {"contents": tf.io.read_file(path)}
+
+    module = Reader()
+    tf.saved_model.save(module, str(tmp_path / "reader"), signatures={"serving_default": module.serve})
+    return tmp_path / "reader"
+
+
+def test_saved_models_are_scanned_before_they_run(tmp_path):
+    from graphfreeze_helpers.errors import UnsafeGraphError
+    from graphfreeze_helpers.freeze import load_model
+
+    from conftest import assert_refusal, run_cli
+
+    model = _saved_model_that_reads_files(tmp_path)
+    report = safety.check_saved_model(model)
+    assert [u.op for u in report.unsafe] == ["ReadFile"] and report.unsafe[0].function
+    with pytest.raises(UnsafeGraphError, match="ReadFile"):
+        load_model(model)
+    assert load_model(model, allow_unsafe=True) is not None
+    assert_refusal(run_cli("freeze", model, "-o", tmp_path / "m.pb"), "ReadFile")
+    assert not (tmp_path / "m.pb").exists()
+
+
+def test_a_plain_saved_model_is_clean(tmp_path):
+    """Variables, and the checkpoint ops and paths of the saver's own functions, are what a SavedModel is."""
+    import tensorflow as tf
+
+    class Scale(tf.Module):
+        def __init__(self):
+            self.v = tf.Variable([1.0, 2.0])
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 2], tf.float32)])
+        def serve(self, x):
+            return x * self.v
+
+    module = Scale()
+    tf.saved_model.save(module, str(tmp_path / "scale"), signatures={"serving_default": module.serve})
+    assert safety.check_saved_model(tmp_path / "scale").clean
+    graph_def = safety.saved_model_meta_graphs((tmp_path / "scale" / "saved_model.pb").read_bytes())[0].graph_def
+    assert {u.op for u in safety.scan(graph_def)} == {"SaveV2", "RestoreV2", "MergeV2Checkpoints", "Const"}
+
+
+def test_a_damaged_saved_model_is_one_line_exit_2(tmp_path):
+    from conftest import assert_one_line_error, run_cli
+
+    model = tmp_path / "broken"
+    model.mkdir()
+    (model / "saved_model.pb").write_bytes(b"\x08\x01\x12\xff\xff\xff\x0f")
+    assert_one_line_error(run_cli("freeze", model, "-o", tmp_path / "m.pb"), 2, "does not parse as a SavedModel")
