@@ -428,6 +428,12 @@ class AllowList:
     allowed: frozenset[str]
     excluded: dict[str, str]  # op -> the family it was left out with
     reasons: dict[str, str]  # family -> why
+    attrs_to_read: frozenset[str] = frozenset()  # allowed ops with an attr that can hold a function, string or tensor
+
+    @property
+    def plain(self) -> frozenset[str]:
+        """Allowed ops whose attrs can hold nothing to scan: the op type alone decides."""
+        return self.allowed - self.attrs_to_read
 
     def __contains__(self, op: object) -> bool:
         return op in self.allowed
@@ -451,4 +457,5 @@ def allowed_ops() -> AllowList:
     allowed = frozenset(op for group in record["allowed"].values() for op in group["ops"])
     excluded = {op: family for family, group in record["excluded"].items() for op in group["ops"]}
     reasons = {family: group["reason"] for family, group in record["excluded"].items()}
-    return AllowList(record["tensorflow"], record["registry"]["sha256"], allowed, excluded, reasons)
+    return AllowList(record["tensorflow"], record["registry"]["sha256"], allowed, excluded, reasons,
+                     frozenset(record["attrs_to_read"]))

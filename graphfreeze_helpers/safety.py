@@ -342,36 +342,91 @@ class _SavedModelParts:
         return function in self.saver_functions if function is not None else node.name in self.saver_nodes
 
 
+class _LazyNames:
+    """``name in names``: the function names of a library, read on the first question."""
+
+    def __init__(self, functions: Any) -> None:
+        self.functions = functions
+        self.names: Optional[set[str]] = None
+
+    def __contains__(self, name: object) -> bool:
+        if self.names is None:
+            self.names = {fdef.signature.name for fdef in self.functions}
+        return name in self.names
+
+
 class _Checker:
-    """One pass over a graph (and the graphs nested in its strings) for :func:`check`."""
+    """One pass over a graph (and the graphs nested in its strings) for :func:`check`.
+
+    Nodes are read top level first, then each library function in library order, once each. A
+    node whose op is allowed and whose attrs cannot hold a function, string or tensor
+    (:attr:`.ops.AllowList.plain`, most nodes of a model) costs one set lookup.
+    """
 
     def __init__(self, known: Optional[Collection[str]], allow: Any) -> None:
         self.known = known
         self.allow = allow
         self.report = ScanReport([], [])
+        registry = shipped_known_ops()
+        if known is None or known is registry:
+            self.plain = allow.plain - UNSAFE_OPS.keys()
+        elif isinstance(known, (set, frozenset)):
+            self.plain = (allow.plain - UNSAFE_OPS.keys()) & known
+        else:
+            self.plain = frozenset()
 
     def graph(self, graph_def: Any, nested_in: tuple[str, ...], saved_model: Optional[_SavedModelParts] = None) -> None:
-        library = {f.signature.name for f in graph_def.library.function}
+        functions = graph_def.library.function
+        library = _LazyNames(functions)  # read only if a node needs it: most never do
+        self.nodes(graph_def.node, None, library, nested_in, saved_model)
+        for fdef in functions:
+            self.nodes(fdef.node_def, fdef, library, nested_in, saved_model)
+
+    def nodes(self, nodes: Any, fdef: Any, library: Any, nested_in: tuple[str, ...],
+              saved_model: Optional[_SavedModelParts]) -> None:
+        """Check ``nodes``, the top level's (``fdef`` None) or a library function's."""
+        plain, allow, known = self.plain, self.allow, self.known
         registry = shipped_known_ops()
-        allow, known = self.allow, self.known
         unsafe, not_safe = self.report.unsafe, self.report.not_known_safe
-        for function, node in walk(graph_def):
+        const_known = known is None or "Const" in known
+        function: Optional[str] = None
+        for node in nodes:
             op = node.op
+            if op in plain:
+                continue
+            if function is None and fdef is not None:
+                function = fdef.signature.name
+            if op == "Const" and const_known:
+                if saved_model is None or not saved_model.trusted(function, node):
+                    self.constant(node, function, nested_in)
+                continue
             if saved_model is not None and (op in SAVED_MODEL_VARIABLE_OPS or (
-                    (op in SAVER_OPS or op == "Const") and saved_model.trusted(function, node))):
+                    op in SAVER_OPS and saved_model.trusted(function, node))):
                 continue
             call = op in library and op not in registry  # TensorFlow refuses a function named like an op
             reason = _reason(node) if op in UNSAFE_OPS else None
             if reason is None and known is not None and op not in known and op not in library:
                 reason = UNKNOWN_OP_REASON
-            if reason is None and op == "Const":
-                reason = _path_constant_reason(node)
             if reason is not None:
                 unsafe.append(UnsafeOp(node.name, op, function, reason, nested_in))
             if not call and op not in allow:
                 not_safe.append(UnsafeOp(node.name, op, function, allow.reason(op), nested_in))
             if len(node.attr):
                 self.attrs(node, function, library, nested_in)
+
+    def constant(self, node: Any, function: Optional[str], nested_in: tuple[str, ...]) -> None:
+        """A ``Const``: its value is all it holds (a string may be a path or a graph; a variant is opaque)."""
+        if "value" not in node.attr:
+            return
+        tensor = node.attr["value"].tensor
+        if tensor.dtype == _DT_STRING:
+            reason = _path_constant_reason(node)
+            if reason is not None:
+                self.report.unsafe.append(UnsafeOp(node.name, node.op, function, reason, nested_in))
+            for index, raw in enumerate(tensor.string_val):
+                self.nested(node, "value", index, raw, function, nested_in)
+        elif tensor.dtype == _DT_VARIANT:
+            self.report.not_known_safe.append(UnsafeOp(node.name, node.op, function, _VARIANT_CONSTANT, nested_in))
 
     def attrs(self, node: Any, function: Optional[str], library: Collection[str], nested_in: tuple[str, ...]) -> None:
         not_safe = self.report.not_known_safe
@@ -382,22 +437,25 @@ class _Checker:
                 if name in UNSAFE_OPS:
                     self.report.unsafe.append(UnsafeOp(node.name, name, function, f"runs {name} through a func "
                                                        f"attr: {UNSAFE_OPS[name]}", nested_in))
-        if node.op == "Const" and node.attr["value"].tensor.dtype == _DT_VARIANT:
-            not_safe.append(UnsafeOp(node.name, node.op, function, _VARIANT_CONSTANT, nested_in))
         for key, index, raw in _string_values(node):
-            inner = nested_graph(raw)
-            if inner is None:
-                continue
-            where = f"{function}/" if function else ""
-            frame = f"{where}{node.name}.{key}[{index}]"
-            not_safe.append(UnsafeOp(node.name, node.op, function, f"holds a serialized graph ({len(inner.node)} "
-                                     f"nodes, {len(inner.library.function)} functions) in {key}[{index}]: a "
-                                     "program inside the program", nested_in))
-            if len(nested_in) >= MAX_NESTED_DEPTH:
-                not_safe.append(UnsafeOp(node.name, node.op, function, f"a serialized graph nested more than "
-                                         f"{MAX_NESTED_DEPTH} deep: not scanned further", nested_in))
-                continue
-            self.graph(inner, nested_in + (frame,))
+            self.nested(node, key, index, raw, function, nested_in)
+
+    def nested(self, node: Any, key: str, index: int, raw: bytes, function: Optional[str],
+               nested_in: tuple[str, ...]) -> None:
+        """Scan ``raw`` as a graph when it is one (:func:`nested_graph`), its findings under ``node.key[index]``."""
+        inner = nested_graph(raw)
+        if inner is None:
+            return
+        not_safe = self.report.not_known_safe
+        where = f"{function}/" if function else ""
+        not_safe.append(UnsafeOp(node.name, node.op, function, f"holds a serialized graph ({len(inner.node)} "
+                                 f"nodes, {len(inner.library.function)} functions) in {key}[{index}]: a "
+                                 "program inside the program", nested_in))
+        if len(nested_in) >= MAX_NESTED_DEPTH:
+            not_safe.append(UnsafeOp(node.name, node.op, function, f"a serialized graph nested more than "
+                                     f"{MAX_NESTED_DEPTH} deep: not scanned further", nested_in))
+            return
+        self.graph(inner, nested_in + (f"{where}{node.name}.{key}[{index}]",))
 
 
 def check(graph_def: Any, *, known_ops: KnownOps = SHIPPED) -> ScanReport:

@@ -53,6 +53,11 @@ RATIO_LINES = {
     "inspect_speed.py": [
         r"^tutorial +\d+\.\dMB +\d+\.\d{3} +\d+\.\d{3} +\d+\.\d{3} +0\.200  quick$",
     ],
+    "scan_speed.py": [
+        r"^quick  large: \d+\.\d MB in \d+\.\d{3} s CPU = \d+\.\d MB/s = \d+\.\d\d x the target \(target > 50 ",
+        r"^quick  functions: \d+\.\d MB in \d+\.\d{3} s CPU = \d+\.\d MB/s = \d+\.\d\d x the target \(target > 50 ",
+        r"^info  tiny functions: .* functions/s ",
+    ],
 }
 
 

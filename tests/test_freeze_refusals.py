@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from graphfreeze_helpers import freeze as freeze_module
-from graphfreeze_helpers.errors import NotFrozenError, TooLargeError
+from graphfreeze_helpers.errors import NotFrozenError, TooLargeError, UnsafeGraphError
 from graphfreeze_helpers.freeze import (
     check_estimated_size,
     estimate_variable_bytes,
@@ -60,8 +60,10 @@ def test_static_hash_table_savedmodel_is_refused(tmp_path):
 
     module = Table()
     tf.saved_model.save(module, str(tmp_path / "sm"), signatures=module.__call__)
-    with pytest.raises(NotFrozenError, match="lookup table"):
+    with pytest.raises(UnsafeGraphError, match="HashTableV2"):  # the SavedModel's scan, before it loads
         freeze(tmp_path / "sm")
+    with pytest.raises(NotFrozenError, match="lookup table"):  # trusted, it still cannot be frozen
+        freeze(tmp_path / "sm", allow_unsafe=True)
 
 
 def test_variable_update_in_call_is_refused():

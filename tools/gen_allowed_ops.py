@@ -92,6 +92,17 @@ def _func_attrs(op: Any) -> bool:
     return any(a.type in ("func", "list(func)") for a in op.attr)
 
 
+CARRIERS = ("func", "list(func)", "string", "list(string)", "tensor", "list(tensor)")
+
+
+def _carries(op: Any) -> bool:
+    """Does the op declare an attr that can hold a function, a free string or a tensor (a nested program)?
+
+    A string attr with allowed values (``padding``: SAME or VALID) holds one of them or fails to import.
+    """
+    return any(a.type in CARRIERS and not (a.type == "string" and a.allowed_values.list.s) for a in op.attr)
+
+
 def _arg_types(op: Any) -> set[int]:
     return {a.type for a in list(op.input_arg) + list(op.output_arg)}
 
@@ -180,11 +191,15 @@ def render(version: str, ops: dict[str, Any], cpu: set[str]) -> str:
     reasons = {COMPUTES[0]: COMPUTES[1], **{f: r for f, (r, _) in ALLOW.items()}, **{f: r for f, r, _ in EXCLUDE}}
     record = {
         "about": "Ops known to only compute on their inputs, derived from TensorFlow's op registry by "
-                 "tools/gen_allowed_ops.py (do not edit; rerun it). Every registry op is in one group.",
+                 "tools/gen_allowed_ops.py (do not edit; rerun it). Every registry op is in one group. "
+                 "attrs_to_read: the allowed ops that declare an attr able to hold a function, a string or a "
+                 "tensor (what the scan reads besides the op type; TensorFlow refuses any other attr but "
+                 "internal _ ones, which it never runs).",
         "tensorflow": version,
         "registry": {"ops": len(ops), "sha256": registry_sha256(list(ops))},
         "allowed": {f: {"reason": reasons[f], "ops": names} for f, names in allowed.items()},
         "excluded": {f: {"reason": reasons[f], "ops": names} for f, names in excluded.items()},
+        "attrs_to_read": sorted(name for names in allowed.values() for name in names if _carries(ops[name])),
     }
     return json.dumps(record, indent=1) + "\n"
 
