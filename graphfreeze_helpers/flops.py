@@ -30,6 +30,7 @@ import numpy as np
 
 from . import graphfile, tensorproto
 from .errors import TensorNameError
+from .formatting import printable
 from .tensors import TensorInfo, format_shape, node_name, tensor_name
 
 Shape = Optional[tuple[Optional[int], ...]]
@@ -419,7 +420,7 @@ class FlopsReport:
         if self.unknown:
             lines.append(f"  {self.unknown} node(s) of unknown shape are not counted; give the input shapes "
                          "(--shape NAME=[1,224,224,3])")
-        return "\n".join(lines)
+        return "\n".join(printable(line) for line in lines)  # op and input names escaped, line by line
 
     def __repr__(self) -> str:
         return f"FlopsReport(flops={self.flops:,}, macs={self.macs:,}, unknown={self.unknown})"

@@ -415,10 +415,17 @@ class _Checker:
                 self.attrs(node, function, library, nested_in)
 
     def constant(self, node: Any, function: Optional[str], nested_in: tuple[str, ...]) -> None:
-        """A ``Const``: its value is all it holds (a string may be a path or a graph; a variant is opaque)."""
-        if "value" not in node.attr:
+        """A ``Const``: its value is all it holds (a string may be a path or a graph; a variant is opaque).
+
+        Its ``dtype`` attr tells first: TensorFlow refuses a Const whose value has another dtype.
+        """
+        dtype = node.attr.get("dtype")
+        if dtype is not None and dtype.type not in (_DT_STRING, _DT_VARIANT):
             return
-        tensor = node.attr["value"].tensor
+        value = node.attr.get("value")
+        if value is None:
+            return
+        tensor = value.tensor
         if tensor.dtype == _DT_STRING:
             reason = _path_constant_reason(node)
             if reason is not None:

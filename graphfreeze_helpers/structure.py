@@ -28,6 +28,7 @@ from typing import Any, Mapping, Optional
 from . import graphfile, safety
 from .errors import InputError
 from .flops import FlopsReport, Shape, count_flops, infer_shapes
+from .formatting import printable
 from .ops import ADDON_OP_PREFIXES, ADDON_OPS, ASSIGN_OP_TWINS, REF_OP_TWINS, REF_SOURCE_OPS
 from .tensors import format_shape
 
@@ -74,7 +75,9 @@ class Structure:
         head = (f"{self.nodes} nodes, {self.data_edges} data edges, {self.control_edges} control edges, "
                 + (", ".join(f"{n} on {d}" for d, n in self.devices.items()) if self.devices else "no device pins"))
         listed = f"{len(self.rows)} matching {self.pattern!r}" if self.pattern else "every node"
-        return "\n".join([head, f"{listed} (name (op) shape <- inputs):", *(f"  {row}" for row in self.rows)])
+        # names escaped one by one (formatting.printable): a newline in a name cannot start a line of its own
+        return "\n".join([printable(head), printable(f"{listed} (name (op) shape <- inputs):"),
+                          *(f"  {printable(row)}" for row in self.rows)])
 
     def __repr__(self) -> str:
         return (f"Structure(nodes={self.nodes}, listed={len(self.rows)}, control_edges={self.control_edges}, "
@@ -243,7 +246,7 @@ class Examination:
         if self.problems:
             lines += ["", "Known problems:"]
             for problem in self.problems:
-                lines += [f"  {problem.kind}: {problem.message}", f"    fix: {problem.fix}"]
+                lines += [f"  {problem.kind}: {printable(problem.message)}", f"    fix: {printable(problem.fix)}"]
         if self.flops is not None:
             lines += ["", self.flops.table()]
         if self.structure is not None:

@@ -9,6 +9,12 @@ The seeds are real frozen graphs (a small Keras model, and a tf.function with tf
 tf.while_loop so that the mutations also reach the function library). Mutations: bit flips,
 byte overwrites, truncations, insertions, deletions, duplicated spans and splices of two seeds.
 
+Three more properties draw a tenth as many examples (all of them in ``make fuzz``): mutated
+and deeply nested text ``.pbtxt`` (odd escapes, unbalanced braces) is parsed or refused with a
+GraphFreezeError; an op outside the allow-list, wherever it sits (top level, a function, a func
+attr, a graph serialized in a string), is always refused; and no name a graph holds prints a
+control character in ``scan``'s, ``inspect``'s or a refusal's text.
+
 ``make fuzz`` runs more examples: ``GRAPHFREEZE_FUZZ_EXAMPLES=200000 make fuzz``.
 Without that variable the run is derandomized (the same 10,000 examples every time).
 """
@@ -169,3 +175,161 @@ def test_regression_unknown_dtype_enum():
     node.attr["dtype"].type = 42
     assert [t.dtype for t in graphfile.placeholder_inputs(graph_def)] == ["dtype_42"]
     assert exercise(graph_def.SerializeToString()) == "parsed"
+
+
+# --- the text format, the allow-list decision and the escaping of names ----------------------------
+
+# The three properties below draw a tenth as many examples as the byte fuzzing (all of them in ``make fuzz``).
+SMALL_SETTINGS = settings(FUZZ_SETTINGS, max_examples=EXAMPLES if LONG_RUN else max(EXAMPLES // 10, 200))
+
+TEXT_PIECES = [
+    "node", "{", "}", "<", ">", ":", " ", "\n", "name", "op", "input", "attr", "key", "value", "func", "library",
+    "function", "signature", "node_def", "tensor", "dtype", "DT_FLOAT", "DT_STRING", "string_val", "float_val",
+    '"', "'", "\\", "\\x", "\\u00", "\\U0001", "\\0", "\\377", "\\n", "\\\"", "#", "1e999", "-0", "0x7fffffffffffffff",
+    "99999999999999999999999", "nan", "inf", "true", "[", "]", ",", ";", "\u202e", "\x1b[2J", "é", "\x00",
+]
+
+
+def text_seeds(seeds: list[bytes]) -> list[str]:
+    from google.protobuf import text_format
+
+    return [text_format.MessageToString(graphfile.parse_graph_def(data)) for data in seeds]
+
+
+text_case = st.tuples(
+    st.integers(0, 1),  # which seed
+    st.lists(st.tuples(st.integers(0, 3), st.integers(0, 1 << 20), st.lists(st.sampled_from(TEXT_PIECES), max_size=6)),
+             min_size=1, max_size=4),
+    st.integers(0, 400),  # extra nesting
+)
+
+
+def build_text(texts: list[str], drawn: tuple) -> bytes:
+    which, edits, depth = drawn
+    text = texts[which]
+    for kind, at, pieces in edits:
+        i = at % (len(text) + 1)
+        piece = "".join(pieces)
+        if kind == 0:  # insert tokens
+            text = text[:i] + piece + text[i:]
+        elif kind == 1:  # cut a span
+            text = text[:i] + text[i + 1 + at % 97:]
+        elif kind == 2:  # truncate
+            text = text[:i]
+        else:  # wrap what follows in nested messages
+            text = text[:i] + 'attr { key: "k" value { func { name: "f" ' + text[i:] + " } } }"
+    nest = 'attr { key: "k" value { func { name: "g" '
+    text = 'node { name: "n" op: "NoOp" ' + nest * depth + "} } }" * depth + " }\n" + text
+    return text.encode()
+
+
+def test_fuzz_text_format_never_crashes(seeds):
+    texts = text_seeds(seeds)
+    outcomes: dict[str, int] = {}
+
+    @SMALL_SETTINGS
+    @given(text_case)
+    def run(drawn):
+        outcome = exercise(build_text(texts, drawn))
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+
+    run()
+    assert outcomes.get("parsed", 0) and outcomes.get("refused", 0), outcomes
+
+
+def _allowed_plain_ops() -> list[str]:
+    from graphfreeze_helpers.ops import allowed_ops
+
+    return sorted(allowed_ops().plain - {"Const"})
+
+
+def _outside_ops() -> list[str]:
+    from graphfreeze_helpers.ops import allowed_ops
+
+    return sorted(allowed_ops().excluded)
+
+
+# An op outside the list: one the registry has and the list leaves out, or a made-up name (a custom op).
+outside_op = st.one_of(
+    st.sampled_from(_outside_ops()),
+    st.from_regex(r"[A-Z][A-Za-z0-9_]{0,20}", fullmatch=True).filter(
+        lambda name: name not in _allowed_plain_ops() and name not in {"Const", "PrintV2", "Print", "Assert"}),
+)
+placement = st.sampled_from(["top level", "function", "called function", "func attr", "nested graph"])
+
+
+def _graph_with(op: str, where: str, padding: list[str]):
+    """A graph of allowed ops (``padding``) holding ``op`` at ``where``."""
+    from tensorboard.compat.proto import graph_pb2
+
+    g = graph_pb2.GraphDef()
+    for i, name in enumerate(padding):
+        g.node.add(name=f"pad{i}", op=name)
+    if where == "top level":
+        g.node.add(name="target", op=op)
+    elif where in ("function", "called function"):
+        fdef = g.library.function.add()
+        fdef.signature.name = "holder"
+        fdef.node_def.add(name="target", op=op)
+        if where == "called function":
+            g.node.add(name="call", op="PartitionedCall").attr["f"].func.name = "holder"
+    elif where == "func attr":
+        g.node.add(name="target", op="StatefulPartitionedCall").attr["f"].func.name = op
+    else:
+        inner = graph_pb2.GraphDef()
+        inner.node.add(name="target", op=op)
+        const = g.node.add(name="blob", op="Const")
+        const.attr["value"].tensor.dtype = 7
+        const.attr["value"].tensor.string_val.append(inner.SerializeToString())
+    return g
+
+
+@SMALL_SETTINGS
+@given(outside_op, placement, st.lists(st.sampled_from(_allowed_plain_ops()), max_size=5))
+def test_fuzz_an_op_outside_the_allow_list_is_always_refused(op, where, padding):
+    from graphfreeze_helpers.errors import UnsafeGraphError
+
+    g = _graph_with(op, where, padding)
+    report = safety.check(graphfile.parse_graph_def(g.SerializeToString()))
+    assert any(u.op == op for u in report.not_known_safe), (op, where, report)
+    with pytest.raises(UnsafeGraphError) as refused:
+        safety.refuse_unless_safe(g, "'g.pb'")
+    assert op in str(refused.value)
+    assert safety.check(_graph_with("Identity", "top level", padding)).clean  # the same graph, allowed op: clean
+
+
+# Names as a graph's author may write them: any text protobuf can hold (valid UTF-8), controls included.
+any_name = st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=30)
+TERMINAL_CONTROLS = {chr(c) for c in range(0x20)} | {chr(c) for c in range(0x7F, 0xA0)} | {
+    "\u2028", "\u2029", "\u200e", "\u200f", "\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067",
+    "\u2068", "\u2069"}
+
+
+def _printed_lines_are_clean(text: str) -> None:
+    for line in text.split("\n"):
+        assert not TERMINAL_CONTROLS & set(line), repr(line)
+
+
+@SMALL_SETTINGS
+@given(any_name, any_name, any_name)
+def test_fuzz_every_printed_name_is_escaped(node, op, function):
+    from tensorboard.compat.proto import graph_pb2
+
+    from graphfreeze_helpers.formatting import json_line, printable
+
+    g = graph_pb2.GraphDef()
+    g.node.add(name=node, op=op)
+    fdef = g.library.function.add()
+    fdef.signature.name = function
+    fdef.node_def.add(name=node, op="ReadFile")
+    g = graphfile.parse_graph_def(g.SerializeToString())
+    report = safety.check(g)
+    assert not report.clean
+    _printed_lines_are_clean(safety.report_text(node, report))
+    _printed_lines_are_clean(safety.refusal_message(repr(node), report.refusals()))
+    summary = summarize(g)
+    _printed_lines_are_clean(summary.table())
+    line = json_line({"report": report.to_dict(), "summary": summary.to_dict()})
+    assert "\n" not in line and not TERMINAL_CONTROLS & set(line)
+    assert json.loads(line)["report"]["unsafe_ops"][0]["node"] == node  # JSON escapes, and keeps the name
+    assert not TERMINAL_CONTROLS & set(printable(node + op + function))

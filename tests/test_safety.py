@@ -342,7 +342,8 @@ def test_names_with_terminal_control_codes_are_escaped_in_scan_and_inspect(tmp_p
     _assert_no_control_characters(scanned.stdout.rstrip("\n"))
     assert "\\x1b[2K" in scanned.stdout and "ReadFile" in scanned.stdout
     assert not any(line.startswith("clean.pb") for line in scanned.stdout.splitlines())
-    for args in (("scan", path, "--json"), ("inspect", path, "--json"), ("inspect", path)):
+    for args in (("scan", path, "--json"), ("inspect", path, "--json"), ("inspect", path),
+                 ("inspect", path, "--structure", "--flops")):
         result = run_cli(*args)
         _assert_no_control_characters(result.stdout.rstrip("\n"))
         assert "\\x1b" in result.stdout or "\\u001b" in result.stdout, args
