@@ -363,11 +363,12 @@ def cmd_edit(args: argparse.Namespace) -> int:
     out = Path(args.output)
     _require_new_graph(out, graph, "the edited graph", force=args.force)
     inputs = _named_inputs(args)
-    graph_def = _read_safe_graph(graph, args.allow_unsafe)
+    graph_def = graphfile.read_graph_def(graph, check_edges=True)
     result = edit(graph, graph_def=graph_def, set_values=args.set or (), inputs=args.inputs, outputs=args.outputs,
                   shapes=args.shape or (), renames=args.rename or (), strip=args.strip or (), weights=args.weights,
                   repair_training=args.repair_training, verify_inputs=inputs, tolerance=args.tolerance,
-                  rtol=args.rtol, weights_tolerance=args.weights_tolerance, allow_unsafe=True)  # scanned above
+                  rtol=args.rtol, weights_tolerance=args.weights_tolerance,
+                  allow_unsafe=args.allow_unsafe)  # edit scans first, before TensorFlow starts
     result.save(out, force=args.force)
     _show(args, {"output": str(out), **result.to_dict()},
           lambda: "\n".join([f"wrote {out} and {sidecar_path(out)}", result.table()]))

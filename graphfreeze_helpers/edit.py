@@ -453,8 +453,8 @@ def edit(
     within ``tolerance + rtol * |reference|`` (the weights step: ``weights_tolerance`` for
     both parts), or :class:`~graphfreeze_helpers.errors.VerificationError` is raised.
     Names and values are checked before TensorFlow starts, and the graph is scanned first
-    (:func:`.safety.scan`): one with flagged ops is refused (:class:`UnsafeGraphError`) unless
-    ``allow_unsafe=True``.
+    (:func:`.safety.check`): one with an op outside the allow-list or a deny-list finding is refused
+    (:class:`UnsafeGraphError`) unless ``allow_unsafe=True``.
     """
     path: Optional[Path] = None
     if graph_def is None and isinstance(graph, (str, Path)):
@@ -464,9 +464,10 @@ def edit(
         graph_def = graph.graph_def if hasattr(graph, "graph_def") else graph
     if path is None and isinstance(graph, (str, Path)):
         path = Path(graph)
-    found = [] if allow_unsafe else safety.scan(graph_def)
-    if found:
-        raise UnsafeGraphError(safety.refusal_message(repr(str(path or "the graph")), found))
+    # --repair-training rewrites TF1's variable updates (AssignSub, ...) as plain ops before TensorFlow runs them
+    refused = [u for u in safety.check(graph_def).refusals() if not (repair_training and u.op in ASSIGN_OP_TWINS)]
+    if refused and not allow_unsafe:
+        raise UnsafeGraphError(safety.refusal_message(repr(str(path or "the graph")), refused))
     if weights is not None and weights not in WEIGHT_DTYPES:
         raise InputError(f"--weights takes {', '.join(WEIGHT_DTYPES)}, got {weights!r}")
     kinds = parse_strip(strip) if strip else ()
