@@ -4,8 +4,8 @@ TensorFlow copies a ``Const`` op's value many times on its way to a kernel: the 
 is serialized for import, parsed again in C++, held by the ``Graph``, copied by the
 ``Session`` (its base graph, the client graph, each partition) and once more by the
 ``Const`` kernel; under ``tf.function`` grappler's constant folding and the function
-library add their own. On a 1 GB frozen MLP that is 15 to 19 GB of memory and more than a
-minute before the first result, for a few matrix products.
+library add their own. On a 1 GB frozen MLP, TensorFlow's v1 ``Session`` loader peaked at 13.3
+GiB and took 90 s to the first result (``benchmarks/scale.py``), for a few matrix products.
 
 So a large graph is run another way (:func:`split_constants`): every top-level ``Const``
 of at least :data:`FED_CONSTANT_BYTES` (no inputs, a ``tensor_content``) becomes a
