@@ -603,7 +603,7 @@ def _saved_model_that_reads_files(tmp_path):
     return tmp_path / "reader"
 
 
-def test_saved_models_are_scanned_before_they_run(tmp_path):
+def test_saved_models_are_scanned_before_they_run(tmp_path, saved_pb):
     from graphfreeze_helpers.errors import UnsafeGraphError
     from graphfreeze_helpers.freeze import load_model
 
@@ -617,6 +617,7 @@ def test_saved_models_are_scanned_before_they_run(tmp_path):
     assert load_model(model, allow_unsafe=True) is not None
     assert_refusal(run_cli("freeze", model, "-o", tmp_path / "m.pb"), "ReadFile")
     assert not (tmp_path / "m.pb").exists()
+    assert_refusal(run_cli("bench", saved_pb, "--model", model), "ReadFile")
 
 
 def test_a_plain_saved_model_is_clean(tmp_path):
