@@ -52,7 +52,7 @@ def test_exported_ops(artifacts):
 
 
 def test_the_unfrozen_tflite_pitfall(trained_model, digits):
-    """Converting the live model's own concrete function keeps the variables: NaN or failure."""
+    """Converting the live model's own concrete function keeps the variables: wrong output or failure."""
     data = tflite_from_unfrozen(trained_model)
     runner = load_runner(data)
     assert "READ_VARIABLE" in runner.ops() and "VAR_HANDLE" in runner.ops()
@@ -60,7 +60,9 @@ def test_the_unfrozen_tflite_pitfall(trained_model, digits):
         y = runner(digits.x_test[:2])
     except (RuntimeError, ValueError):
         return  # failing outright is the other outcome we measured
-    assert np.isnan(y).all(), y
+    # Nothing initializes the variables: usually NaN, sometimes whatever the memory held.
+    expected = trained_model.predict(digits.x_test[:2], verbose=0)
+    assert not np.allclose(y, expected, atol=1e-3), y
 
 
 def test_tensorflow_only_ops_are_refused(frozen_graph, digits):
