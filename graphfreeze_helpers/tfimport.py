@@ -109,3 +109,20 @@ def to_tf_graph_def(graph_def: Any) -> Any:
     if isinstance(graph_def, tf.compat.v1.GraphDef):
         return graph_def
     return tf.compat.v1.GraphDef.FromString(graph_def.SerializeToString())
+
+
+def registered_op_list() -> tuple[str, Any]:
+    """(TensorFlow version, ``OpList``): every op the installed TensorFlow registers on import.
+
+    The tools that write the shipped op files (``tools/gen_*.py``) read the registry here; the
+    package's own decisions never do (they read those files).
+    """
+    tf = import_tensorflow()
+    from tensorflow.core.framework import op_def_pb2
+    from tensorflow.python.client import pywrap_tf_session
+
+    buffer = pywrap_tf_session.TF_GetAllOpList()
+    try:
+        return tf.__version__, op_def_pb2.OpList.FromString(pywrap_tf_session.TF_GetBuffer(buffer))
+    finally:
+        pywrap_tf_session.TF_DeleteBuffer(buffer)

@@ -152,20 +152,13 @@ COMPUTES = ("computes", "computes outputs from its inputs and attrs only: math, 
 
 def registry() -> tuple[str, dict[str, Any], set[str]]:
     """(TensorFlow version, {op name: OpDef}, op names with a CPU or any-device kernel) of the installed TensorFlow."""
-    from graphfreeze_helpers.tfimport import import_tensorflow
+    from graphfreeze_helpers.tfimport import registered_op_list
 
-    tf = import_tensorflow()
-    from tensorflow.core.framework import op_def_pb2
-    from tensorflow.python.client import pywrap_tf_session
+    version, op_list = registered_op_list()
     from tensorflow.python.framework import kernels
 
-    buffer = pywrap_tf_session.TF_GetAllOpList()
-    try:
-        op_list = op_def_pb2.OpList.FromString(pywrap_tf_session.TF_GetBuffer(buffer))
-    finally:
-        pywrap_tf_session.TF_DeleteBuffer(buffer)
     cpu = {k.op for k in kernels.get_all_registered_kernels().kernel if k.device_type in ("CPU", "DEFAULT")}
-    return tf.__version__, {op.name: op for op in op_list.op}, cpu
+    return version, {op.name: op for op in op_list.op}, cpu
 
 
 def registry_sha256(names: list[str]) -> str:

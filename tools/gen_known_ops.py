@@ -23,18 +23,10 @@ from graphfreeze_helpers.files import write_files_atomically  # noqa: E402
 
 
 def registered_ops() -> tuple[str, list[str]]:
-    from graphfreeze_helpers.tfimport import import_tensorflow
+    from graphfreeze_helpers.tfimport import registered_op_list
 
-    tf = import_tensorflow()
-    from tensorflow.core.framework import op_def_pb2
-    from tensorflow.python.client import pywrap_tf_session
-
-    buffer = pywrap_tf_session.TF_GetAllOpList()
-    try:
-        op_list = op_def_pb2.OpList.FromString(pywrap_tf_session.TF_GetBuffer(buffer))
-    finally:
-        pywrap_tf_session.TF_DeleteBuffer(buffer)
-    return tf.__version__, sorted({op.name for op in op_list.op})
+    version, op_list = registered_op_list()
+    return version, sorted({op.name for op in op_list.op})
 
 
 def render(version: str, names: list[str]) -> str:
