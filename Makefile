@@ -22,7 +22,7 @@ run: $(STAMP) ## run every notebook headless into build/executed/, print the sum
 	$(PY) tools/run_notebooks.py
 
 test: $(STAMP) ## run the unit, CLI and notebook tests (nbval + papermill)
-	$(PY) -m pytest -n 2 --dist loadfile
+	$(PY) -m pytest -n 2 --dist loadfile --durations=30
 
 test-fast: $(STAMP) ## tests/ without the slow ones (real architectures, notebook runs, browser, benchmarks)
 	$(PY) -m pytest tests -m "not slow"
@@ -38,7 +38,7 @@ bench-scale: $(STAMP) ## every stage from 1M to 250M parameters beside the bare 
 	$(PY) benchmarks/scale.py
 
 FUZZ_EXAMPLES ?= 200000
-fuzz: $(STAMP) ## fuzz the TF-free inspect/scan path longer (FUZZ_EXAMPLES=200000; tests run 10,000)
+fuzz: $(STAMP) ## fuzz the TF-free inspect/scan path longer (FUZZ_EXAMPLES=200000; tests run 4,000)
 	GRAPHFREEZE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest tests/test_fuzz.py -q
 
 # JupyterLab refuses to start as root (a container, Binder-like images) unless told it is meant.

@@ -24,15 +24,27 @@ def test_plain_import_is_noisy_which_is_why_we_quiet_it():
     assert result.stderr.strip(), "TensorFlow no longer logs at import; tfimport.import_tensorflow may be simplified"
 
 
-def test_real_errors_still_show():
+def _import_with_blocked(module: str) -> subprocess.CompletedProcess:
     code = (
         "import sys, types\n"
-        "sys.modules['keras'] = None\n"  # makes `import keras` fail
+        f"sys.modules[{module!r}] = None\n"  # makes `import {module}` fail
         "from graphfreeze_helpers.tfimport import import_tensorflow\n"
         "import_tensorflow()\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert result.returncode != 0 and "ModuleNotFoundError" in result.stderr
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+
+
+def test_real_errors_still_show():
+    """A broken dependency of TensorFlow's is shown as it is, not hidden and not called a missing TensorFlow."""
+    result = _import_with_blocked("absl")
+    assert result.returncode != 0 and "ModuleNotFoundError" in result.stderr and "absl" in result.stderr
+    assert "graphfreeze[tf]" not in result.stderr
+
+
+def test_missing_keras_says_how_to_add_it():
+    result = _import_with_blocked("keras")
+    assert result.returncode != 0 and "MissingTensorFlowError" in result.stderr
+    assert "keras is missing" in result.stderr and "pip install 'graphfreeze[tf]'" in result.stderr
 
 
 def test_package_import_does_not_import_tensorflow():
