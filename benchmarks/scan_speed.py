@@ -45,21 +45,11 @@ TARGET_MB_S = 50.0
 LAYER_BYTES = 4_000_000  # one weight constant: 1,000 x 1,000 float32
 
 
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
 def _field(number: int, payload: bytes) -> bytes:
     """One length-delimited field: how GraphDef.node (1) and GraphDef.library (2) are written."""
-    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+    from graphfreeze_helpers.graphfile import encode_varint
+
+    return encode_varint(number << 3 | 2) + encode_varint(len(payload)) + payload
 
 
 def _float_const(name: str, shape: tuple[int, ...], content: bytes) -> Any:

@@ -30,6 +30,7 @@ import numpy as np
 
 from .bigload import const_node
 from .formatting import human_bytes
+from .graphfile import encode_varint
 from .tensors import TensorInfo
 from .tfimport import import_tensorflow
 
@@ -133,18 +134,6 @@ def _identity_for_read(node: Any) -> None:
         node.attr[key].CopyFrom(value)
 
 
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
 def write_graph_def(
     handle: BinaryIO, graph_def: Any, *, progress: Optional[Progress] = None, total: int = 0
 ) -> tuple[int, str]:
@@ -166,7 +155,7 @@ def write_graph_def(
 
     for node in graph_def.node:
         data = node.SerializeToString()
-        put(_NODE_TAG + _varint(len(data)))
+        put(_NODE_TAG + encode_varint(len(data)))
         put(data)
         del data
         if progress is not None:

@@ -352,3 +352,20 @@ def sink_outputs(graph_def: Any) -> list[str]:
             consumed.add(node_name(edge))
     skip = {"NoOp", "Placeholder", "Const", "Assert", "SaveV2", "RestoreV2"}
     return [f"{n.name}:0" for n in graph_def.node if n.name not in consumed and n.op not in skip]
+
+
+def encode_varint(value: int) -> bytes:
+    """``value`` (>= 0) as a protobuf base-128 varint: how a length-delimited field states its size.
+
+    A GraphDef's repeated fields may be written one by one (tag, varint length, message), so a
+    large graph can be streamed to disk node by node.
+    """
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
