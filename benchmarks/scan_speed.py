@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/scan_speed.py --repeats 5 --cache build/bench-cache
 
 What is timed is what ``graphfreeze scan GRAPH`` does once the process has started: read the
-file, parse it (``graphfile.read_graph_def`` with the edge check) and scan it (``safety.check``:
+file, parse it (``graphfile.read_graph_file`` with the edge check) and scan it (``safety.check``:
 deny-list, allow-list, nested graphs). Throughput is the file's size over the median time, in
 MB/s (10^6 bytes), against a target of 50 MB/s on each graph. The scan runs on one thread, so
 on an idle machine its CPU time is its wall time; the target is checked on the CPU time, and
@@ -155,8 +155,8 @@ def scan_once(path: Path) -> tuple[float, float, int]:
 
     gc.collect()
     start, start_cpu = time.perf_counter(), time.process_time()
-    graph_def = graphfile.read_graph_def(path, check_edges=True)
-    report = safety.check(graph_def)
+    graph_def, serialized = graphfile.read_graph_file(path, check_edges=True)
+    report = safety.check(graph_def, serialized=serialized)
     seconds, cpu = time.perf_counter() - start, time.process_time() - start_cpu
     del graph_def
     return seconds, cpu, len(report.unsafe) + len(report.not_known_safe)

@@ -331,7 +331,8 @@ def _calibration(path: Optional[str]) -> Any:
 
 def cmd_scan(args: argparse.Namespace) -> int:
     graph = _require_file(args.graph, "graph")
-    report = safety.check(graphfile.read_graph_def(graph, check_edges=True))
+    graph_def, serialized = graphfile.read_graph_file(graph, check_edges=True)
+    report = safety.check(graph_def, serialized=serialized)
     _show(args, {"graph": str(graph), **report.to_dict()}, lambda: safety.report_text(str(graph), report))
     return 0 if report.clean else UnsafeGraphError.exit_code
 

@@ -157,6 +157,14 @@ def read_graph_def(
     With ``check_edges``, a graph whose edges name nodes it does not hold (a file cut at a
     field boundary parses fine) is refused as truncated or damaged.
     """
+    return read_graph_file(path, check_sidecar=check_sidecar, graph_def=graph_def, check_edges=check_edges)[0]
+
+
+def read_graph_file(
+    path: str | Path, *, check_sidecar: bool = True, graph_def: Any = None, check_edges: bool = False
+) -> tuple[Any, Optional[bytes]]:
+    """:func:`read_graph_def`, and the binary bytes the graph was parsed from (``None`` for a text
+    ``.pbtxt``), which ``safety.check(graph_def, serialized=...)`` reads in bulk."""
     path = Path(path)
     if not path.exists():
         raise GraphFormatError(f"graph file {str(path)!r} does not exist")
@@ -176,7 +184,7 @@ def read_graph_def(
     missing = dangling_inputs(parsed) if check_edges else []
     if missing:
         raise dangling_error(path, missing)
-    return parsed
+    return parsed, None if looks_like_text(data) else data
 
 
 def as_graph_def(source: Any) -> tuple[Any, Optional[Path]]:

@@ -11,9 +11,11 @@ byte overwrites, truncations, insertions, deletions, duplicated spans and splice
 
 Three more properties draw a tenth as many examples (all of them in ``make fuzz``): mutated
 and deeply nested text ``.pbtxt`` (odd escapes, unbalanced braces) is parsed or refused with a
-GraphFreezeError; an op outside the allow-list, wherever it sits (top level, a function, a func
-attr, a graph serialized in a string), is always refused; and no name a graph holds prints a
-control character in ``scan``'s, ``inspect``'s or a refusal's text.
+GraphFreezeError; an op outside the allow-list, wherever it sits (top level, a function, one of
+many functions, a func attr, a graph serialized in a string), is always refused, with the library
+read node by node or in bulk (``safety.check(..., serialized=...)``, also compared on every parsed
+mutation); and no name a graph holds prints a control character in ``scan``'s, ``inspect``'s or a
+refusal's text.
 
 ``make fuzz`` runs more examples: ``GRAPHFREEZE_FUZZ_EXAMPLES=200000 make fuzz``.
 Without that variable the run is derandomized (the same 4,000 examples every time).
@@ -134,6 +136,8 @@ def exercise(data: bytes) -> str:
             return "described"
         graph_def = graphfile.parse_graph_def(data, name="'fuzz.pb'")
         found = safety.scan(graph_def)
+        if not graphfile.looks_like_text(data):  # the library read in bulk: the same findings
+            assert safety.check(graph_def, serialized=data).unsafe == found
         json.dumps([u.to_dict() for u in found])
         summary = summarize(graph_def)
         json.dumps(summary.to_dict())
@@ -260,7 +264,8 @@ outside_op = st.one_of(
     st.sampled_from(_outside_ops()),
     st.from_regex(r"[A-Z][A-Za-z0-9_]{0,20}", fullmatch=True).filter(lambda name: name not in _allowed()),
 )
-placement = st.sampled_from(["top level", "function", "called function", "func attr", "nested graph"])
+placement = st.sampled_from(["top level", "function", "one of many functions", "called function", "func attr",
+                             "nested graph"])
 
 
 def _graph_with(op: str, where: str, padding: list[str]):
@@ -272,7 +277,10 @@ def _graph_with(op: str, where: str, padding: list[str]):
         g.node.add(name=f"pad{i}", op=name)
     if where == "top level":
         g.node.add(name="target", op=op)
-    elif where in ("function", "called function"):
+    elif where in ("function", "one of many functions", "called function"):
+        for i in range(40 if where == "one of many functions" else 0):  # copies of an allowed one, around it
+            g.library.function.add().signature.name = f"copy{i}"
+            g.library.function[-1].node_def.add(name="n", op=padding[0] if padding else "Identity")
         fdef = g.library.function.add()
         fdef.signature.name = "holder"
         fdef.node_def.add(name="target", op=op)
@@ -295,8 +303,10 @@ def test_fuzz_an_op_outside_the_allow_list_is_always_refused(op, where, padding)
     from graphfreeze_helpers.errors import UnsafeGraphError
 
     g = _graph_with(op, where, padding)
-    report = safety.check(graphfile.parse_graph_def(g.SerializeToString()))
+    data = g.SerializeToString()
+    report = safety.check(graphfile.parse_graph_def(data))
     assert any(u.op == op for u in report.not_known_safe), (op, where, report)
+    assert safety.check(graphfile.parse_graph_def(data), serialized=data) == report  # the library read in bulk
     with pytest.raises(UnsafeGraphError) as refused:
         safety.refuse_unless_safe(g, "'g.pb'")
     assert op in str(refused.value)

@@ -383,6 +383,96 @@ def test_sixty_thousand_uncalled_functions_scan_in_linear_time(tmp_path):
     assert len(safety.reachable_functions(g)) == 0 and sum(1 for _ in safety.walk(g)) == 3 + 60_001
 
 
+# The nodes a small tf.function (x * 2 + 1) traces to, as every copy of it in a library holds them.
+TRACED = (
+    'node_def { name: "mul/y" op: "Const" attr { key: "dtype" value { type: DT_FLOAT } } '
+    'attr { key: "value" value { tensor { dtype: DT_FLOAT float_val: 2.0 } } } } '
+    'node_def { name: "mul" op: "Mul" input: "x" input: "mul/y:output:0" attr { key: "T" value { type: DT_FLOAT } } } '
+    'node_def { name: "Identity" op: "Identity" input: "mul:z:0" attr { key: "T" value { type: DT_FLOAT } } }'
+)
+
+
+def _copies(count: int, odd: dict[int, str] | None = None) -> graph_pb2.GraphDef:
+    """CLEAN and a library of ``count`` copies of TRACED (f0, f1, ...), function i also holding ``odd[i]``."""
+    g = graph(CLEAN + f'library {{ function {{ {TRACED} }} }}')
+    template = g.library.function.pop()
+    for i in range(count):
+        fdef = g.library.function.add()
+        fdef.CopyFrom(template)
+        fdef.signature.name = f"f{i}"
+        if odd and i in odd:
+            fdef.MergeFrom(graph(f"library {{ function {{ {odd[i]} }} }}").library.function[0])
+    return g
+
+
+_STRING_CONST = ('node_def {{ name: "{name}" op: "Const" attr {{ key: "dtype" value {{ type: DT_STRING }} }} '
+                 'attr {{ key: "value" value {{ tensor {{ dtype: DT_STRING string_val: "{value}" }} }} }} }}')
+_PROGRAM = "".join(f"\\{b:03o}" for b in graph('node { name: "r" op: "ReadFile" }').SerializeToString())
+_WRITE = 'node_def { name: "w" op: "WriteFile" }'
+BULK_CASES = {
+    "clean copies": lambda: _copies(300),
+    "an op outside the list in one copy": lambda: _copies(300, {150: _WRITE}),
+    "the same finding in every copy": lambda: _copies(300, dict.fromkeys(range(300), _WRITE)),
+    "a path constant in one copy": lambda: _copies(300, {7: _STRING_CONST.format(name="p", value="/etc/passwd")}),
+    "a serialized graph in one copy": lambda: _copies(300, {299: _STRING_CONST.format(name="blob", value=_PROGRAM)}),
+    "a variant constant in one copy": lambda: _copies(300, {0: 'node_def { name: "v" op: "Const" attr { key: "value" '
+                                                               'value { tensor { dtype: DT_VARIANT } } } }'}),
+    "a func attr naming an op in one copy": lambda: _copies(300, {3: 'node_def { name: "c" op: "PartitionedCall" '
+                                                                     'attr { key: "f" value { func { name: "ReadFile" '
+                                                                     '} } } }'}),
+    "a call of a copy": lambda: _copies(300, {5: 'node_def { name: "c" op: "f6" }'}),
+    "nested control flow": lambda: graph(NESTED),
+}
+
+
+@pytest.mark.parametrize("case", list(BULK_CASES))
+def test_a_library_read_in_bulk_gives_the_node_by_node_report(case):
+    g = BULK_CASES[case]()
+    expected = safety.check(g)
+    assert safety.check(g, serialized=g.SerializeToString()) == expected
+    assert expected.clean == (case in ("clean copies", "a call of a copy"))
+    if case == "the same finding in every copy":  # one distinct node, each place it sits reported
+        assert [u.function for u in expected.refusals()] == [f"f{i}" for i in range(300)]
+
+
+def test_a_library_of_copies_is_read_once_in_bulk(monkeypatch):
+    """The bulk read holds every function's nodes, in library order, as the GraphDef parser reads them,
+    also when the library is written in pieces (protobuf merges them, and so does the reader)."""
+    halves = [_copies(200, {199: _WRITE}), _copies(100)]
+    for i, fdef in enumerate(halves[1].library.function):
+        fdef.signature.name = f"g{i}"
+    data = b"".join(half.SerializeToString() for half in halves)
+    g = graph_pb2.GraphDef.FromString(data)
+    merged = safety.merged_library(data)
+    assert list(merged.node_def) == [n.SerializeToString() for f in g.library.function for n in f.node_def]
+    assert len(merged.node_def) == 901 and len(set(merged.node_def)) == 4 and len(merged.signature) == 300
+    read = []
+    monkeypatch.setattr(safety, "merged_library", lambda serialized: read.append(serialized) or merged)
+    report = safety.check(g, serialized=data)
+    assert read == [data] and [(u.function, u.node) for u in report.refusals()] == [("f199", "w")]
+
+
+def test_bytes_that_are_not_the_graphs_leave_the_scan_node_by_node():
+    """A wrong ``serialized`` (another graph, or text) is noticed by its function count: the report is the graph's."""
+    g = _copies(50, {20: _WRITE})
+    for other in (_copies(49).SerializeToString(), b"node { }", b"\xff" * 64):
+        assert safety.check(g, serialized=other) == safety.check(g) != safety.check(_copies(50))
+
+
+def test_read_graph_file_gives_the_binary_bytes_it_parsed(tmp_path):
+    from google.protobuf import text_format as tf_text
+
+    from graphfreeze_helpers import graphfile
+
+    g = _copies(3)
+    (tmp_path / "g.pb").write_bytes(g.SerializeToString())
+    (tmp_path / "g.pbtxt").write_text(tf_text.MessageToString(g))
+    parsed, data = graphfile.read_graph_file(tmp_path / "g.pb", check_edges=True)
+    assert parsed == g and data == g.SerializeToString()
+    parsed, data = graphfile.read_graph_file(tmp_path / "g.pbtxt")
+    assert parsed == g and data is None
+
+
 def test_walk_visits_a_name_defined_twice_both_times():
     g = graph(CLEAN + 'library { function { signature { name: "f" } node_def { name: "a" op: "Identity" } } '
               'function { signature { name: "f" } node_def { name: "b" op: "ReadFile" } } }')
