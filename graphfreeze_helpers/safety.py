@@ -252,6 +252,7 @@ KnownOps = Union[Collection[str], _Shipped, None]
 _GRAPH_HEADS = (0x0A, 0x12)
 MAX_NESTED_DEPTH = 4
 _DT_VARIANT = 21
+_OPAQUE_DTYPES = (_DT_STRING, _DT_VARIANT)  # a Const of these may hold a path, a graph or an opaque object
 _VARIANT_CONSTANT = ("a variant constant: an opaque object TensorFlow decodes when the graph runs "
                      "(it may hold a dataset or another program)")
 
@@ -358,6 +359,7 @@ class _LazyNames:
 # Below this many bytes of file per library function, reading the library's nodes in bulk
 # (about 2 ns a byte) costs less than reading them node by node (about 1 µs a node).
 _BULK_BYTES_PER_FUNCTION = 4096
+_BULK_HEAD = 10_000  # nodes looked at first, to give up early on a library of distinct nodes
 
 
 @lru_cache(maxsize=1)
@@ -455,8 +457,12 @@ class _Checker:
             return False
         if len(merged.signature) != len(functions):  # not this graph's bytes, or a function without one signature
             return False
-        distinct = set(merged.node_def)
-        if 2 * len(distinct) > len(merged.node_def):
+        raw_nodes = merged.node_def
+        head = raw_nodes[:_BULK_HEAD]
+        if 2 * len(set(head)) > len(head):  # the first nodes are mostly distinct: no need to hash them all
+            return False
+        distinct = set(raw_nodes)
+        if 2 * len(distinct) > len(raw_nodes):
             return False
         from tensorboard.compat.proto import node_def_pb2
 
@@ -476,12 +482,17 @@ class _Checker:
             op = node.op
             if op in plain:
                 continue
-            if function is None and fdef is not None:
-                function = fdef.signature.name
             if op == "Const" and const_known:
+                dtype = node.attr.get("dtype")  # TensorFlow refuses a Const whose value has another dtype
+                if dtype is not None and dtype.type not in _OPAQUE_DTYPES:
+                    continue
+                if function is None and fdef is not None:
+                    function = fdef.signature.name
                 if saved_model is None or not saved_model.trusted(function, node):
                     self.constant(node, function, nested_in)
                 continue
+            if function is None and fdef is not None:
+                function = fdef.signature.name
             if saved_model is not None and (op in SAVED_MODEL_VARIABLE_OPS or (
                     op in SAVER_OPS and saved_model.trusted(function, node))):
                 continue
@@ -502,7 +513,7 @@ class _Checker:
         Its ``dtype`` attr tells first: TensorFlow refuses a Const whose value has another dtype.
         """
         dtype = node.attr.get("dtype")
-        if dtype is not None and dtype.type not in (_DT_STRING, _DT_VARIANT):
+        if dtype is not None and dtype.type not in _OPAQUE_DTYPES:
             return
         value = node.attr.get("value")
         if value is None:
