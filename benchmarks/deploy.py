@@ -27,6 +27,19 @@ Then it checks, on the medians of this one run:
   faster at batch 256 (``litert_int8`` and ``litert`` timed interleaved, apart from the
   table above, whose outputs must agree to 1e-5: an int8 model's cannot).
 
+Beside the int8 targets it prints what explains them (``info`` lines):
+
+- where each file's bytes go (:func:`file_parts`): constant tensors, quantization scales and
+  zero points, tensor names, metadata, the rest; and the int8 / float ratio with both files
+  stripped (``export --strip``). On the tutorial CNN the int8 file's per-channel scales and
+  zero points (one float32 and one int64 per output channel of every weight and bias) and its
+  tables do not shrink with the weights, so int8 stays near 0.4x of float even stripped.
+- the first block alone (its conv reads the 1-channel image), timed float and int8 in the
+  same interleaved run as the whole models. XNNPACK runs both models' convolutions; its int8
+  convolution from one input channel was 5-7x slower than the float one on the 2-core Xeon
+  this was written on, while the rest of the model ran about twice as fast in int8, so the
+  whole model's ratio sits near 1 and the noise of a shared machine decides the target.
+
 It prints the table, the ratios and PASS/FAIL, and exits 1 if a target fails. ``--quick``
 (tests/test_benchmarks.py) trains a small model for one epoch, times batch 1 for a few calls,
 builds a 32x32 MobileNetV2 and prints the same ratios marked ``quick``, checking no target
@@ -135,32 +148,92 @@ def mobilenet_node_ratio(size: int = 96) -> tuple[int, int, float]:
     return result.nodes_before, result.nodes_after, result.ratio
 
 
+def file_parts(data: bytes) -> dict[str, int]:
+    """Where the bytes of a ``.tflite`` go: each part measured by writing the file again without it.
+
+    ``constants``: the constant tensors' data (weights, biases); ``quantization``: the scales and zero
+    points (int8: one float32 scale and one int64 zero point per output channel of each weight and bias);
+    ``names``: the tensor names; ``metadata``: the converter's metadata and its buffers; ``rest``: the ops,
+    the tensors' shapes and types, the signature and the flatbuffer's own tables and padding.
+    """
+    import copy
+
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(data))
+
+    def saved_without(change: Callable[[Any], None]) -> int:
+        changed = copy.deepcopy(model)
+        change(changed)
+        return len(data) - len(flatbuffer_utils.convert_object_to_bytearray(changed))
+
+    def tensors(m: Any) -> list[Any]:
+        return [t for subgraph in m.subgraphs for t in subgraph.tensors]
+
+    def no_metadata(m: Any) -> None:
+        for entry in m.metadata or []:
+            m.buffers[entry.buffer].data = None
+        m.metadata = None
+
+    parts = {
+        "constants": weight_bytes(data),
+        "quantization": saved_without(lambda m: [setattr(t, "quantization", None) for t in tensors(m)]),
+        "names": saved_without(lambda m: [setattr(t, "name", None) for t in tensors(m)]),
+        "metadata": saved_without(no_metadata),
+    }
+    parts["rest"] = len(data) - sum(parts.values())
+    return parts
+
+
+def parts_text(parts: dict[str, int]) -> str:
+    return " + ".join(f"{value:,} {name}" for name, value in parts.items())
+
+
+def first_block(model: Any) -> Any:
+    """The tutorial CNN's first block alone (its conv from the 1-channel image, BatchNorm, ReLU): int8's slow layer."""
+    import keras
+
+    return keras.Model(model.input, model.get_layer("relu0").output, name="first_block")
+
+
 def weight_bytes(data: bytes) -> int:
-    """Bytes of the constant tensors (weights, biases) in a ``.tflite``: what quantization shrinks."""
-    from graphfreeze_helpers.runner import load_runner
+    """Bytes of the constant tensors (weights, biases) in a ``.tflite``: what quantization shrinks.
 
-    interpreter = load_runner(data).interpreter
-    total = 0
-    for detail in interpreter.get_tensor_details():
-        try:
-            total += interpreter.get_tensor(detail["index"]).nbytes
-        except ValueError:  # an activation: no data until the model runs
-            continue
-    return total
+    Read from the flatbuffer: the data of every buffer a tensor points to. (An interpreter's
+    ``get_tensor`` would count the allocated input and output too.)
+    """
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(data))
+    used = {t.buffer for subgraph in model.subgraphs for t in subgraph.tensors}
+    return sum(len(model.buffers[i].data) for i in used if model.buffers[i].data is not None)
 
 
-def quantized_litert(graph: Path, data: Any, subject: Any, args: argparse.Namespace) -> tuple[bool, list[str]]:
+def quantized_litert(graph: Path, model: Any, data: Any, subject: Any,
+                     args: argparse.Namespace) -> tuple[bool, list[str]]:
     """int8 against float LiteRT: test accuracy, size and speed at the largest batch. Returns (failed, lines)."""
+    import dataclasses
+
     from graphfreeze_helpers.export import export
+    from graphfreeze_helpers.freeze import freeze
     from graphfreeze_helpers.runner import load_runner
 
     float_export = export(graph, "tflite", inputs=[data.x_test[:64]])
     int8_export = export(graph, "tflite", quantize="int8", calibration=data.x_train, inputs=[data.x_test],
                          labels=data.y_test, max_accuracy_drop=1.0, min_agreement=0.0)  # the targets judge here
+    stripped = {"float": export(graph, "tflite", strip=True, inputs=[data.x_test[:64]]),
+                "int8": export(graph, "tflite", quantize="int8", calibration=data.x_train, strip=True,
+                               inputs=[data.x_test], labels=data.y_test, max_accuracy_drop=1.0, min_agreement=0.0)}
     accuracy = {name: float(np.mean(load_runner(e.data)(data.x_test).argmax(-1) == data.y_test))
                 for name, e in (("float", float_export), ("int8", int8_export))}
     subject.calibration = [data.x_train]
     contenders = bench.standard_contenders(subject, ["litert", "litert_int8"])
+    # The first block alone, timed in the same interleaved run: where int8 loses its time on this model.
+    block_graph = graph.with_name("first_block.pb")
+    freeze(first_block(model), inputs=[data.x_test[:8]]).save(block_graph, force=True)
+    block = prepare(block_graph, calibration=[data.x_train])
+    contenders += [dataclasses.replace(c, name=f"{c.name}_block0")
+                   for c in bench.standard_contenders(block, ["litert", "litert_int8"])]
     batch = max(args.batch_sizes)
     result = bench.run_benchmark(contenders, [batch], time_budget_s=args.budget / 2, min_calls=args.min_calls)
     failed = False
@@ -179,12 +252,26 @@ def quantized_litert(graph: Path, data: Any, subject: Any, args: argparse.Namesp
     lines.append(f"info  int8 / float LiteRT constant tensors = {weights[0] / weights[1]:.2f} ({weights[0]:,} vs "
                  f"{weights[1]:,} bytes); the rest of each file (names, quantization scales, signature) is "
                  f"{int8_export.bytes - weights[0]:,} vs {float_export.bytes - weights[1]:,} bytes")
+    for name, exported in (("int8", int8_export), ("float", float_export)):
+        lines.append(f"info  {name} file {exported.bytes:,} bytes = {parts_text(file_parts(exported.data))}")
+    ratio = stripped["int8"].bytes / stripped["float"].bytes
+    lines.append(f"info  both stripped (export --strip: no tensor names, no conversion metadata; the signature "
+                 f"kept): int8 / float = {ratio:.2f} ({stripped['int8'].bytes:,} vs {stripped['float'].bytes:,} "
+                 f"bytes; int8 accuracy {stripped['int8'].quantized_check.accuracy:.2%})")
     speed = result.ratio("litert_int8", "litert", batch)
     label, missed = target(speed < INT8_SPEED, args.quick)
     failed |= missed
     medians = result.median("litert_int8", batch), result.median("litert", batch)
     lines.append(f"{label}  batch {batch}: litert_int8 / litert = {speed:.2f} ({medians[0]:,.1f} vs {medians[1]:,.1f} "
                  f"µs; target < {INT8_SPEED:g})")
+    blocks = result.median("litert_int8_block0", batch), result.median("litert_block0", batch)
+    rest = (medians[0] - blocks[0]) / (medians[1] - blocks[1])
+    conv = model.get_layer("conv0")
+    shape = f"{'x'.join(map(str, conv.kernel_size))} conv, {conv.input.shape[-1]} -> {conv.filters} channels"
+    lines.append(f"info  batch {batch}, same run: the first block alone ({shape}): litert_int8 / "
+                 f"litert = {blocks[0] / blocks[1]:.2f} ({blocks[0]:,.1f} vs {blocks[1]:,.1f} µs); the rest of the "
+                 f"model (whole minus first block) {rest:.2f} ({medians[0] - blocks[0]:,.1f} vs "
+                 f"{medians[1] - blocks[1]:,.1f} µs); 1 thread each, LiteRT's default")
     return failed, lines
 
 
@@ -256,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
             contenders, args.batch_sizes, time_budget_s=args.budget, min_calls=args.min_calls, progress=args.progress
         )
         result.settings["notes"] = {c.name: c.note for c in contenders}
-        int8_failed, int8_lines = quantized_litert(graph, data, subject, args)
+        int8_failed, int8_lines = quantized_litert(graph, model, data, subject, args)
     env = result.environment
     print(f"# {env['cpu_model']}, {env['cores']} cores, TensorFlow {env.get('tensorflow')}")
     print(result.table())

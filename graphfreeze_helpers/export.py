@@ -3,6 +3,11 @@ their own modules, OpenCV's ``.pb``, OpenVINO IR and a SavedModel).
 
 - **Quantized LiteRT**: ``quantize="dynamic" | "float16" | "int8"`` (:mod:`.quantize`), checked by
   accuracy and agreement with the float model, or by a stated tolerance, never by 1e-5.
+- **Stripped LiteRT** (``strip=True``, :func:`strip_tflite`): without the tensor names, the
+  subgraph name, the model description and the converter's conversion metadata, which no
+  runtime reads. The ``serving_default`` signature stays, so the signature runner (and
+  :class:`~graphfreeze_helpers.runner.LiteRTRunner`, which names inputs and outputs from it)
+  works as before. On the tutorial CNN it saves about 1,300 bytes a file, float or int8.
 
 - **LiteRT**: ``tf.lite.TFLiteConverter.from_concrete_functions`` on the *frozen* function
   (the GraphDef imported into a ``tf.function``). The pitfall (:func:`tflite_from_unfrozen`):
@@ -70,6 +75,7 @@ class Exported:
     verification: Optional[Verification] = None
     path: Optional[Path] = None
     quantize: Optional[str] = None  # "dynamic", "float16" or "int8" for a quantized .tflite
+    stripped: bool = False  # a .tflite without tensor names and conversion metadata (strip_tflite)
     quantized_check: Optional[QuantizedCheck] = None  # how a quantized model compares with the float one
 
     @property
@@ -100,6 +106,7 @@ class Exported:
             check = f", {self.quantized_check!r}"
         where = f", path={str(self.path)!r}" if self.path else ""
         kind = f"{self.format} {self.quantize}" if self.quantize else self.format
+        kind += " stripped" if self.stripped else ""
         return f"Exported({kind}, bytes={self.bytes:,}, ops={{{ops}}}{where}{check})"
 
 
@@ -139,11 +146,12 @@ def concrete_function(frozen: FrozenGraph) -> Any:
 
 
 def to_tflite(frozen: FrozenGraph, *, quantize: Optional[str] = None,
-              calibration: Optional[Sequence[np.ndarray]] = None) -> bytes:
+              calibration: Optional[Sequence[np.ndarray]] = None, strip: bool = False) -> bytes:
     """Convert the frozen function to a LiteRT flatbuffer (float32, builtin ops only).
 
     ``quantize``: ``"dynamic"``, ``"float16"`` or ``"int8"`` (full-integer, calibrated on
     ``calibration``, one array per input); see :mod:`graphfreeze_helpers.quantize`.
+    ``strip``: leave the conversion metadata out and the names off (:func:`strip_tflite`).
     A GraphDef with v1 control flow is converted from a v1 ``Session`` instead (see the module doc).
     """
     tf = import_tensorflow()
@@ -156,11 +164,45 @@ def to_tflite(frozen: FrozenGraph, *, quantize: Optional[str] = None,
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
         if quantize is not None:
             configure(converter, tf, quantize, calibration)
+        converter.exclude_conversion_metadata = strip
         with _quiet_loggers("absl", "tensorflow"), captured_stderr():  # the converter's C++ side is loud
             try:
-                return converter.convert()
+                data = converter.convert()
             except Exception as exc:  # ConverterError and friends
                 raise GraphFormatError(litert_failure(str(exc))) from None
+    return strip_tflite(data) if strip else data
+
+
+CONVERSION_METADATA = b"CONVERSION_METADATA"  # the converter's record of its settings and TF version
+
+
+def strip_tflite(data: bytes) -> bytes:
+    """A ``.tflite`` without what no runtime reads: tensor and subgraph names, the description, conversion metadata.
+
+    What a runtime needs stays: the ops, the tensors' shapes, types and quantization, the
+    buffers, ``min_runtime_version``, and the signatures, which name the inputs and outputs
+    (``image``, ``output_0``) by tensor index, so ``get_signature_runner`` works as before.
+    What goes: the converter's tensor names (``frozen/digits_cnn_1/conv0_1/convolution;...``,
+    which tools such as Netron and LiteRT's error messages show) and the conversion
+    metadata. Like TensorFlow's ``strip_strings`` tool, except that it keeps the signatures.
+    """
+    if bytes(data[4:8]) != b"TFL3":
+        raise InputError("strip_tflite takes a .tflite flatbuffer (TFL3), and these bytes are not one")
+    import_tensorflow()  # one clear line if it is missing
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(data))
+    model.description = None
+    for subgraph in model.subgraphs:
+        subgraph.name = None
+        for tensor in subgraph.tensors:
+            tensor.name = None
+    for entry in model.metadata or []:
+        if entry.name == CONVERSION_METADATA:  # its buffer stays in the list (indices), emptied
+            model.buffers[entry.buffer].data = None
+    if model.metadata:
+        model.metadata = [entry for entry in model.metadata if entry.name != CONVERSION_METADATA]
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
 
 
 def litert_failure(message: str) -> str:
@@ -480,6 +522,7 @@ def export(
     quantized_tolerance: Optional[float] = None,
     max_accuracy_drop: float = MAX_ACCURACY_DROP,
     min_agreement: float = MIN_AGREEMENT,
+    strip: bool = False,
     path: Optional[str | Path] = None,
     force: bool = False,
 ) -> Exported | OpenCVExport | OpenVINOExport | SavedModelExport:
@@ -502,6 +545,9 @@ def export(
     per input of ``inputs``) by accuracy and agreement with the float model, without them by
     ``quantized_tolerance`` (default for the mode: :data:`~graphfreeze_helpers.quantize.QUANTIZED_TOLERANCE`).
 
+    ``strip`` (``"tflite"`` only): drop the tensor names and the conversion metadata, keep the
+    signature (:func:`strip_tflite`). The stripped model is the one checked.
+
     ``"savedmodel"`` writes the folder ``path`` itself (replacing an earlier SavedModel only with
     ``force``), with a ``serving_default`` signature, after checking it
     (:func:`~graphfreeze_helpers.savedmodel.export_saved_model`).
@@ -510,6 +556,8 @@ def export(
         raise InputError(f"unknown export format {to!r}; choose one of {sorted(FORMATS)}")
     if quantize is not None and to != "tflite":
         raise InputError(f"--quantize is for --to tflite, not {to}")
+    if strip and to != "tflite":
+        raise InputError(f"--strip is for --to tflite, not {to}")
     check_mode(quantize, calibration)
     if labels is not None and inputs is None:
         raise InputError("labels need the inputs they label: give --input X.npy with --labels Y.npy")
@@ -529,10 +577,10 @@ def export(
     if to == "tflite":
         calibration_arrays = None if calibration is None else input_list(
             frozen.inputs, [calibration] if isinstance(calibration, np.ndarray) else calibration)
-        data = to_tflite(frozen, quantize=quantize, calibration=calibration_arrays)
+        data = to_tflite(frozen, quantize=quantize, calibration=calibration_arrays, strip=strip)
     else:
         data = to_onnx(frozen, opset=ONNX_OPSET if opset is None else opset)
-    exported = Exported(to, data, artifact_ops(data, to), quantize=quantize)
+    exported = Exported(to, data, artifact_ops(data, to), quantize=quantize, stripped=strip)
     if check and quantize is not None:
         if reference is None:
             reference = LoadedGraph(frozen.graph_def, frozen.inputs, frozen.outputs)

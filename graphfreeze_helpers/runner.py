@@ -134,11 +134,27 @@ class LiteRTRunner(Runner):
         self._outputs = self.interpreter.get_output_details()
         self.input_names = [d["name"] for d in self._inputs]
         self.output_names = [d["name"] for d in self._outputs]
+        if "" in self.input_names + self.output_names:  # a stripped model: its signature still names them
+            self._names_from_signature()
         self.input_dtypes = [np.dtype(d["dtype"]) for d in self._inputs]
         self._shapes = [tuple(d["shape"]) for d in self._inputs]
         # A full-integer (int8) model takes and gives integers; its scale and zero point turn floats into them.
         self.input_quantization = [_scale_and_zero_point(d) for d in self._inputs]
         self.output_quantization = [_scale_and_zero_point(d) for d in self._outputs]
+
+    def _names_from_signature(self) -> None:
+        """Name unnamed inputs and outputs by their keys in the first signature (``image``, ``output_0``)."""
+        signatures = self.interpreter.get_signature_list()
+        if not signatures:
+            return
+        runner = self.interpreter.get_signature_runner(next(iter(signatures)))
+        for names, keyed in ((self.input_names, runner.get_input_details()),
+                             (self.output_names, runner.get_output_details())):
+            by_index = {detail["index"]: key for key, detail in keyed.items()}
+            details = self._inputs if names is self.input_names else self._outputs
+            for i, detail in enumerate(details):
+                if not names[i]:
+                    names[i] = by_index.get(detail["index"], "")
 
     @property
     def quantized_io(self) -> bool:

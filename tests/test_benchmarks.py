@@ -33,6 +33,11 @@ RATIO_LINES = {
         r"^quick  int8 LiteRT test accuracy \d+\.\d\d% vs float \d+\.\d\d%: -?\d+\.\d\d points lost \(target <= ",
         r"^quick  int8 / float LiteRT size = \d+\.\d\d \([\d,]+ vs [\d,]+ bytes; target <= ",
         r"^quick  batch \d+: litert_int8 / litert = \d+\.\d\d \(",
+        r"^info  int8 file [\d,]+ bytes = [\d,]+ constants \+ [\d,]+ quantization \+ [\d,]+ names \+ [\d,]+ metadata "
+        r"\+ -?[\d,]+ rest$",
+        r"^info  both stripped \(export --strip: .*\): int8 / float = \d+\.\d\d \([\d,]+ vs [\d,]+ bytes; ",
+        r"^info  batch \d+, same run: the first block alone \(3x3 conv, 1 -> \d+ channels\): litert_int8 / litert = "
+        r"\d+\.\d\d \(",
     ],
     "legacy_load.py": [
         r"^quick  batch 1: loader / session_callable = \d+\.\d\d \(target <= ",

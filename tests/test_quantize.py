@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from graphfreeze_helpers.errors import InputError, VerificationError
-from graphfreeze_helpers.export import export
+from graphfreeze_helpers.export import export, strip_tflite
 from graphfreeze_helpers.quantize import QUANTIZED_TOLERANCE, compare_quantized
 from graphfreeze_helpers.runner import load_runner, tf_free_command
 
@@ -52,6 +52,30 @@ def test_int8_is_full_integer_and_the_runner_takes_floats(quantized, digits):
     assert np.allclose(y.sum(-1), 1.0, atol=0.05)
     ops = set(quantized["int8"].ops)
     assert {"CONV_2D", "FULLY_CONNECTED"} <= ops and "DEQUANTIZE" not in ops
+
+
+def test_strip_drops_the_names_and_keeps_the_signature_and_outputs(quantized, digits):
+    original = quantized["int8"].data
+    stripped = strip_tflite(original)
+    before, after = load_runner(original), load_runner(stripped)
+    assert len(stripped) < len(original)
+    assert all(d["name"] for d in before.interpreter.get_tensor_details())
+    assert not any(d["name"] for d in after.interpreter.get_tensor_details())
+    assert after.interpreter.get_signature_list() == before.interpreter.get_signature_list()
+    signature = before.interpreter.get_signature_list()["serving_default"]
+    assert after.input_names == signature["inputs"] and after.output_names == signature["outputs"]
+    assert after.input_quantization == before.input_quantization
+    assert np.array_equal(after(digits.x_test), before(digits.x_test))
+    with pytest.raises(InputError, match="not one"):
+        strip_tflite(b"\x08\x07onnx" + bytes(16))
+
+
+def test_stripped_export_is_checked_and_marked(frozen_graph, float_size, digits):
+    exported = export(frozen_graph, "tflite", strip=True, inputs=[digits.x_test[:64]])
+    assert exported.stripped and "stripped" in repr(exported) and exported.verification.ok
+    assert exported.bytes < float_size
+    with pytest.raises(InputError, match="--strip is for --to tflite"):
+        export(frozen_graph, "onnx", strip=True)
 
 
 def test_bad_calibration_loses_accuracy_and_is_refused(frozen_graph, digits):
@@ -111,6 +135,9 @@ def test_cli_quantize_mistakes_are_one_line(saved_pb, tmp_path):
                                   tmp_path / "y.npy", "-o", out), 2, "needs the inputs")
     assert_one_line_error(run_cli("export", saved_pb, "--to", "tflite", "--opset", "13", "-o", out), 2,
                           "--opset is for --to onnx")
+    assert_one_line_error(run_cli("export", saved_pb, "--to", "onnx", "--strip", "-o", tmp_path / "q.onnx"), 2,
+                          "--strip is for --to tflite")
+    assert not (tmp_path / "q.onnx").exists()
     assert not out.exists()
 
 
