@@ -677,7 +677,8 @@ def freeze(
 
     A SavedModel directory is scanned before TensorFlow runs any of it and refused with
     :class:`UnsafeGraphError` when an op is not known to be safe, unless ``allow_unsafe=True``
-    (see :func:`load_model`).
+    (see :func:`load_model`); so is the part of a checkpoint's ``.meta`` graph that restoring
+    and freezing it runs (:func:`.safety.check_checkpoint_graph`).
 
     A checkpoint needs ``outputs`` (tensor or node names); without them, :class:`InputError`
     lists the likely ones. ``input_names`` (``"x"``, ``"Reshape[?,192]"``) feed a checkpoint
@@ -695,7 +696,7 @@ def freeze(
     the stages (``bigfreeze.StageProgress`` shows them on a terminal).
     """
     if isinstance(model, (str, Path)) and is_checkpoint(model):
-        artifact = restore_checkpoint(model, outputs, input_names)
+        artifact = restore_checkpoint(model, outputs, input_names, allow_unsafe=allow_unsafe)
         return freeze_session(artifact, inputs=inputs, tolerance=tolerance, rtol=rtol, check=check)
     if outputs or input_names:
         raise InputError("inputs and outputs are chosen for a TF1 checkpoint only; a model or SavedModel freezes "

@@ -23,6 +23,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
+from . import safety
 from .errors import GraphFormatError, InputError, ModelLoadError, TensorNameError
 from .grappler import drop_unused_functions, run_passes
 from .load import prepare_graph_def
@@ -251,14 +252,17 @@ def _placeholders_needed(graph: Any, outputs: Sequence[TensorInfo]) -> list[Tens
 
 
 def restore_checkpoint(
-    path: str | Path, outputs: Optional[Sequence[str]], inputs: Optional[Sequence[Any]] = None
+    path: str | Path, outputs: Optional[Sequence[str]], inputs: Optional[Sequence[Any]] = None,
+    *, allow_unsafe: bool = False,
 ) -> SessionArtifact:
     """Restore the TF1 checkpoint at ``path`` (``.meta`` or folder) into a v1 Session.
 
     Without ``outputs``, :class:`InputError` lists the likely outputs in one line. Device pins
     are cleared (the checkpoint may come from another machine). ``inputs`` (``"x"``,
     ``"Reshape[?,192]"``: any tensor, with an optional static shape) are fed instead of the
-    placeholders the outputs need: the frozen graph is cut there.
+    placeholders the outputs need: the frozen graph is cut there. Before the graph is imported,
+    what restoring and freezing it runs is scanned (:func:`.safety.check_checkpoint_graph`) and
+    refused with :class:`UnsafeGraphError` unless ``allow_unsafe``.
     """
     files = find_checkpoint(path)
     meta_graph = read_meta_graph(files.meta)
@@ -266,6 +270,7 @@ def restore_checkpoint(
         collections = meta_graph.collection_def
         losses = list(collections["losses"].node_list.value) if "losses" in collections else []
         raise _needs_outputs(f"checkpoint {str(files.meta)!r}", likely_outputs(meta_graph.graph_def, losses))
+    safety.refuse_unsafe_checkpoint_graph(files.meta, outputs, allow_unsafe=allow_unsafe)
     tf = import_tensorflow()
     graph = tf.Graph()
     with graph.as_default():

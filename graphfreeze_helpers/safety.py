@@ -649,12 +649,59 @@ def check_saved_model(directory: str | Path) -> ScanReport:
         raise GraphFormatError(f"{str(path)!r} does not parse as a SavedModel") from None
     checker = _Checker(shipped_known_ops(), allowed_ops())
     for meta_graph in meta_graphs:
-        saver = meta_graph.saver_def
-        named = [node_name(n) for n in (saver.restore_op_name, saver.save_tensor_name, saver.filename_tensor_name) if n]
-        nodes = upstream_nodes(meta_graph.graph_def, named)
-        parts = _SavedModelParts(nodes, frozenset(functions_reached(meta_graph.graph_def, nodes)))
-        checker.graph(meta_graph.graph_def, (), parts)
+        checker.graph(meta_graph.graph_def, (), _saver_parts(meta_graph))
     return checker.report
+
+
+def _saver_parts(meta_graph: Any) -> _SavedModelParts:
+    """The nodes a meta graph's ``saver_def`` names, the nodes those take inputs from, and the functions they call."""
+    saver = meta_graph.saver_def
+    named = [node_name(n) for n in (saver.restore_op_name, saver.save_tensor_name, saver.filename_tensor_name) if n]
+    nodes = upstream_nodes(meta_graph.graph_def, named)
+    return _SavedModelParts(nodes, frozenset(functions_reached(meta_graph.graph_def, nodes)))
+
+
+def check_checkpoint_graph(meta: str | Path, outputs: Collection[str]) -> ScanReport:
+    """:func:`check` what restoring and freezing a TF1 checkpoint runs of its ``.meta`` graph, TensorFlow-free.
+
+    A ``.meta`` file (a MetaGraphDef) is a program too. Restoring the checkpoint runs its saver's
+    restore op, and freezing runs what ``outputs`` (tensor or node names) need: the nodes those
+    name, every node they take an input from (data or control), transitively, and the functions
+    those call. That part is checked as a SavedModel is (:func:`check_saved_model`: the saver's
+    checkpoint ops and paths expected); the rest of a training graph (its optimizer, gradients,
+    summaries) never runs, so its ops are not findings. A ``.meta`` without a restore op is checked
+    whole: then a Saver is built for whatever its collections call variables. Raises
+    :class:`GraphFormatError` when the file does not parse as a MetaGraphDef.
+    """
+    from tensorboard.compat.proto import graph_pb2, meta_graph_pb2
+
+    path = Path(meta)
+    try:
+        meta_graph = meta_graph_pb2.MetaGraphDef.FromString(path.read_bytes())
+    except OSError as exc:
+        raise GraphFormatError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from None
+    except Exception:  # protobuf's DecodeError
+        raise GraphFormatError(f"{str(path)!r} does not parse as a TF1 MetaGraphDef (.meta)") from None
+    graph_def, parts = meta_graph.graph_def, _saver_parts(meta_graph)
+    if meta_graph.saver_def.restore_op_name:
+        runs = parts.saver_nodes | upstream_nodes(graph_def, [node_name(name) for name in outputs])
+        reached = set(functions_reached(graph_def, runs))
+        part = graph_pb2.GraphDef(node=[n for n in graph_def.node if n.name in runs],
+                                  library={"function": [f for f in graph_def.library.function
+                                                        if f.signature.name in reached]})
+        graph_def = part
+    checker = _Checker(shipped_known_ops(), allowed_ops())
+    checker.graph(graph_def, (), parts)
+    return checker.report
+
+
+def refuse_unsafe_checkpoint_graph(meta: str | Path, outputs: Collection[str], *,
+                                   allow_unsafe: bool = False) -> ScanReport:
+    """:func:`check_checkpoint_graph`, raising :class:`UnsafeGraphError` on any finding unless ``allow_unsafe``."""
+    report = check_checkpoint_graph(meta, outputs)
+    if not allow_unsafe and not report.clean:
+        raise UnsafeGraphError(refusal_message(f"checkpoint graph {str(meta)!r}", report.refusals()))
+    return report
 
 
 def refuse_unsafe_saved_model(directory: str | Path, *, allow_unsafe: bool = False) -> ScanReport:

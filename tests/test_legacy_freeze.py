@@ -132,6 +132,66 @@ def test_missing_variables_file_is_one_line_and_writes_nothing(checkpoint, tmp_p
     assert not out.exists() and not out.with_suffix(".json").exists()
 
 
+def _with_meta(checkpoint, tmp_path, change):
+    """A copy of the checkpoint whose ``.meta`` graph ``change(meta_graph)`` altered; its ``.meta`` path."""
+    from tensorboard.compat.proto import meta_graph_pb2
+
+    meta = _copy_checkpoint(checkpoint, tmp_path) / checkpoint.path.name
+    meta_graph = meta_graph_pb2.MetaGraphDef.FromString(meta.read_bytes())
+    change(meta_graph)
+    meta.write_bytes(meta_graph.SerializeToString())
+    return meta
+
+
+def _add_file_reader(meta_graph, *, wired: bool, path: object = "/etc/hostname") -> None:
+    """A ReadFile of ``path``; ``wired``: the output ``classes`` waits for it (a control input)."""
+    const = meta_graph.graph_def.node.add(name="leak/path", op="Const")
+    const.attr["dtype"].type = 7
+    const.attr["value"].tensor.dtype = 7
+    const.attr["value"].tensor.string_val.append(str(path).encode())
+    meta_graph.graph_def.node.add(name="leak", op="ReadFile", input=["leak/path"])
+    if wired:
+        next(n for n in meta_graph.graph_def.node if n.name == "classes").input.append("^leak")
+
+
+def _hijack_restore(meta_graph) -> None:
+    """The saver's restore op replaced by a node that writes a file."""
+    meta_graph.graph_def.node.add(name="write", op="WriteFile", input=["save/Const", "save/Const"])
+    meta_graph.saver_def.restore_op_name = "write"
+
+
+def test_a_checkpoint_graph_is_scanned_before_it_is_restored(checkpoint, tmp_path):
+    """What restoring and freezing runs (the restore op, what the outputs need) is scanned; the training rest is not."""
+    from tensorboard.compat.proto import meta_graph_pb2
+
+    from graphfreeze_helpers import safety
+    from graphfreeze_helpers.errors import UnsafeGraphError
+
+    assert safety.check_checkpoint_graph(checkpoint.path, ["classes:0", "probabilities"]).clean
+    whole = meta_graph_pb2.MetaGraphDef.FromString(checkpoint.path.read_bytes()).graph_def
+    assert "ApplyGradientDescent" in {u.op for u in safety.check(whole).not_known_safe}  # never run by a freeze
+    idle = _with_meta(checkpoint, tmp_path / "idle", lambda m: _add_file_reader(m, wired=False))
+    assert safety.check_checkpoint_graph(idle, ["classes"]).clean
+    wired = _with_meta(checkpoint, tmp_path / "wired", lambda m: _add_file_reader(m, wired=True))
+    refusal = r"(?s)^refusing to load checkpoint graph .*\ngraphfreeze: refused: leak \(ReadFile\)"
+    with pytest.raises(UnsafeGraphError, match=refusal):
+        freeze(wired, outputs=["classes"], inputs={"image": checkpoint.feed["image:0"]})
+    hijacked = _with_meta(checkpoint, tmp_path / "hijacked", _hijack_restore)
+    with pytest.raises(UnsafeGraphError, match=r"write \(WriteFile\)"):
+        freeze(hijacked, outputs=["classes"])
+    (tmp_path / "bad.meta").write_bytes(b"\xff\xff not a protobuf")
+    with pytest.raises(GraphFormatError, match="MetaGraphDef"):
+        safety.check_checkpoint_graph(tmp_path / "bad.meta", ["classes"])
+
+
+def test_a_refused_checkpoint_freezes_with_allow_unsafe(checkpoint, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("read when the graph runs")
+    wired = _with_meta(checkpoint, tmp_path, lambda m: _add_file_reader(m, wired=True, path=secret))
+    frozen = freeze(wired, outputs=["classes"], inputs={"image": checkpoint.feed["image:0"]}, allow_unsafe=True)
+    assert frozen.verification.ok
+
+
 def test_a_copied_checkpoint_folder_reads_its_own_files(checkpoint, tmp_path):
     """TF1's ``checkpoint`` file names an absolute path: the copy's files win over the original's."""
     assert str(checkpoint.path.parent) in (checkpoint.path.parent / "checkpoint").read_text()
