@@ -18,12 +18,15 @@ the wall time is printed beside it (on a shared machine it also counts the wait 
 Also printed, without a target (``info``): 100,000 of the smallest functions a file can hold
 (a name and one NoOp, 23 bytes each, the shape of the 60,000-function file that once took 96 s),
 where the cost per function, not per byte, is what counts: it shows the scan is linear, in
-functions per second.
+functions per second; and the 100,000 ``tf.function``-shaped functions with every node name
+ending in its function's number, so that no two nodes are the same: the scan's bulk read of a
+library (each distinct node checked once) has nothing to share there, and the library is read
+node by node, the scan's slowest path per byte.
 
 The graphs are written once into ``--cache`` (git-ignored ``build/``), without TensorFlow, by
 streaming serialized nodes to disk (a GraphDef's repeated fields may be written one by one),
 so building the 1 GB file needs little memory; scanning it peaks at about 2 GB (1.98 GB RSS measured). ``--quick``
-(tests/test_benchmarks.py) builds a 64 MB graph and 10,000 functions in a temporary folder,
+(tests/test_benchmarks.py) builds a 64 MB graph and 10,000 functions of each kind in a temporary folder,
 times each once and marks the ratios ``quick``: it proves the script runs.
 """
 
@@ -90,31 +93,34 @@ def write_large(path: Path, layers: int) -> None:
             previous = f"relu{i}"
 
 
-def small_function(function_pb2: Any, name: str) -> Any:
-    """The FunctionDef a ``tf.function`` computing ``x * 2 + 1`` traces to (attrs as TensorFlow writes them)."""
+def small_function(function_pb2: Any, name: str, suffix: str = "") -> Any:
+    """The FunctionDef a ``tf.function`` computing ``x * 2 + 1`` traces to (attrs as TensorFlow writes them);
+    ``suffix`` ends every node name, so that no two functions hold the same node."""
     fdef = function_pb2.FunctionDef()
     fdef.signature.name = name
     fdef.signature.input_arg.add(name="x", type=1)
     fdef.signature.output_arg.add(name="identity", type=1)
     fdef.attr["_input_shapes"].list.shape.add().dim.add(size=-1)
-    for const, value in (("mul/y", 2.0), ("add/y", 1.0)):
+    for const, value in ((f"mul/y{suffix}", 2.0), (f"add/y{suffix}", 1.0)):
         node = fdef.node_def.add(name=const, op="Const")
         node.attr["dtype"].type = 1
         node.attr["value"].tensor.dtype = 1
         node.attr["value"].tensor.float_val.append(value)
         node.attr["_output_shapes"].list.shape.add()
-    computed = (("mul", "Mul", ["x", "mul/y:output:0"]), ("add", "AddV2", ["mul:z:0", "add/y:output:0"]),
-                ("Identity", "Identity", ["add:z:0"]))
+    computed = ((f"mul{suffix}", "Mul", ["x", f"mul/y{suffix}:output:0"]),
+                (f"add{suffix}", "AddV2", [f"mul{suffix}:z:0", f"add/y{suffix}:output:0"]),
+                (f"Identity{suffix}", "Identity", [f"add{suffix}:z:0"]))
     for node_name, op, inputs in computed:
         node = fdef.node_def.add(name=node_name, op=op, input=inputs)
         node.attr["T"].type = 1
         node.attr["_output_shapes"].list.shape.add().dim.add(size=-1)
-    fdef.ret["identity"] = "Identity:output:0"
+    fdef.ret["identity"] = f"Identity{suffix}:output:0"
     return fdef
 
 
-def write_functions(path: Path, count: int, *, tiny: bool) -> None:
-    """``count`` library functions nothing calls, next to one Placeholder, streamed to ``path``."""
+def write_functions(path: Path, count: int, *, tiny: bool, distinct: bool = False) -> None:
+    """``count`` library functions nothing calls, next to one Placeholder, streamed to ``path``; ``distinct``:
+    every node name ends with its function's number."""
     from tensorboard.compat.proto import function_pb2, node_def_pb2
 
     with path.open("wb") as out:
@@ -125,7 +131,7 @@ def write_functions(path: Path, count: int, *, tiny: bool) -> None:
                 fdef.signature.name = f"f{i}"
                 fdef.node_def.add(name="n", op="NoOp")
             else:
-                fdef = small_function(function_pb2, f"__inference_f_{i}")
+                fdef = small_function(function_pb2, f"__inference_f_{i}", f"_{i}" if distinct else "")
             out.write(_field(2, _field(1, fdef.SerializeToString())))  # library { function { ... } }
 
 
@@ -138,6 +144,8 @@ def build(folder: Path, quick: bool) -> dict[str, Path]:
                       lambda p: write_functions(p, 10_000 if quick else 100_000, tiny=False)),
         "tiny functions": (folder / f"scan_tiny_functions{suffix}.pb",
                            lambda p: write_functions(p, 10_000 if quick else 100_000, tiny=True)),
+        "distinct functions": (folder / f"scan_distinct_functions{suffix}.pb",
+                               lambda p: write_functions(p, 10_000 if quick else 100_000, tiny=False, distinct=True)),
     }
     paths = {}
     for name, (path, write) in specs.items():
@@ -169,7 +177,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="where the graphs are written once")
     parser.add_argument("--quick", action="store_true",
                         help="small graphs in a temporary folder, one scan each, no target checked: does it run?")
-    parser.add_argument("--only", choices=["large", "functions", "tiny functions"], help="measure one graph only")
+    parser.add_argument("--only", choices=["large", "functions", "tiny functions", "distinct functions"],
+                        help="measure one graph only")
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
@@ -193,6 +202,10 @@ def main(argv: list[str] | None = None) -> int:
         if name == "tiny functions":
             print(f"info  {name}: {size / 1e6:.1f} MB in {cpu:.3f} s CPU = {rate:.1f} MB/s, "
                   f"{count / cpu:,.0f} functions/s (no target: the cost is per function)")
+            continue
+        if name == "distinct functions":
+            print(f"info  {name}: {size / 1e6:.1f} MB in {cpu:.3f} s CPU = {rate:.1f} MB/s (no target: nothing to "
+                  f"share, so read node by node; wall {wall:.3f} s)")
             continue
         passed = rate > TARGET_MB_S
         ok &= passed or args.quick

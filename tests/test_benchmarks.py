@@ -62,6 +62,7 @@ RATIO_LINES = {
         r"^quick  large: \d+\.\d MB in \d+\.\d{3} s CPU = \d+\.\d MB/s = \d+\.\d\d x the target \(target > 50 ",
         r"^quick  functions: \d+\.\d MB in \d+\.\d{3} s CPU = \d+\.\d MB/s = \d+\.\d\d x the target \(target > 50 ",
         r"^info  tiny functions: .* functions/s ",
+        r"^info  distinct functions: \d+\.\d MB in \d+\.\d{3} s CPU = \d+\.\d MB/s ",
     ],
 }
 
