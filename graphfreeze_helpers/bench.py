@@ -547,6 +547,8 @@ class Subject:
     seed: int = 0
     workdir: Optional[Path] = None
     calibration: Optional[list[np.ndarray]] = field(default=None, repr=False)  # real inputs: litert_int8 needs them
+    # keyword arguments for a contender's factory, by contender name: {"openvino": {"precision": "bf16"}}
+    options: dict[str, dict[str, Any]] = field(default_factory=dict)
     held: list[Any] = field(default_factory=list, repr=False)  # objects that must outlive the contenders
     _cache: dict[int, list[np.ndarray]] = field(default_factory=dict, repr=False)
 
@@ -588,7 +590,7 @@ def standard_contenders(subject: Subject, names: Optional[Sequence[str]] = None)
     if unknown:
         raise ValueError(f"unknown contender(s) {unknown}; known are {list(FACTORIES)} "
                          "(import graphfreeze_helpers.contenders for the standard ones)")
-    made = [FACTORIES[n](subject) for n in wanted]
+    made = [FACTORIES[n](subject, **subject.options.get(n, {})) for n in wanted]
     return [c for c in made if c is not None]
 
 

@@ -39,7 +39,7 @@ from .load import check_arrays, load_frozen, resolve_signature
 from .opencv import diagnose_opencv
 from .optimize import optimize
 from .quantize import check_mode
-from .runner import arrange_feeds, read_input_files, save_outputs
+from .runner import OPENVINO_PRECISIONS, arrange_feeds, read_input_files, save_outputs
 from .savedmodel import check_target
 from .structure import examine
 from .summary import read_summary
@@ -303,12 +303,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
                      time_budget_s=args.budget, min_calls=args.min_calls,
                      progress=not args.json and sys.stderr.isatty(), allow_unsafe=args.allow_unsafe,
                      graph_def=graph_def, inputs=args.inputs, outputs=args.outputs, calibration=calibration,
-                     skip_unavailable=True)
-    skipped = [f"skipped {name}: {why}" for name, why in result.settings["skipped"].items()]
+                     precision=args.precision, skip_unavailable=True)
+    remarks = [f"skipped {name}: {why}" for name, why in result.settings["skipped"].items()]
+    if "openvino" in result.settings["notes"]:  # the precision it computed in, which the table's max|diff| reflects
+        remarks.insert(0, f"openvino: {result.settings['notes']['openvino']}")
     if args.json:  # stdout holds the one JSON value
-        print("\n".join(f"{PROG}: {line}" for line in skipped), file=sys.stderr) if skipped else None
+        print("\n".join(f"{PROG}: {line}" for line in remarks), file=sys.stderr) if remarks else None
     _show(args, result.to_records(short=True),
-          lambda: "\n".join([result.table(), "", *comparisons(result), *result.mismatches(), *skipped]))
+          lambda: "\n".join([result.table(), "", *comparisons(result), *result.mismatches(), *remarks]))
     return 0
 
 
@@ -567,6 +569,9 @@ def build_parser() -> argparse.ArgumentParser:
                    f"known: {','.join(FACTORIES)}); one that cannot run the graph gets a line saying why")
     p.add_argument("--calibration", metavar="FILE",
                    help="real inputs (.npy, or .npz keyed by input name) to calibrate the litert_int8 contender")
+    p.add_argument("--precision", choices=OPENVINO_PRECISIONS, default="f32",
+                   help="the openvino contender's inference precision (default f32; 'default' lets its CPU plugin "
+                   "choose, bfloat16 on a CPU with AMX or AVX-512 BF16); its line says the one used")
     _add_json(p, "print a JSON list of {contender, batch, median_us, p10_us, p90_us, calls}; skipped runtimes "
               "go to stderr")
     _add_tensor_names(p)

@@ -35,7 +35,7 @@ from .load import NUMPY_METHODS, LoadedGraph, load_frozen
 from .opencv import diagnose_opencv, export_opencv
 from .openvino_ir import output_names
 from .optimize import optimize
-from .runner import OpenCVRunner, OpenVINORunner, Runner, load_runner
+from .runner import OPENVINO_PRECISIONS, OpenCVRunner, OpenVINORunner, Runner, load_runner
 from .tensors import TensorInfo
 from .tfimport import import_tensorflow
 from .verify import input_list
@@ -139,6 +139,7 @@ def compare(
     inputs: Optional[Sequence[Any]] = None,
     outputs: Optional[Sequence[Any]] = None,
     calibration: Any = None,
+    precision: str = "f32",
     skip_unavailable: bool = False,
 ) -> BenchResult:
     """Prepare the subject, make the standard contenders and run them: one call for the CLI and notebooks.
@@ -149,10 +150,14 @@ def compare(
     A graph the safety scan flags is refused unless ``allow_unsafe=True``. ``graph_def``: the
     graph already read from ``graph`` (the CLI reads it first to answer a bad file at once);
     ``inputs``/``outputs``: the frozen graph's tensor names (see :func:`.load.load_frozen`);
-    ``calibration``: real inputs, which add the ``litert_int8`` contender.
+    ``calibration``: real inputs, which add the ``litert_int8`` contender; ``precision``: the
+    ``openvino`` contender's inference precision (:data:`~.runner.OPENVINO_PRECISIONS`, float32 by default).
     """
+    if precision not in OPENVINO_PRECISIONS:
+        raise InputError(f"unknown OpenVINO precision {precision!r}; choose one of {list(OPENVINO_PRECISIONS)}")
     subject = prepare(graph, model, seed=seed, allow_unsafe=allow_unsafe, graph_def=graph_def, inputs=inputs,
                       outputs=outputs, calibration=calibration)
+    subject.options["openvino"] = {"precision": precision}
     skipped: dict[str, str] = {}
     if skip_unavailable:
         chosen, skipped = available_contenders(subject, contenders)
@@ -191,7 +196,7 @@ def available_contenders(
     skipped: dict[str, str] = {}
     for name in wanted:
         try:
-            contender = FACTORIES[name](subject)
+            contender = FACTORIES[name](subject, **subject.options.get(name, {}))
         except Exception as exc:  # converters raise their own types; any of them means "not this graph"
             text = str(exc).strip()
             skipped[name] = f"cannot run this graph: {text.splitlines()[0] if text else type(exc).__name__}"
@@ -508,8 +513,11 @@ def opencv_dnn(subject: Subject, *, num_threads: Optional[int] = None) -> Option
 def openvino(subject: Subject, *, num_threads: Optional[int] = None, precision: str = "f32") -> Optional[Contender]:
     """The frozen graph as OpenVINO IR, run by OpenVINO's CPU plugin at ``precision`` (float32 unless told).
 
-    Verified against the frozen graph before it is timed; the note says the precision the
-    plugin used (``"default"`` lets it pick bfloat16 where the CPU has it). ``None`` without OpenVINO.
+    The IR is verified against the frozen graph at float32 before it is timed (``export``); the
+    note says that check's difference and the precision the plugin then computes in, which
+    can differ from the one asked for (``"default"`` lets it pick bfloat16 where the CPU has it,
+    and a CPU without bfloat16 computes ``"bf16"`` in float32). The timed outputs' difference,
+    at that precision, is the benchmark's ``max|diff|``. ``None`` without OpenVINO.
     """
     if subject.frozen is None:
         return None
@@ -526,7 +534,8 @@ def openvino(subject: Subject, *, num_threads: Optional[int] = None, precision: 
     threads = f", {num_threads} thread(s)" if num_threads else ""
     return runner_contender(
         "openvino", subject, lambda batch: OpenVINORunner(model, num_threads=num_threads, precision=precision),
-        f"OpenVINO IR on the CPU plugin in {probe.precision} (INFERENCE_PRECISION_HINT), from NumPy{threads}",
+        f"OpenVINO IR on the CPU plugin in {probe.precision} (INFERENCE_PRECISION_HINT {precision}), from NumPy"
+        f"{threads}; the IR checked at f32 first: max |diff| {exported.max_abs_diff:.2g}",
         positions=positions, output_names=output_names(probe, frozen),
     )
 

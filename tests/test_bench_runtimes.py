@@ -51,3 +51,24 @@ def test_no_runtime_that_can_run_it_is_one_line(saved_pb, digits, tmp_path):
     optimize(saved_pb, target="tensorflow", inputs=[digits.x_test[:4]]).save(fused)
     line = assert_one_line_error(run_cli("bench", fused, "--runtimes", "onnxruntime", "--budget", "0.1"), 2)
     assert "no runtime can run this graph: onnxruntime: cannot run this graph" in line
+
+
+def test_contender_options_reach_their_factory():
+    from graphfreeze_helpers.bench import FACTORIES, Contender, Subject, register, standard_contenders
+    from graphfreeze_helpers.contenders import available_contenders
+
+    seen = []
+
+    @register("test_options")
+    def factory(subject, *, precision="f32"):
+        seen.append(precision)
+        return Contender("test_options", lambda batch: lambda: None)
+
+    try:
+        subject = Subject(options={"test_options": {"precision": "bf16"}})
+        assert [c.name for c in standard_contenders(subject, ["test_options"])] == ["test_options"]
+        assert [c.name for c in available_contenders(subject, ["test_options"])[0]] == ["test_options"]
+        standard_contenders(Subject(), ["test_options"])
+        assert seen == ["bf16", "bf16", "f32"]
+    finally:
+        del FACTORIES["test_options"]
