@@ -12,8 +12,9 @@ through papermill. Here we add, for *every* parameter of *every* notebook:
   parameter, before anything is written;
 - the defaults pass that cell.
 
-One kernel per notebook runs the setup cells once, then the parameters and validation cells
-once per case, so the whole check costs about one TensorFlow start-up per notebook.
+One kernel serves every notebook: its namespace is reset (``%reset -f``), the notebook's setup
+cells run, then its parameters and validation cells once per case. The whole check costs one
+TensorFlow start-up, not one per notebook (it took 8-15 s per notebook with a kernel each).
 """
 
 from __future__ import annotations
@@ -66,10 +67,20 @@ def _cases(path: Path) -> list[tuple[str, Any]]:
     return [(name, WRONG_TYPE[annotation]) for name, annotation in declared(path)[2].items()]
 
 
+@pytest.fixture(scope="module")
+def kernel():
+    """One kernel, started in notebooks/, for every notebook's cases."""
+    from nbclient import NotebookClient
+
+    client = NotebookClient(nbformat.v4.new_notebook(), timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(NOTEBOOKS[0].parent)}})
+    with client.setup_kernel():
+        yield client
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
-def test_wrong_type_fails_in_the_validation_cell_with_one_sentence(path: Path, tmp_path: Path):
-    from nbclient import NotebookClient
+def test_wrong_type_fails_in_the_validation_cell_with_one_sentence(path: Path, tmp_path: Path, kernel):
     from nbclient.exceptions import CellExecutionError
 
     nb, index, types = declared(path)
@@ -77,42 +88,43 @@ def test_wrong_type_fails_in_the_validation_cell_with_one_sentence(path: Path, t
     parameters_source, validation_source = nb.cells[index].source, nb.cells[validation].source  # nbclient
     # replaces the notebook's cells with the ones it executes, so keep the originals' sources
     artifacts = tmp_path / "artifacts"
-    client = NotebookClient(nb, timeout=300, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
+    reset = nbformat.v4.new_code_cell("%reset -f")  # nothing left from the last notebook
+    kernel.nb = nbformat.v4.new_notebook(cells=[reset])
+    kernel.execute_cell(reset, 0)
+    kernel.nb = nb
     problems: list[str] = []
-    with client.setup_kernel():
-        for i in range(index):
-            if nb.cells[i].cell_type == "code":
-                client.execute_cell(nb.cells[i], i)
+    for i in range(index):
+        if nb.cells[i].cell_type == "code":
+            kernel.execute_cell(nb.cells[i], i)
 
-        def attempt(overrides: dict[str, Any]) -> str | None:
-            """Run parameters + overrides, then the validation cell; return 'ename: evalue' or None."""
-            source = parameters_source + "\n" + "\n".join(f"{k} = {v!r}" for k, v in overrides.items())
-            client.execute_cell(nbformat.v4.new_code_cell(source), index)
-            try:
-                client.execute_cell(nbformat.v4.new_code_cell(validation_source), validation)
-            except CellExecutionError as error:
-                return f"{error.ename}: {error.evalue}"
-            return None
+    def attempt(overrides: dict[str, Any]) -> str | None:
+        """Run parameters + overrides, then the validation cell; return 'ename: evalue' or None."""
+        source = parameters_source + "\n" + "\n".join(f"{k} = {v!r}" for k, v in overrides.items())
+        kernel.execute_cell(nbformat.v4.new_code_cell(source), index)
+        try:
+            kernel.execute_cell(nbformat.v4.new_code_cell(validation_source), validation)
+        except CellExecutionError as error:
+            return f"{error.ename}: {error.evalue}"
+        return None
 
-        folders = [name for name in types if name.endswith("_dir")]  # artifacts_dir, 08's out_dir: temporary
-        default = attempt({name: str(artifacts / name) for name in folders})
-        if default is not None:
-            problems.append(f"the defaults fail the validation cell: {default}")
-        for name, value in _cases(path):
-            scratch = tmp_path / f"bad-{name}"
-            overrides = {folder: str(scratch / folder) for folder in folders if folder != name}
-            overrides[name] = value
-            outcome = attempt(overrides)
-            shown = f"{name}={value!r} ({types[name]} expected)"
-            if outcome is None:
-                problems.append(f"{shown}: accepted by the validation cell")
-                continue
-            ename, _, message = outcome.partition(": ")
-            if ename != "ValueError":
-                problems.append(f"{shown}: raised {outcome.splitlines()[0][:150]}, not a ValueError")
-            elif "\n" in message.strip() or name not in message:
-                problems.append(f"{shown}: the message must be one line naming {name!r}: {message[:150]!r}")
-            if scratch.exists() and any(scratch.iterdir()):
-                problems.append(f"{shown}: files were written before the parameters were validated")
+    folders = [name for name in types if name.endswith("_dir")]  # artifacts_dir, 08's out_dir: temporary
+    default = attempt({name: str(artifacts / name) for name in folders})
+    if default is not None:
+        problems.append(f"the defaults fail the validation cell: {default}")
+    for name, value in _cases(path):
+        scratch = tmp_path / f"bad-{name}"
+        overrides = {folder: str(scratch / folder) for folder in folders if folder != name}
+        overrides[name] = value
+        outcome = attempt(overrides)
+        shown = f"{name}={value!r} ({types[name]} expected)"
+        if outcome is None:
+            problems.append(f"{shown}: accepted by the validation cell")
+            continue
+        ename, _, message = outcome.partition(": ")
+        if ename != "ValueError":
+            problems.append(f"{shown}: raised {outcome.splitlines()[0][:150]}, not a ValueError")
+        elif "\n" in message.strip() or name not in message:
+            problems.append(f"{shown}: the message must be one line naming {name!r}: {message[:150]!r}")
+        if scratch.exists() and any(scratch.iterdir()):
+            problems.append(f"{shown}: files were written before the parameters were validated")
     assert not problems, f"{path.name}:\n  " + "\n  ".join(problems)
