@@ -314,6 +314,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _names_list(text: str) -> list[str]:
+    """argparse type for --keep-float: layer or node names separated by commas."""
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    if not names:
+        raise InputError(f"--keep-float must be layer or node names separated by commas (e.g. conv0); got {text!r}")
+    return list(dict.fromkeys(names))
+
+
 def _runtime_list(text: str) -> list[str]:
     """argparse type for --runtimes: registered contender names separated by commas."""
     names = [part.strip() for part in text.split(",") if part.strip()]
@@ -416,6 +424,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     check = getattr(exported, "quantized_check", None)  # a quantized .tflite only
     if check is not None:
         record.update(quantize=exported.quantize, quantized_check=check.to_dict())
+    if getattr(exported, "kept_float", ()):
+        record["kept_float"] = list(exported.kept_float)
     if args.strip:
         record["stripped"] = True
     _show(args, record, lambda: "\n".join([
@@ -445,7 +455,9 @@ def _quantize_options(args: argparse.Namespace, inputs: Any) -> dict[str, Any]:
     if args.labels and inputs is None:
         raise InputError("--labels needs the inputs it labels: give --input X.npy too")
     options: dict[str, Any] = {"quantize": args.quantize, "quantized_tolerance": args.tolerance}
-    check_mode(args.quantize, [] if args.calibration else None)
+    check_mode(args.quantize, [] if args.calibration else None, args.keep_float)
+    if args.keep_float:
+        options["keep_float"] = args.keep_float
     if args.calibration:
         given = read_input_files([args.calibration])
         options["calibration"] = given[0][1] if len(given) == 1 and given[0][0] is None else {
@@ -649,6 +661,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--labels", metavar="FILE.npy",
                    help="the class of each --input: a quantized export is then checked by accuracy (at most 1 point "
                    "below float) and agreement with the float model (at least 95%%)")
+    p.add_argument("--keep-float", type=_names_list, metavar="NAMES",
+                   help="int8: leave these layers or nodes (comma-separated, e.g. conv0) in float32 and quantize the "
+                   "rest; the model then takes and gives float32. For an op whose int8 kernel is slower than its "
+                   "float one: on the tutorial CNN, XNNPACK's int8 conv from the 1-channel image (see README)")
     p.add_argument("--strip", action="store_true",
                    help="tflite: leave out the tensor names and the conversion metadata, which no runtime reads "
                    "(about 1.3 kB on the tutorial CNN); the signature stays, naming the inputs and outputs")

@@ -52,7 +52,15 @@ from .opencv import OpenCVExport, export_opencv
 from .openvino_ir import OpenVINOExport, default_folder, export_openvino
 from .ops import TENSOR_ARRAY_OPS, TF_ONLY_OPS
 from .optimize import check_against
-from .quantize import MAX_ACCURACY_DROP, MIN_AGREEMENT, QuantizedCheck, check_mode, compare_quantized, configure
+from .quantize import (
+    MAX_ACCURACY_DROP,
+    MIN_AGREEMENT,
+    QuantizedCheck,
+    check_mode,
+    compare_quantized,
+    configure,
+    convert_keeping_float,
+)
 from .runner import LiteRTRunner, Runner, load_runner
 from .savedmodel import SavedModelExport, export_saved_model
 from .tensors import TensorArg, TensorInfo, node_name, tensor_name
@@ -76,6 +84,7 @@ class Exported:
     path: Optional[Path] = None
     quantize: Optional[str] = None  # "dynamic", "float16" or "int8" for a quantized .tflite
     stripped: bool = False  # a .tflite without tensor names and conversion metadata (strip_tflite)
+    kept_float: tuple[str, ...] = ()  # int8 with these layers or nodes left in float32 (float32 in and out)
     quantized_check: Optional[QuantizedCheck] = None  # how a quantized model compares with the float one
 
     @property
@@ -106,6 +115,7 @@ class Exported:
             check = f", {self.quantized_check!r}"
         where = f", path={str(self.path)!r}" if self.path else ""
         kind = f"{self.format} {self.quantize}" if self.quantize else self.format
+        kind += f" ({', '.join(self.kept_float)} float)" if self.kept_float else ""
         kind += " stripped" if self.stripped else ""
         return f"Exported({kind}, bytes={self.bytes:,}, ops={{{ops}}}{where}{check})"
 
@@ -146,12 +156,14 @@ def concrete_function(frozen: FrozenGraph) -> Any:
 
 
 def to_tflite(frozen: FrozenGraph, *, quantize: Optional[str] = None,
-              calibration: Optional[Sequence[np.ndarray]] = None, strip: bool = False) -> bytes:
+              calibration: Optional[Sequence[np.ndarray]] = None, strip: bool = False,
+              keep_float: Sequence[str] = ()) -> bytes:
     """Convert the frozen function to a LiteRT flatbuffer (float32, builtin ops only).
 
     ``quantize``: ``"dynamic"``, ``"float16"`` or ``"int8"`` (full-integer, calibrated on
     ``calibration``, one array per input); see :mod:`graphfreeze_helpers.quantize`.
     ``strip``: leave the conversion metadata out and the names off (:func:`strip_tflite`).
+    ``keep_float`` (int8): layers or nodes left in float32 (:func:`.quantize.convert_keeping_float`).
     A GraphDef with v1 control flow is converted from a v1 ``Session`` instead (see the module doc).
     """
     tf = import_tensorflow()
@@ -167,7 +179,12 @@ def to_tflite(frozen: FrozenGraph, *, quantize: Optional[str] = None,
         converter.exclude_conversion_metadata = strip
         with _quiet_loggers("absl", "tensorflow"), captured_stderr():  # the converter's C++ side is loud
             try:
-                data = converter.convert()
+                if keep_float:
+                    data = convert_keeping_float(converter, tf, calibration or [], keep_float)
+                else:
+                    data = converter.convert()
+            except InputError:
+                raise
             except Exception as exc:  # ConverterError and friends
                 raise GraphFormatError(litert_failure(str(exc))) from None
     return strip_tflite(data) if strip else data
@@ -523,6 +540,7 @@ def export(
     max_accuracy_drop: float = MAX_ACCURACY_DROP,
     min_agreement: float = MIN_AGREEMENT,
     strip: bool = False,
+    keep_float: Sequence[str] = (),
     path: Optional[str | Path] = None,
     force: bool = False,
 ) -> Exported | OpenCVExport | OpenVINOExport | SavedModelExport:
@@ -548,6 +566,10 @@ def export(
     ``strip`` (``"tflite"`` only): drop the tensor names and the conversion metadata, keep the
     signature (:func:`strip_tflite`). The stripped model is the one checked.
 
+    ``keep_float`` (``quantize="int8"`` only): layers or nodes (``["conv0"]``) left in float32, the
+    rest quantized; the model then takes and gives float32. For an op whose int8 kernel is slower
+    than its float one (see :mod:`graphfreeze_helpers.quantize`). Checked like any int8 model.
+
     ``"savedmodel"`` writes the folder ``path`` itself (replacing an earlier SavedModel only with
     ``force``), with a ``serving_default`` signature, after checking it
     (:func:`~graphfreeze_helpers.savedmodel.export_saved_model`).
@@ -558,7 +580,7 @@ def export(
         raise InputError(f"--quantize is for --to tflite, not {to}")
     if strip and to != "tflite":
         raise InputError(f"--strip is for --to tflite, not {to}")
-    check_mode(quantize, calibration)
+    check_mode(quantize, calibration, keep_float)
     if labels is not None and inputs is None:
         raise InputError("labels need the inputs they label: give --input X.npy with --labels Y.npy")
     frozen = with_known_ranks(as_frozen_graph(graph, inputs=input_names, outputs=output_names))
@@ -577,10 +599,11 @@ def export(
     if to == "tflite":
         calibration_arrays = None if calibration is None else input_list(
             frozen.inputs, [calibration] if isinstance(calibration, np.ndarray) else calibration)
-        data = to_tflite(frozen, quantize=quantize, calibration=calibration_arrays, strip=strip)
+        data = to_tflite(frozen, quantize=quantize, calibration=calibration_arrays, strip=strip, keep_float=keep_float)
     else:
         data = to_onnx(frozen, opset=ONNX_OPSET if opset is None else opset)
-    exported = Exported(to, data, artifact_ops(data, to), quantize=quantize, stripped=strip)
+    exported = Exported(to, data, artifact_ops(data, to), quantize=quantize, stripped=strip,
+                        kept_float=tuple(keep_float))
     if check and quantize is not None:
         if reference is None:
             reference = LoadedGraph(frozen.graph_def, frozen.inputs, frozen.outputs)

@@ -9,6 +9,13 @@
   (:class:`~graphfreeze_helpers.runner.LiteRTRunner`) quantizes float inputs and
   dequantizes the outputs with the scale and zero point stored in the model.
 
+``keep_float`` (int8 only, :func:`convert_keeping_float`) leaves the named ops in float32 and
+quantizes the rest; the model then takes and gives float32, like the float export. The reason
+to: an op whose int8 kernel is slower than its float one. On the tutorial CNN, XNNPACK's int8
+convolution from the 1-channel image took 5-7x the float one's time, so the full-integer model
+was not reliably faster than float at batch 256; with that convolution kept float
+(``keep_float=["conv0"]``), ``benchmarks/deploy.py`` prints how the whole model compares.
+
 A quantized model does not compute what the float one computes, so "max diff <= 1e-5" cannot
 hold. It is checked instead (:func:`check_quantized`):
 
@@ -20,6 +27,8 @@ hold. It is checked instead (:func:`check_quantized`):
 
 from __future__ import annotations
 
+import re
+import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Optional, Sequence
 
@@ -36,8 +45,11 @@ MAX_ACCURACY_DROP = 0.01  # one point of accuracy
 MIN_AGREEMENT = 0.95  # the quantized model's top class is the float model's on at least 95% of the inputs
 
 
-def check_mode(mode: Optional[str], calibration: Optional[Sequence[np.ndarray]]) -> None:
-    """InputError for an unknown mode, int8 without calibration inputs, or calibration without int8."""
+def check_mode(mode: Optional[str], calibration: Optional[Sequence[np.ndarray]],
+               keep_float: Optional[Sequence[str]] = None) -> None:
+    """InputError for an unknown mode, int8 without calibration inputs, calibration or keep_float without int8."""
+    if keep_float and mode != "int8":
+        raise InputError("--keep-float is for --quantize int8: the ops it names stay float, the rest become int8")
     if mode is None:
         if calibration is not None:
             raise InputError("calibration inputs are for --quantize int8; give --quantize int8 or leave them out")
@@ -75,6 +87,60 @@ def configure(converter: Any, tf: Any, mode: str, calibration: Optional[Sequence
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         converter.inference_input_type = tf.int8
         converter.inference_output_type = tf.int8
+
+
+def op_output_names(data: bytes) -> list[str]:
+    """The output tensor name of each op in a ``.tflite``, in order (a fused op's names joined by ``;``)."""
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(data))
+    names = []
+    for subgraph in model.subgraphs:
+        for op in subgraph.operators:
+            names.extend(subgraph.tensors[i].name.decode() for i in op.outputs if i >= 0)
+    return names
+
+
+def _names(name: str, wanted: str) -> bool:
+    """Whether an op output ``name`` is the layer or node ``wanted``: a whole name, its tail after a ``/``, or one
+    ``/`` part (TensorFlow's ``_1`` suffix allowed: the layer ``conv0`` is the part ``conv0_1``)."""
+    pattern = re.compile(re.escape(wanted) + r"(_\d+)?")
+    return any(part == wanted or part.endswith("/" + wanted) or any(pattern.fullmatch(c) for c in part.split("/"))
+               for part in name.split(";"))
+
+
+def ops_named(names: Sequence[str], wanted: Sequence[str]) -> list[str]:
+    """The op output names in ``names`` that each of ``wanted`` (layer or node names) picks; InputError for one
+    that picks none, listing the layer-like parts there are."""
+    picked: list[str] = []
+    for want in wanted:
+        found = [n for n in names if _names(n, want)]
+        if not found:
+            parts = sorted({c for n in names for part in n.split(";") for c in part.split("/")[1:-1]})
+            raise InputError(f"--keep-float {want!r} names no op of the model; the names in its ops: {parts}")
+        picked += [n for n in found if n not in picked]
+    return picked
+
+
+def convert_keeping_float(
+    converter: Any, tf: Any, calibration: Sequence[np.ndarray], keep_float: Sequence[str]
+) -> bytes:
+    """int8 with the ops ``keep_float`` names left in float32 (float32 in and out); see the module doc.
+
+    Through TensorFlow's quantization debugger (``tf.lite.experimental.QuantizationDebugger`` with
+    ``QuantizationDebugOptions(denylisted_nodes=...)``): it calibrates once, then quantizes all but
+    the denylisted ops. ``converter`` is set up by :func:`configure` for int8 first.
+    """
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]  # the float ops beside the int8 ones
+    converter.inference_input_type = tf.float32
+    converter.inference_output_type = tf.float32
+    with warnings.catch_warnings():  # the debugger runs tf.lite.Interpreter, which warns that it is deprecated
+        warnings.simplefilter("ignore")
+        debugger = tf.lite.experimental.QuantizationDebugger(
+            converter=converter, debug_dataset=representative_dataset(calibration))
+        denied = ops_named(op_output_names(debugger.calibrated_model), keep_float)
+        debugger.options = tf.lite.experimental.QuantizationDebugOptions(denylisted_nodes=denied)
+        return debugger.get_nondebug_quantized_model()
 
 
 @dataclass(frozen=True)
@@ -177,4 +243,5 @@ def compare_quantized(
 
 
 __all__ = ["MAX_ACCURACY_DROP", "MIN_AGREEMENT", "MODES", "QUANTIZED_TOLERANCE", "QuantizedCheck", "check_mode",
-           "compare_quantized", "configure", "representative_dataset", "top_class"]
+           "compare_quantized", "configure", "convert_keeping_float", "op_output_names", "ops_named",
+           "representative_dataset", "top_class"]

@@ -10,7 +10,7 @@ import pytest
 
 from graphfreeze_helpers.errors import InputError, VerificationError
 from graphfreeze_helpers.export import export, strip_tflite
-from graphfreeze_helpers.quantize import QUANTIZED_TOLERANCE, compare_quantized
+from graphfreeze_helpers.quantize import QUANTIZED_TOLERANCE, compare_quantized, op_output_names, ops_named
 from graphfreeze_helpers.runner import load_runner, tf_free_command
 
 from conftest import ROOT, assert_one_line_error, run_cli
@@ -124,6 +124,31 @@ def test_cli_int8_with_labels_then_run_without_tensorflow(saved_pb, digits, tmp_
     assert accuracy == pytest.approx(payload["quantized_check"]["accuracy"])
 
 
+def test_keep_float_leaves_the_named_conv_in_float_and_is_checked(frozen_graph, digits):
+    exported = export(frozen_graph, "tflite", quantize="int8", calibration=digits.x_train[:300], keep_float=["conv0"],
+                      inputs=[digits.x_test], labels=digits.y_test)
+    assert exported.kept_float == ("conv0",) and exported.quantized_check.ok
+    runner = load_runner(exported.data)
+    assert not runner.quantized_io and [d.name for d in runner.input_dtypes] == ["float32"]
+    assert runner.ops()[:3] == ["CONV_2D", "QUANTIZE", "CONV_2D"]  # conv0 in float, then int8 from conv1 on
+    details = runner.interpreter.get_tensor_details()
+    types = {d["name"]: d["dtype"].__name__ for d in details}
+    assert [types[n] for n in op_output_names(exported.data)[:3]] == ["float32", "int8", "int8"]
+    with pytest.raises(InputError, match="names no op of the model.*conv0_1"):
+        export(frozen_graph, "tflite", quantize="int8", calibration=digits.x_train[:20], keep_float=["conv9"],
+               check=False)
+    with pytest.raises(InputError, match="for --quantize int8"):
+        export(frozen_graph, "tflite", quantize="dynamic", keep_float=["conv0"])
+
+
+def test_ops_named_picks_layers_and_nodes_not_prefixes():
+    names = ["m/net_1/relu0_1/Relu;m/net_1/conv0_1/convolution", "m/net_1/conv10_1/convolution", "m/net_1/pool_1/Mean"]
+    assert ops_named(names, ["conv0"]) == names[:1]
+    assert ops_named(names, ["net_1/conv10_1/convolution", "pool"]) == names[1:]
+    with pytest.raises(InputError, match="'conv'.*conv0_1"):
+        ops_named(names, ["conv"])
+
+
 def test_cli_quantize_mistakes_are_one_line(saved_pb, tmp_path):
     np.save(tmp_path / "y.npy", np.zeros(4, np.int64))
     out = tmp_path / "q.tflite"
@@ -137,6 +162,8 @@ def test_cli_quantize_mistakes_are_one_line(saved_pb, tmp_path):
                           "--opset is for --to onnx")
     assert_one_line_error(run_cli("export", saved_pb, "--to", "onnx", "--strip", "-o", tmp_path / "q.onnx"), 2,
                           "--strip is for --to tflite")
+    assert_one_line_error(run_cli("export", saved_pb, "--to", "tflite", "--quantize", "dynamic", "--keep-float",
+                                  "conv0", "-o", out), 2, "--keep-float is for --quantize int8")
     assert not (tmp_path / "q.onnx").exists()
     assert not out.exists()
 
