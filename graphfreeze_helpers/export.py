@@ -85,6 +85,7 @@ class Exported:
     quantize: Optional[str] = None  # "dynamic", "float16" or "int8" for a quantized .tflite
     stripped: bool = False  # a .tflite without tensor names and conversion metadata (strip_tflite)
     kept_float: tuple[str, ...] = ()  # int8 with these layers or nodes left in float32 (float32 in and out)
+    per_tensor: bool = False  # int8 with one scale and zero point per weight tensor, not per output channel
     quantized_check: Optional[QuantizedCheck] = None  # how a quantized model compares with the float one
 
     @property
@@ -116,6 +117,7 @@ class Exported:
         where = f", path={str(self.path)!r}" if self.path else ""
         kind = f"{self.format} {self.quantize}" if self.quantize else self.format
         kind += f" ({', '.join(self.kept_float)} float)" if self.kept_float else ""
+        kind += " per-tensor" if self.per_tensor else ""
         kind += " stripped" if self.stripped else ""
         return f"Exported({kind}, bytes={self.bytes:,}, ops={{{ops}}}{where}{check})"
 
@@ -157,13 +159,14 @@ def concrete_function(frozen: FrozenGraph) -> Any:
 
 def to_tflite(frozen: FrozenGraph, *, quantize: Optional[str] = None,
               calibration: Optional[Sequence[np.ndarray]] = None, strip: bool = False,
-              keep_float: Sequence[str] = ()) -> bytes:
+              keep_float: Sequence[str] = (), per_tensor: bool = False) -> bytes:
     """Convert the frozen function to a LiteRT flatbuffer (float32, builtin ops only).
 
     ``quantize``: ``"dynamic"``, ``"float16"`` or ``"int8"`` (full-integer, calibrated on
     ``calibration``, one array per input); see :mod:`graphfreeze_helpers.quantize`.
     ``strip``: leave the conversion metadata out and the names off (:func:`strip_tflite`).
     ``keep_float`` (int8): layers or nodes left in float32 (:func:`.quantize.convert_keeping_float`).
+    ``per_tensor`` (int8): one scale per weight tensor (see :mod:`graphfreeze_helpers.quantize`).
     A GraphDef with v1 control flow is converted from a v1 ``Session`` instead (see the module doc).
     """
     tf = import_tensorflow()
@@ -175,7 +178,7 @@ def to_tflite(frozen: FrozenGraph, *, quantize: Optional[str] = None,
             converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete_function(frozen)], tf.Module())
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
         if quantize is not None:
-            configure(converter, tf, quantize, calibration)
+            configure(converter, tf, quantize, calibration, per_tensor=per_tensor)
         converter.exclude_conversion_metadata = strip
         with _quiet_loggers("absl", "tensorflow"), captured_stderr():  # the converter's C++ side is loud
             try:
@@ -541,6 +544,7 @@ def export(
     min_agreement: float = MIN_AGREEMENT,
     strip: bool = False,
     keep_float: Sequence[str] = (),
+    per_tensor: bool = False,
     path: Optional[str | Path] = None,
     force: bool = False,
 ) -> Exported | OpenCVExport | OpenVINOExport | SavedModelExport:
@@ -570,6 +574,10 @@ def export(
     rest quantized; the model then takes and gives float32. For an op whose int8 kernel is slower
     than its float one (see :mod:`graphfreeze_helpers.quantize`). Checked like any int8 model.
 
+    ``per_tensor`` (``quantize="int8"`` only): one scale and zero point per weight tensor instead of
+    per output channel: a smaller file, less accurate where a layer's channels differ in range
+    (more so in deeper models). Uses the converter's experimental flag (TensorFlow pinned).
+
     ``"savedmodel"`` writes the folder ``path`` itself (replacing an earlier SavedModel only with
     ``force``), with a ``serving_default`` signature, after checking it
     (:func:`~graphfreeze_helpers.savedmodel.export_saved_model`).
@@ -580,7 +588,7 @@ def export(
         raise InputError(f"--quantize is for --to tflite, not {to}")
     if strip and to != "tflite":
         raise InputError(f"--strip is for --to tflite, not {to}")
-    check_mode(quantize, calibration, keep_float)
+    check_mode(quantize, calibration, keep_float, per_tensor)
     if labels is not None and inputs is None:
         raise InputError("labels need the inputs they label: give --input X.npy with --labels Y.npy")
     frozen = with_known_ranks(as_frozen_graph(graph, inputs=input_names, outputs=output_names))
@@ -599,11 +607,12 @@ def export(
     if to == "tflite":
         calibration_arrays = None if calibration is None else input_list(
             frozen.inputs, [calibration] if isinstance(calibration, np.ndarray) else calibration)
-        data = to_tflite(frozen, quantize=quantize, calibration=calibration_arrays, strip=strip, keep_float=keep_float)
+        data = to_tflite(frozen, quantize=quantize, calibration=calibration_arrays, strip=strip, keep_float=keep_float,
+                         per_tensor=per_tensor)
     else:
         data = to_onnx(frozen, opset=ONNX_OPSET if opset is None else opset)
     exported = Exported(to, data, artifact_ops(data, to), quantize=quantize, stripped=strip,
-                        kept_float=tuple(keep_float))
+                        kept_float=tuple(keep_float), per_tensor=per_tensor)
     if check and quantize is not None:
         if reference is None:
             reference = LoadedGraph(frozen.graph_def, frozen.inputs, frozen.outputs)

@@ -16,6 +16,13 @@ convolution from the 1-channel image took 5-7x the float one's time, so the full
 was not reliably faster than float at batch 256; with that convolution kept float
 (``keep_float=["conv0"]``), ``benchmarks/deploy.py`` prints how the whole model compares.
 
+``per_tensor`` (int8 only) gives each weight tensor one scale and zero point instead of one per
+output channel: a smaller file (on the tutorial CNN's small layers those per-channel parameters
+are 1,784 of int8's 10,016 bytes), at the cost of accuracy wherever a layer's channels differ
+in range, which deeper models suffer more from. It sets the converter's private
+``_experimental_disable_per_channel`` flag: there is no public one. TensorFlow is pinned
+(2.21) and a test fails if the flag stops having its effect.
+
 A quantized model does not compute what the float one computes, so "max diff <= 1e-5" cannot
 hold. It is checked instead (:func:`check_quantized`):
 
@@ -46,8 +53,11 @@ MIN_AGREEMENT = 0.95  # the quantized model's top class is the float model's on 
 
 
 def check_mode(mode: Optional[str], calibration: Optional[Sequence[np.ndarray]],
-               keep_float: Optional[Sequence[str]] = None) -> None:
-    """InputError for an unknown mode, int8 without calibration inputs, calibration or keep_float without int8."""
+               keep_float: Optional[Sequence[str]] = None, per_tensor: bool = False) -> None:
+    """InputError for an unknown mode, int8 without calibration inputs, or calibration, keep_float or per_tensor
+    without int8."""
+    if per_tensor and mode != "int8":
+        raise InputError("--per-tensor is for --quantize int8: one scale per weight tensor instead of per channel")
     if keep_float and mode != "int8":
         raise InputError("--keep-float is for --quantize int8: the ops it names stay float, the rest become int8")
     if mode is None:
@@ -77,8 +87,9 @@ def representative_dataset(calibration: Sequence[np.ndarray]) -> Callable[[], It
     return samples
 
 
-def configure(converter: Any, tf: Any, mode: str, calibration: Optional[Sequence[np.ndarray]] = None) -> None:
-    """Set a ``TFLiteConverter`` up for ``mode`` (see the module doc)."""
+def configure(converter: Any, tf: Any, mode: str, calibration: Optional[Sequence[np.ndarray]] = None,
+              per_tensor: bool = False) -> None:
+    """Set a ``TFLiteConverter`` up for ``mode``, int8 ``per_tensor`` if asked (see the module doc)."""
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if mode == "float16":
         converter.target_spec.supported_types = [tf.float16]
@@ -87,6 +98,7 @@ def configure(converter: Any, tf: Any, mode: str, calibration: Optional[Sequence
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         converter.inference_input_type = tf.int8
         converter.inference_output_type = tf.int8
+        converter._experimental_disable_per_channel = per_tensor  # no public flag; TensorFlow pinned, tested
 
 
 def op_output_names(data: bytes) -> list[str]:

@@ -36,6 +36,8 @@ RATIO_LINES = {
         r"^info  int8 file [\d,]+ bytes = [\d,]+ constants \+ [\d,]+ quantization \+ [\d,]+ names \+ [\d,]+ metadata "
         r"\+ -?[\d,]+ rest$",
         r"^info  both stripped \(export --strip: .*\): int8 / float = \d+\.\d\d \([\d,]+ vs [\d,]+ bytes; ",
+        r"^info  int8 with per-tensor scales \(export --per-tensor\), both stripped: int8 / float = \d+\.\d\d \(.*\): "
+        r"this configuration (meets|misses) the size target .* the default int8 \(per channel\) is \d+\.\d\d, ",
         r"^info  batch \d+, same run: int8 with conv0 kept float \(export --keep-float conv0; .*\) / litert = "
         r"\d+\.\d\d \(.* points lost\); [\d,]+ bytes \(\d+\.\d\dx\): this configuration (meets|misses) ",
         r"^info  batch \d+, same run: the first block alone \(3x3 conv, 1 -> \d+ channels\): litert_int8 / litert = "

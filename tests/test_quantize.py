@@ -141,6 +141,29 @@ def test_keep_float_leaves_the_named_conv_in_float_and_is_checked(frozen_graph, 
         export(frozen_graph, "tflite", quantize="dynamic", keep_float=["conv0"])
 
 
+def weight_scale_counts(data: bytes) -> list[int]:
+    """How many scales each constant int8 tensor (a weight) of a .tflite has."""
+    from tensorflow.lite.python.schema_py_generated import TensorType
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(data))
+    return [len(t.quantization.scale) for subgraph in model.subgraphs for t in subgraph.tensors
+            if t.type == TensorType.INT8 and model.buffers[t.buffer].data is not None]
+
+
+def test_per_tensor_gives_each_weight_one_scale_and_a_smaller_file(frozen_graph, digits, quantized):
+    # export --per-tensor rests on the converter's private _experimental_disable_per_channel: this fails if it stops
+    # having its effect (per channel, each conv kernel has one scale per output channel)
+    exported = export(frozen_graph, "tflite", quantize="int8", calibration=digits.x_train[:300], per_tensor=True,
+                      check=False)
+    per_channel = weight_scale_counts(quantized["int8"].data)
+    assert per_channel and max(per_channel) > 1
+    assert weight_scale_counts(exported.data) == [1] * len(per_channel)
+    assert exported.per_tensor and exported.bytes < quantized["int8"].bytes
+    with pytest.raises(InputError, match="--per-tensor is for --quantize int8"):
+        export(frozen_graph, "tflite", quantize="float16", per_tensor=True)
+
+
 def test_ops_named_picks_layers_and_nodes_not_prefixes():
     names = ["m/net_1/relu0_1/Relu;m/net_1/conv0_1/convolution", "m/net_1/conv10_1/convolution", "m/net_1/pool_1/Mean"]
     assert ops_named(names, ["conv0"]) == names[:1]
@@ -164,6 +187,8 @@ def test_cli_quantize_mistakes_are_one_line(saved_pb, tmp_path):
                           "--strip is for --to tflite")
     assert_one_line_error(run_cli("export", saved_pb, "--to", "tflite", "--quantize", "dynamic", "--keep-float",
                                   "conv0", "-o", out), 2, "--keep-float is for --quantize int8")
+    assert_one_line_error(run_cli("export", saved_pb, "--to", "tflite", "--per-tensor", "-o", out), 2,
+                          "--per-tensor is for --quantize int8")
     assert not (tmp_path / "q.onnx").exists()
     assert not out.exists()
 
