@@ -432,7 +432,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         record["stripped"] = True
     _show(args, record, lambda: "\n".join([
         f"wrote {out} ({human_bytes(exported.bytes)}, {args.to}{' ' + check.mode if check else ''}"
-        f"{', stripped' if args.strip else ''})",
+        f"{', ' + ', '.join(args.keep_float) + ' kept float' if args.keep_float else ''}"
+        f"{', per-tensor' if args.per_tensor else ''}{', stripped' if args.strip else ''})",
         f"  ops     {_ops(exported.ops)}" if args.to != "savedmodel" else
         f"  signature serving_default: {exported.input_keys} -> {exported.output_keys} "
         f"(saved_model_cli show --dir {out} --all)",
