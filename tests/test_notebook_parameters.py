@@ -101,7 +101,7 @@ def kernel():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
-def test_wrong_type_fails_in_the_validation_cell_with_one_sentence(path: Path, tmp_path: Path, kernel):
+def test_wrong_types_and_bad_values_fail_in_the_validation_cell_with_one_sentence(path: Path, tmp_path: Path, kernel):
     from nbclient.exceptions import CellExecutionError
 
     nb, index, types = declared(path)
