@@ -30,18 +30,23 @@ RATIO_LINES = {
         r"^quick  batch 1: optimized / frozen = \d+\.\d\d \(target <= ",
         r"^quick  MobileNetV2 nodes after optimize: \d+ / \d+ = \d+\.\d% ",
         r"^PASS  the NumPy forward pass matches Keras",
+        r"^--quantize int8 +int8 +\d+\.\d\d% +-?\d+\.\d\d +[\d,]+ +\d+\.\d\d +\d+\.\d +\d+\.\d\d  (all three|none|\w+)",
+        r"^--quantize int8 --strip +int8 +\d+\.\d\d% +-?\d+\.\d\d +[\d,]+ +\d+\.\d\d +- +- ",
+        r"^--quantize int8 --keep-float conv0 +float +\d+\.\d\d% ",
+        r"^# the targets are judged on the smallest full-integer int8 file, export --quantize int8 --per-tensor "
+        r"--strip:$",
         r"^quick  int8 LiteRT test accuracy \d+\.\d\d% vs float \d+\.\d\d%: -?\d+\.\d\d points lost \(target <= ",
         r"^quick  int8 / float LiteRT size = \d+\.\d\d \([\d,]+ vs [\d,]+ bytes; target <= ",
-        r"^quick  batch \d+: litert_int8 / litert = \d+\.\d\d \(",
+        r"^quick  batch \d+: litert_int8_small / litert = \d+\.\d\d \(",
+        r"^info  the default int8 \(export --quantize int8, per-channel scales\) (misses|meets) .*int8 / float LiteRT "
+        r"size = \d+\.\d\d .*; stripped, size \d+\.\d\d$",
         r"^info  int8 file [\d,]+ bytes = [\d,]+ constants \+ [\d,]+ quantization \+ [\d,]+ names \+ [\d,]+ metadata "
         r"\+ -?[\d,]+ rest$",
-        r"^info  both stripped \(export --strip: .*\): int8 / float = \d+\.\d\d \([\d,]+ vs [\d,]+ bytes; ",
-        r"^info  int8 with per-tensor scales \(export --per-tensor\), both stripped: int8 / float = \d+\.\d\d \(.*\): "
-        r"this configuration (meets|misses) the size target .* the default int8 \(per channel\) is \d+\.\d\d, ",
-        r"^info  batch \d+, same run: int8 with conv0 kept float \(export --keep-float conv0; .*\) / litert = "
-        r"\d+\.\d\d \(.* points lost\); [\d,]+ bytes \(\d+\.\d\dx\): this configuration (meets|misses) ",
+        r"^info  export --quantize int8 --keep-float conv0: float32 in and out, .*litert_int8_conv0_float / litert = "
+        r"\d+\.\d\d \(",
         r"^info  batch \d+, same run: the first block alone \(3x3 conv, 1 -> \d+ channels\): litert_int8 / litert = "
         r"\d+\.\d\d \(",
+        r"^info  the same MobileNetV2 \([\d,]+ parameters\): default int8 / float LiteRT size = 0\.\d\d \(",
     ],
     "legacy_load.py": [
         r"^quick  batch 1: loader / session_callable = \d+\.\d\d \(target <= ",
