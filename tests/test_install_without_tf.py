@@ -5,12 +5,14 @@ The venv is built without a download: ``python -m venv --without-pip``, then a `
 repository and a folder of links on its path. The folder links only the packages that the TF-free
 commands import (found by running them here, with TensorFlow blocked): TensorFlow, Keras and tf2onnx
 are simply not there, as after ``pip install graphfreeze[runtime]``. pyproject.toml is checked to ask
-for nothing more in that install.
+for nothing more in that install, and for everything those commands import (each package's
+distribution asked for, or required by one that is).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import sysconfig
@@ -52,6 +54,49 @@ def test_the_tf_free_install_asks_for_no_tensorflow():
     assert not _requirement_names(project["dependencies"] + extras["runtime"]) & TF_PACKAGES
     assert {"tensorflow", "keras"} <= _requirement_names(extras["tf"])
     assert "graphfreeze[tf,runtime]" in extras["export"] and "graphfreeze[export]" in extras["dev"]  # make: all
+
+
+def _distribution(name: str) -> str:
+    """A distribution's name as pip compares them: lowercase, runs of ``-_.`` as one ``-``."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _required_through(names: set[str]) -> set[str]:
+    """``names`` and every distribution they require, as installed here (the extras they are asked with aside)."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+
+    found, todo = set(), [_distribution(n) for n in names]
+    while todo:
+        name = todo.pop()
+        if name in found:
+            continue
+        found.add(name)
+        try:
+            requirements = metadata.requires(name) or []
+        except metadata.PackageNotFoundError:
+            continue
+        for text in requirements:
+            requirement = Requirement(text)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                todo.append(_distribution(requirement.name))
+    return found
+
+
+def test_every_package_the_tf_free_commands_import_is_asked_for(tf_free_venv):
+    """What inspect, scan and the runner import comes with ``pip install graphfreeze[runtime]``: each module's
+    distribution is asked for by pyproject.toml, or required by one that is."""
+    from importlib import metadata
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = _requirement_names(project["dependencies"] + project["optional-dependencies"]["runtime"])
+    installed = _required_through(declared)
+    by_module = metadata.packages_distributions()
+    unasked = {module: by_module[module] for module in tf_free_venv["needed"] if module in by_module
+               and not {_distribution(d) for d in by_module[module]} & installed}
+    assert not unasked, f"imported without TensorFlow but not asked for in pyproject.toml: {unasked}"
+    assert {"numpy", "onnxruntime", "ai-edge-litert", "openvino"} <= installed
 
 
 @pytest.fixture(scope="module")
