@@ -50,7 +50,7 @@ from .freeze import FrozenGraph, as_frozen_graph, consumer_shape, trace_keras, v
 from .load import LoadedGraph, import_as_function
 from .opencv import OpenCVExport, export_opencv
 from .openvino_ir import OpenVINOExport, default_folder, export_openvino
-from .ops import TENSOR_ARRAY_OPS, TF_ONLY_OPS
+from .ops import TENSOR_ARRAY_OPS, TF_ONLY_ADVICE, TF_ONLY_OPS
 from .optimize import check_against
 from .quantize import (
     MAX_ACCURACY_DROP,
@@ -141,7 +141,7 @@ def _check_portable(frozen: FrozenGraph, to: str) -> None:
     if found:
         raise GraphFormatError(
             f"the graph holds TensorFlow-only fused ops {found} (from optimize target 'tensorflow'), which "
-            f"{to} cannot convert; export the frozen graph or its optimize --target portable version"
+            f"{to} cannot convert; {TF_ONLY_ADVICE}"
         )
 
 

@@ -1,4 +1,4 @@
-"""Export a frozen graph to OpenVINO IR (``model.xml`` + ``model.bin``), checked at float32.
+"""Export a frozen graph to OpenVINO IR (``NAME.xml`` + ``NAME.bin``), checked at float32.
 
 OpenVINO reads a frozen ``.pb`` itself: its TensorFlow frontend parses the GraphDef (no
 TensorFlow needed), and ``openvino.convert_model`` turns it into an ``ov.Model``, which
@@ -26,7 +26,7 @@ from .errors import GraphFormatError, InputError
 from .freeze import FrozenGraph
 from .load import LoadedGraph
 from .optimize import check_against
-from .runner import OpenVINORunner
+from .runner import OpenVINORunner, openvino_error_line
 from .tfimport import to_tf_graph_def
 from .verify import DEFAULT_RTOL, DEFAULT_TOLERANCE, Verification
 
@@ -85,8 +85,7 @@ def to_openvino(frozen: FrozenGraph) -> tuple[bytes, bytes]:
         try:
             model = ov.convert_model(str(pb), input=shapes, output=[t.name for t in frozen.outputs])
         except Exception as exc:  # OpenVINO's OpConversionFailure, GeneralFailure...
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise GraphFormatError(f"OpenVINO conversion failed: {first}") from None
+            raise GraphFormatError(f"OpenVINO conversion failed: {openvino_error_line(exc)}") from None
         xml = Path(scratch) / "model.xml"
         ov.save_model(model, str(xml), compress_to_fp16=False)  # the default would store float16 weights
         return xml.read_bytes(), xml.with_suffix(".bin").read_bytes()

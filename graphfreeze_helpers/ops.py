@@ -364,6 +364,8 @@ FORWARDING_OPS: frozenset[str] = frozenset({"Identity", "StopGradient", "Prevent
 TF_ONLY_OPS: frozenset[str] = frozenset(
     {"_FusedConv2D", "_FusedMatMul", "_FusedBatchNormEx", "_FusedDepthwiseConv2dNative"}
 )
+# What to do instead, wherever a converter or runtime meets one of them.
+TF_ONLY_ADVICE = "export the frozen graph or its optimize --target portable version"
 # What sample inputs read backwards from an input's consumers (freeze.consumer_shape):
 # ops whose output has their first input's shape (the walk goes through them),
 SHAPE_KEEPING_OPS: frozenset[str] = FORWARDING_OPS | frozenset(

@@ -37,6 +37,7 @@ import numpy as np
 from . import graphfile
 from .errors import GraphFormatError, GraphFreezeError, InputError, ShapeError
 from .files import check_writable, write_files_atomically
+from .ops import TF_ONLY_ADVICE, TF_ONLY_OPS
 from .tensors import match_tensor_name, node_name, output_key
 from .tfimport import captured_stderr  # stdlib only: tfimport imports TensorFlow inside functions
 
@@ -374,8 +375,8 @@ class OpenVINORunner(Runner):
             else:
                 read = core.read_model(str(model))
             self.compiled = core.compile_model(read, "CPU", config)
-        except RuntimeError as exc:
-            raise GraphFormatError(f"OpenVINO cannot load the model: {_first_line(exc)}") from None
+        except Exception as exc:  # RuntimeError, or OpenVINO's own OpConversionFailure, GeneralFailure...
+            raise GraphFormatError(f"OpenVINO cannot load the model: {openvino_error_line(exc)}") from None
         self.precision = self.compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()  # f32, bf16
         self.request = self.compiled.create_infer_request()
         self.input_names = [port.get_any_name() for port in self.compiled.inputs]
@@ -394,7 +395,7 @@ class OpenVINORunner(Runner):
         try:
             result = self.request.infer(list(arrays))
         except RuntimeError as exc:
-            raise GraphFormatError(f"OpenVINO cannot run the model: {_first_line(exc)}") from None
+            raise GraphFormatError(f"OpenVINO cannot run the model: {openvino_error_line(exc)}") from None
         return [np.asarray(value) for value in result.values()]
 
     def __repr__(self) -> str:
@@ -402,9 +403,30 @@ class OpenVINORunner(Runner):
                 f"precision={self.precision})")
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+# Where in OpenVINO's C++ an error was raised, and the headings over its reason: lines that never say why.
+_OPENVINO_LOCATION = re.compile(r"(Exception from|Check '.*' failed at) \S+:\d+:?")
+_OPENVINO_HEADING = re.compile(r"[\w ]+:")  # "FrontEnd API failed with OpConversionFailure:", "Summary:"
+
+
+def openvino_error_line(exc: BaseException) -> str:
+    """An OpenVINO exception's reason on one line, e.g. ``No conversion rule found for operations: _FusedConv2D``.
+
+    OpenVINO's message starts with where it was raised (``Exception from src/...cpp:84:``,
+    ``Check '...' failed at src/...cpp:151:``); those lines, and headings, are skipped. A
+    conversion report's first item (``-- ...``) is its reason; otherwise the first line left is.
+    Ops only TensorFlow runs get what to do instead (:func:`tf_only_ops_advice`).
+    """
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    reasons = [line for line in lines if not (_OPENVINO_LOCATION.fullmatch(line) or _OPENVINO_HEADING.fullmatch(line))]
+    items = [line[2:].strip() for line in reasons if line.startswith("-- ")]
+    line = (items or reasons or lines or [type(exc).__name__])[0]
+    return line + tf_only_ops_advice(line)
+
+
+def tf_only_ops_advice(message: str) -> str:
+    """What to do when ``message`` names TensorFlow-only fused ops (``_FusedConv2D``...), else ``""``."""
+    found = [op for op in sorted(TF_ONLY_OPS) if re.search(rf"\b{op}\b", message)]
+    return f" (TensorFlow-only fused ops, from optimize --target tensorflow); {TF_ONLY_ADVICE}" if found else ""
 
 
 def _cv_message(exc: BaseException) -> str:

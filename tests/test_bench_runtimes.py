@@ -29,14 +29,17 @@ def test_runtimes_picks_some_and_says_why_one_cannot_run(saved_pb, digits, tmp_p
     fused = tmp_path / "fused.pb"  # TensorFlow-only _FusedConv2D: no converter reads it
     optimize(saved_pb, target="tensorflow", inputs=[digits.x_test[:4]]).save(fused)
     result = run_cli("bench", fused, "--batch", "1", "--budget", "0.1", "--min-calls", "2",
-                     "--runtimes", "frozen,litert,litert_int8,onnxruntime")
+                     "--runtimes", "frozen,litert,litert_int8,onnxruntime,openvino")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert any(line.startswith("frozen ") for line in lines)
     assert [line.split(":")[0] for line in lines if line.startswith("skipped ")] == [
-        "skipped litert", "skipped litert_int8", "skipped onnxruntime"]
+        "skipped litert", "skipped litert_int8", "skipped onnxruntime", "skipped openvino"]
     assert "TensorFlow-only fused ops" in next(line for line in lines if line.startswith("skipped litert:"))
     assert "--calibration" in next(line for line in lines if line.startswith("skipped litert_int8:"))
+    openvino = next(line for line in lines if line.startswith("skipped openvino:"))  # OpenVINO's reason, one line
+    assert "No conversion rule found for operations: _FusedConv2D, _FusedMatMul" in openvino
+    assert "optimize --target portable" in openvino and "failed at" not in openvino
 
 
 @pytest.mark.parametrize("value", ["bogus", "frozen,nope", ","])

@@ -10,16 +10,43 @@ import pytest
 
 from graphfreeze_helpers.errors import InputError
 from graphfreeze_helpers.export import export
-from graphfreeze_helpers.runner import OpenVINORunner, detect_kind, load_runner, tf_free_command
+from graphfreeze_helpers.runner import (
+    OpenVINORunner,
+    detect_kind,
+    load_runner,
+    openvino_error_line,
+    tf_free_command,
+)
 
 from conftest import ROOT, assert_one_line_error, run_cli
 
 pytest.importorskip("openvino")
 
 
+RUNNER_ERROR = "python -m graphfreeze_helpers.runner: error: "
+
+
 @pytest.fixture(scope="module")
 def ir(frozen_graph, digits):
     return export(frozen_graph, "openvino", inputs=[digits.x_test[:64]])
+
+
+@pytest.fixture(scope="module")
+def fused_pb(saved_pb, digits, tmp_path_factory):
+    """The graph with TensorFlow-only _FusedConv2D/_FusedMatMul, which OpenVINO has no conversion rule for."""
+    from graphfreeze_helpers.optimize import optimize
+
+    path = tmp_path_factory.mktemp("fused") / "fused.pb"
+    optimize(saved_pb, target="tensorflow", inputs=[digits.x_test[:4]]).save(path)
+    return path
+
+
+def assert_one_runner_error(code: int, stderr: str, contains: str) -> str:
+    """The runner's contract for a user's mistake: exit 2, one stderr line with its own prefix, no traceback."""
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert code == 2 and len(lines) == 1, (code, stderr)
+    assert lines[0].startswith(RUNNER_ERROR) and contains in lines[0], lines[0]
+    return lines[0]
 
 
 def test_export_writes_float32_ir_checked_against_the_frozen_graph(ir, frozen_graph, tmp_path):
@@ -95,4 +122,43 @@ def test_openvino_contender_at_the_plugins_own_precision(saved_pb):
     assert used in ("f32", "bf16", "f16") and "INFERENCE_PRECISION_HINT default" in note
     if used != "f32":  # the trap, shown in the table's max|diff| where the CPU has bfloat16
         assert result.row("openvino", 4).max_abs_diff > 1e-4
+
+
+
+def test_error_line_is_openvinos_reason_not_where_it_was_raised(fused_pb, ir, tmp_path):
+    import openvino as ov
+
+    with pytest.raises(Exception) as unconverted:
+        ov.convert_model(str(fused_pb))
+    assert str(unconverted.value).startswith("Check 'false' failed at ")  # the line that used to be shown
+    line = openvino_error_line(unconverted.value)
+    assert line.startswith("No conversion rule found for operations: _FusedConv2D, _FusedMatMul")
+    assert "optimize --target portable" in line and "\n" not in line
+    lonely = tmp_path / "lonely.xml"  # IR without its .bin
+    lonely.write_bytes(ir.xml)
+    with pytest.raises(RuntimeError) as no_weights:
+        ov.Core().read_model(str(lonely))
+    assert str(no_weights.value).startswith("Exception from ")
+    assert "bin file cannot be found" in openvino_error_line(no_weights.value)
+    assert openvino_error_line(RuntimeError("plain\nsecond")) == "plain"
+    assert openvino_error_line(RuntimeError()) == "RuntimeError"
+
+
+def test_cli_export_names_the_ops_openvino_cannot_convert(fused_pb, tmp_path):
+    out = tmp_path / "ir"
+    line = assert_one_line_error(run_cli("export", fused_pb, "--to", "openvino", "-o", out), 2,
+                                 "OpenVINO conversion failed: No conversion rule found for operations: _FusedConv2D, "
+                                 "_FusedMatMul")
+    assert "optimize --target portable" in line and "failed at" not in line
+    assert not out.exists()
+
+
+def test_runner_says_why_it_cannot_load_an_xml_without_its_bin(ir, digits, tmp_path):
+    (tmp_path / "lonely.xml").write_bytes(ir.xml)
+    np.save(tmp_path / "x.npy", digits.x_test[:2])
+    command = tf_free_command(tmp_path / "lonely.xml", "--input", tmp_path / "x.npy", "-o", tmp_path / "y.npy")
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=ROOT)
+    line = assert_one_runner_error(result.returncode, result.stderr, "OpenVINO cannot load the model: ")
+    assert "bin file cannot be found" in line and "Exception from" not in line
+    assert not (tmp_path / "y.npy").exists()
 
