@@ -1,9 +1,10 @@
 """Run an exported model without TensorFlow: ``.tflite`` with LiteRT, ``.onnx`` with ONNX Runtime,
-and a frozen ``.pb`` with OpenCV's DNN module.
+a frozen ``.pb`` with OpenCV's DNN module, and OpenVINO IR (``.xml``, its weights in the ``.bin`` beside it)
+with OpenVINO, which also reads a frozen ``.pb`` (``--runtime openvino``).
 
 This module (and everything it imports) must never import TensorFlow: it is what you ship
-to a machine that has only ``ai-edge-litert``, ``onnxruntime`` or ``opencv-python-headless``
-and NumPy. A test runs it in a process where ``import tensorflow`` raises.
+to a machine that has only ``ai-edge-litert``, ``onnxruntime``, ``opencv-python-headless`` or
+``openvino``, and NumPy. A test runs it in a process where ``import tensorflow`` raises.
 
 OpenCV can crash the whole process (SIGSEGV) on a graph its importer does not understand;
 run an unchecked ``.pb`` through :func:`graphfreeze_helpers.opencv.diagnose_opencv` (a
@@ -63,7 +64,8 @@ def detect_kind(path: Optional[str | Path] = None, data: Optional[bytes] = None)
         return "opencv"  # without TensorFlow, OpenCV's DNN module is what reads a frozen GraphDef
     name = str(path) if path is not None else "the model bytes"
     raise GraphFormatError(
-        f"cannot tell what runs {name!r}: it is neither a .tflite flatbuffer, an .onnx model nor a frozen .pb"
+        f"cannot tell what runs {name!r}: it is neither a .tflite flatbuffer, an .onnx model, a frozen .pb "
+        "nor OpenVINO IR (.xml)"
     )
 
 
@@ -602,22 +604,32 @@ def tf_free_command(*args: str, python: Optional[str] = None, module: str = "gra
 # --- command line ----------------------------------------------------------------------------
 
 
+def check_precision_applies(model: str | Path, runtime: Optional[str], precision: Optional[str]) -> None:
+    """InputError when ``--precision`` is given for a model that OpenVINO does not run."""
+    if precision is None or not Path(model).is_file():  # a missing model is load_runner's to report
+        return
+    kind = runtime or detect_kind(model)
+    if kind != "openvino":
+        raise InputError(f"--precision applies to OpenVINO only (an .xml, or a .pb with --runtime openvino); "
+                         f"{str(model)!r} runs with {kind}")
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m graphfreeze_helpers.runner",
-        description="Run a .tflite (LiteRT), .onnx (ONNX Runtime) or frozen .pb (OpenCV DNN) model on a .npy input, "
-        "without TensorFlow.",
+        description="Run a .tflite (LiteRT), .onnx (ONNX Runtime), frozen .pb (OpenCV DNN, or OpenVINO with "
+        "--runtime openvino) or .xml (OpenVINO IR) model on a .npy input, without TensorFlow.",
     )
-    parser.add_argument("model", help="the .tflite, .onnx or frozen .pb file")
+    parser.add_argument("model", help="the .tflite, .onnx, frozen .pb or OpenVINO .xml file (its .bin beside it)")
     parser.add_argument("--input", required=True, action="append", metavar="[NAME=]FILE",
                         help="NAME=FILE.npy for an input (repeat for each), FILE.npz keyed by input name, or FILE.npy "
                         "for a model with one input")
     parser.add_argument("-o", "--output", required=True, help="the .npy (or .npz for several outputs) to write")
     parser.add_argument("--runtime", choices=KINDS, help="force a runtime (default: from the file's content); "
                         "openvino runs an OpenVINO .xml, or a frozen .pb through OpenVINO")
-    parser.add_argument("--precision", choices=OPENVINO_PRECISIONS, default="f32",
-                        help="OpenVINO's inference precision (default f32; 'default' lets its CPU plugin choose, "
-                        "bfloat16 on CPUs with AMX or AVX-512 BF16)")
+    parser.add_argument("--precision", choices=OPENVINO_PRECISIONS,
+                        help="OpenVINO's inference precision, for an .xml or a .pb with --runtime openvino (default "
+                        "f32; 'default' lets its CPU plugin choose, bfloat16 on CPUs with AMX or AVX-512 BF16)")
     parser.add_argument("--force", action="store_true", help="overwrite the output if it exists")
     parser.add_argument("--stages", action="store_true",
                         help="announce each stage (load, run) on stderr as it starts, so a crash can be placed")
@@ -629,11 +641,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             sys.stderr.flush()
 
     try:
+        check_precision_applies(args.model, args.runtime, args.precision)
         out = Path(args.output)
         check_writable([out], force=args.force)
         given = read_input_files(args.input)
         stage("load")
-        runner = load_runner(args.model, kind=args.runtime, precision=args.precision)
+        runner = load_runner(args.model, kind=args.runtime, precision=args.precision or "f32")
         feeds = arrange_feeds(given, runner.input_names)
         stage("run")
         outputs = runner.run(runner.check_inputs([feeds[name] for name in runner.input_names]))

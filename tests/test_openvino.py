@@ -14,6 +14,7 @@ from graphfreeze_helpers.runner import (
     OpenVINORunner,
     detect_kind,
     load_runner,
+    main,
     openvino_error_line,
     tf_free_command,
 )
@@ -77,7 +78,7 @@ def test_runner_runs_xml_and_pb_without_tensorflow(ir, saved_pb, digits, tmp_pat
     xml = ir.save(tmp_path / "ir")
     np.save(tmp_path / "x.npy", digits.x_test[:10])
     outputs = {}
-    for name, model, extra in (("xml", xml, []), ("pb", saved_pb, ["--runtime", "openvino"])):
+    for name, model, extra in (("xml", xml, []), ("pb", saved_pb, ["--runtime", "openvino", "--precision", "f32"])):
         out = tmp_path / f"y_{name}.npy"
         command = tf_free_command(model, "--input", tmp_path / "x.npy", "-o", out, *extra)
         result = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=ROOT)
@@ -162,3 +163,14 @@ def test_runner_says_why_it_cannot_load_an_xml_without_its_bin(ir, digits, tmp_p
     assert "bin file cannot be found" in line and "Exception from" not in line
     assert not (tmp_path / "y.npy").exists()
 
+
+def test_runner_precision_is_for_openvino_only(saved_pb, tmp_path, capfd):
+    np.save(tmp_path / "x.npy", np.zeros((1, 8, 8, 1), np.float32))
+    tflite = tmp_path / "m.tflite"
+    tflite.write_bytes(b"\0\0\0\0TFL3" + bytes(56))  # read no further than its kind
+    for model, runs_with in ((tflite, "litert"), (saved_pb, "opencv")):
+        code = main([str(model), "--input", str(tmp_path / "x.npy"), "-o", str(tmp_path / "y.npy"),
+                     "--precision", "bf16"])
+        line = assert_one_runner_error(code, capfd.readouterr().err, "--precision applies to OpenVINO only")
+        assert line.endswith(f"runs with {runs_with}")
+    assert not (tmp_path / "y.npy").exists()
