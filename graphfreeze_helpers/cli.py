@@ -38,7 +38,7 @@ from .freeze import as_frozen_graph, check_save_path, freeze, sidecar_path
 from .load import check_arrays, load_frozen, resolve_signature
 from .opencv import diagnose_opencv
 from .optimize import optimize
-from .quantize import check_mode
+from .quantize import check_labels, check_mode, check_numeric, sample_count
 from .runner import OPENVINO_PRECISIONS, arrange_feeds, read_input_files, save_outputs
 from .savedmodel import check_target
 from .structure import examine
@@ -463,13 +463,14 @@ def _quantize_options(args: argparse.Namespace, inputs: Any) -> dict[str, Any]:
         options["keep_float"] = args.keep_float
     if args.per_tensor:
         options["per_tensor"] = True
-    if args.calibration:
-        given = read_input_files([args.calibration])
-        options["calibration"] = given[0][1] if len(given) == 1 and given[0][0] is None else {
-            name or "": array for name, array in given}
-    if args.labels:
+    if args.calibration:  # numbers checked now; their shapes, against the graph's inputs, by export
+        calibration = _calibration(args.calibration)
+        for array in calibration.values() if isinstance(calibration, dict) else [calibration]:
+            check_numeric(array, "--calibration")
+        options["calibration"] = calibration
+    if args.labels:  # checked now but for the number of classes, which export reads from the graph
         ((_, labels),) = read_input_files([args.labels])
-        options["labels"] = labels
+        options["labels"] = check_labels(labels, sample_count(inputs))
     return options
 
 
@@ -664,7 +665,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="int8: a few hundred real inputs (.npy, or .npz keyed by input name), preprocessed as at "
                    "inference, to calibrate the activation ranges")
     p.add_argument("--labels", metavar="FILE.npy",
-                   help="the class of each --input: a quantized export is then checked by accuracy (at most 1 point "
+                   help="the class of each --input (a 1-D array of class numbers from 0, as the output's last "
+                   "dimension counts them): a quantized export is then checked by accuracy (at most 1 point "
                    "below float) and agreement with the float model (at least 95%%)")
     p.add_argument("--keep-float", type=_names_list, metavar="NAMES",
                    help="int8: leave these layers or nodes (comma-separated, e.g. conv0) in float32 and quantize the "

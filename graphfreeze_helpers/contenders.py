@@ -25,8 +25,6 @@ import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional, Sequence
 
-import numpy as np
-
 from .bench import FACTORIES, BenchResult, Contender, Run, Subject, register, run_benchmark, standard_contenders
 from .errors import GraphFormatError, InputError, RefusedError
 from .export import export, io_names
@@ -35,10 +33,10 @@ from .load import NUMPY_METHODS, LoadedGraph, load_frozen
 from .opencv import diagnose_opencv, export_opencv
 from .openvino_ir import output_names
 from .optimize import optimize
+from .quantize import check_calibration
 from .runner import OPENVINO_PRECISIONS, OpenCVRunner, OpenVINORunner, Runner, load_runner
 from .tensors import TensorInfo
 from .tfimport import import_tensorflow
-from .verify import input_list
 
 # The contenders that need only the frozen graph and TensorFlow.
 FROZEN_CONTENDERS = ("frozen", "frozen_prune", "frozen_session")
@@ -113,8 +111,7 @@ def prepare(
         subject.graph_def = subject.frozen.graph_def
         subject.reference = subject.frozen
         if calibration is not None:
-            subject.calibration = input_list(
-                subject.frozen.inputs, [calibration] if isinstance(calibration, np.ndarray) else calibration)
+            subject.calibration = check_calibration(subject.frozen.inputs, calibration)
     elif subject.is_keras:
         subject.specs = [TensorInfo(t.name, t.dtype, (None, *tuple(t.shape)[1:])) for t in model.inputs]
     else:

@@ -56,10 +56,14 @@ from .quantize import (
     MAX_ACCURACY_DROP,
     MIN_AGREEMENT,
     QuantizedCheck,
+    check_calibration,
+    check_labels,
     check_mode,
     compare_quantized,
     configure,
     convert_keeping_float,
+    output_classes,
+    sample_count,
 )
 from .runner import LiteRTRunner, Runner, load_runner
 from .savedmodel import SavedModelExport, export_saved_model
@@ -604,9 +608,10 @@ def export(
     if to == "openvino":  # IR read back by OpenVINO at float32 and compared with the frozen graph
         arrays = None if inputs is None else input_list(frozen.inputs, inputs)
         return export_openvino(frozen, inputs=arrays, reference=reference, tolerance=tolerance, rtol=rtol, check=check)
-    if to == "tflite":
-        calibration_arrays = None if calibration is None else input_list(
-            frozen.inputs, [calibration] if isinstance(calibration, np.ndarray) else calibration)
+    if to == "tflite":  # the labels and calibration inputs checked against the graph before converting
+        if labels is not None:
+            labels = check_labels(labels, sample_count(inputs), output_classes(frozen.outputs[0]))
+        calibration_arrays = None if calibration is None else check_calibration(frozen.inputs, calibration)
         data = to_tflite(frozen, quantize=quantize, calibration=calibration_arrays, strip=strip, keep_float=keep_float,
                          per_tensor=per_tensor)
     else:

@@ -37,12 +37,14 @@ from __future__ import annotations
 import re
 import warnings
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Optional, Sequence
+from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 
 import numpy as np
 
-from .errors import InputError, VerificationError
-from .verify import as_output_list, max_abs_diff
+from .errors import InputError, ShapeError, VerificationError
+from .load import check_arrays
+from .tensors import TensorInfo
+from .verify import as_output_list, input_list, max_abs_diff
 
 MODES = ("dynamic", "float16", "int8")
 # The largest |quantized - float| output difference allowed when there are no labels, by mode. Measured on the
@@ -71,6 +73,92 @@ def check_mode(mode: Optional[str], calibration: Optional[Sequence[np.ndarray]],
                          "inputs, preprocessed as at inference (e.g. the training images)")
     if mode != "int8" and calibration is not None:
         raise InputError(f"--quantize {mode} needs no calibration inputs (only int8 does); leave --calibration out")
+
+
+def check_calibration(specs: Sequence[TensorInfo], calibration: Any) -> list[np.ndarray]:
+    """The calibration inputs (one array, a list, or ``{name: array}``) as one array per input of ``specs``, cast
+    to its float dtype; InputError for non-numbers, ShapeError naming the input for a shape it cannot take."""
+    arrays = input_list(specs, [calibration] if isinstance(calibration, np.ndarray) else calibration)
+    cast = [_as_input_dtype(spec, check_numeric(array, "--calibration")) for spec, array in zip(specs, arrays)]
+    try:
+        return check_arrays(specs, cast)
+    except ShapeError as exc:
+        raise ShapeError(f"--calibration does not fit the graph: {exc}") from None
+
+
+def check_numeric(array: Any, what: str) -> np.ndarray:
+    """``array`` as a NumPy array of real numbers (bool, int, float); InputError naming ``what`` otherwise."""
+    array = np.asarray(array)
+    if array.dtype.kind not in "biuf":
+        raise InputError(f"{what} must hold numbers, got an array of dtype {array.dtype.name}")
+    return array
+
+
+def _as_input_dtype(spec: TensorInfo, array: np.ndarray) -> np.ndarray:
+    """``array`` cast to ``spec``'s dtype when that is a float one (calibration may be integers, e.g. pixels)."""
+    try:
+        want = np.dtype(spec.dtype)
+    except TypeError:  # bfloat16, string...: left to check_arrays
+        return array
+    return array.astype(want) if want.kind == "f" and array.dtype != want else array
+
+
+def check_labels(labels: Any, count: Optional[int] = None, classes: Optional[int] = None) -> np.ndarray:
+    """``labels`` as a 1-D int64 array of class numbers, one per input (``count``), each in ``[0, classes)``;
+    InputError saying what is wrong (one-hot, not 1-D, fractional, wrong count, out of range) otherwise."""
+    array = check_numeric(labels, "--labels")
+    if looks_one_hot(array):
+        raise InputError(f"--labels of shape {array.shape} looks one-hot; give the class numbers, one per input: "
+                         "y.argmax(-1)")
+    if array.ndim != 1:
+        raise InputError(f"--labels must be a 1-D array of class numbers, one per input; got shape {array.shape}")
+    if count is not None and len(array) != count:
+        raise InputError(f"{len(array)} labels for {count} inputs; give one label per input")
+    return check_classes(whole_numbers(array), classes)
+
+
+def looks_one_hot(array: np.ndarray) -> bool:
+    """A 2-D array of 0s and 1s, one 1 a row (more than one column): one-hot labels."""
+    return (array.ndim == 2 and array.shape[1] > 1 and array.size > 0 and bool(np.isin(array, (0, 1)).all())
+            and bool((array.sum(axis=1) == 1).all()))
+
+
+def whole_numbers(array: np.ndarray) -> np.ndarray:
+    """Integer labels (or floats that are all whole numbers) as int64; InputError for fractions, NaN, bool."""
+    if array.dtype.kind in "iu":
+        return array.astype(np.int64)
+    if array.dtype.kind == "b":
+        raise InputError("--labels must be class numbers (integers), got booleans; give 0/1 as integers")
+    fractional = array[~np.isfinite(array) | (array != np.round(array))]
+    if fractional.size:
+        raise InputError(f"--labels must be whole class numbers, and {fractional.size} of {array.size} are not "
+                         f"(e.g. {fractional.flat[0]:g}); scores or probabilities are not labels")
+    return array.astype(np.int64)
+
+
+def check_classes(labels: np.ndarray, classes: Optional[int]) -> np.ndarray:
+    """``labels`` if each is in ``[0, classes)`` (only ``>= 0`` when ``classes`` is unknown); InputError otherwise."""
+    outside = labels[(labels < 0) | (labels >= classes)] if classes is not None else labels[labels < 0]
+    if outside.size:
+        allowed = f"from 0 to {classes - 1} (the model's output has {classes} classes)" if classes is not None else (
+            "from 0 up")
+        raise InputError(f"--labels must be class numbers {allowed}; {outside.size} of {labels.size} are not "
+                         f"(e.g. {outside[0]})")
+    return labels
+
+
+def output_classes(output: TensorInfo) -> Optional[int]:
+    """The number of classes an output scores: the size of its last dimension; None when not known, or when the
+    output is 1-D (then it is the class itself, as :func:`top_class` reads it)."""
+    return output.shape[-1] if output.shape is not None and len(output.shape) > 1 else None
+
+
+def sample_count(inputs: Any) -> Optional[int]:
+    """How many samples the inputs (a list or ``{name: array}``) hold: the first array's first dimension."""
+    if inputs is None:
+        return None
+    arrays = list(inputs.values()) if isinstance(inputs, Mapping) else list(inputs)
+    return len(arrays[0]) if arrays and np.ndim(arrays[0]) else None
 
 
 def representative_dataset(calibration: Sequence[np.ndarray]) -> Callable[[], Iterator[list[np.ndarray]]]:
@@ -241,9 +329,8 @@ def compare_quantized(
     """
     float_top, quant_top = top_class(expected), top_class(actual)
     if labels is not None:
-        labels = np.asarray(labels).reshape(-1)
-        if len(labels) != len(float_top):
-            raise InputError(f"{len(labels)} labels for {len(float_top)} inputs; give one label per input")
+        first = as_output_list(expected)[0]
+        labels = check_labels(labels, len(float_top), first.shape[-1] if first.ndim > 1 else None)
     return QuantizedCheck(
         mode=mode, samples=len(float_top), max_abs_diff=max_abs_diff(expected, actual),
         agreement=float(np.mean(float_top == quant_top)) if len(float_top) else 1.0,
@@ -254,6 +341,7 @@ def compare_quantized(
     )
 
 
-__all__ = ["MAX_ACCURACY_DROP", "MIN_AGREEMENT", "MODES", "QUANTIZED_TOLERANCE", "QuantizedCheck", "check_mode",
-           "compare_quantized", "configure", "convert_keeping_float", "op_output_names", "ops_named",
-           "representative_dataset", "top_class"]
+__all__ = ["MAX_ACCURACY_DROP", "MIN_AGREEMENT", "MODES", "QUANTIZED_TOLERANCE", "QuantizedCheck", "check_calibration",
+           "check_classes", "check_labels", "check_mode", "check_numeric", "compare_quantized", "configure",
+           "convert_keeping_float", "looks_one_hot", "op_output_names", "ops_named", "output_classes",
+           "representative_dataset", "sample_count", "top_class", "whole_numbers"]

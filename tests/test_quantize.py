@@ -8,9 +8,15 @@ import subprocess
 import numpy as np
 import pytest
 
-from graphfreeze_helpers.errors import InputError, VerificationError
+from graphfreeze_helpers.errors import InputError, ShapeError, VerificationError
 from graphfreeze_helpers.export import export, strip_tflite
-from graphfreeze_helpers.quantize import QUANTIZED_TOLERANCE, compare_quantized, op_output_names, ops_named
+from graphfreeze_helpers.quantize import (
+    QUANTIZED_TOLERANCE,
+    check_labels,
+    compare_quantized,
+    op_output_names,
+    ops_named,
+)
 from graphfreeze_helpers.runner import load_runner, tf_free_command
 
 from conftest import ROOT, assert_one_line_error, run_cli
@@ -191,6 +197,75 @@ def test_cli_quantize_mistakes_are_one_line(saved_pb, tmp_path):
                           "--per-tensor is for --quantize int8")
     assert not (tmp_path / "q.onnx").exists()
     assert not out.exists()
+
+
+BAD_LABELS = {  # the digits test split has 359 inputs; the tutorial CNN scores 10 classes
+    "out of range": (np.full(359, 50), "class numbers from 0 to 9 (the model's output has 10 classes); 359 of 359"),
+    "negative": (np.full(359, -1), "class numbers from 0 up; 359 of 359 are not (e.g. -1)"),
+    "fractional": (np.linspace(0, 0.99, 359), "must be whole class numbers, and 358 of 359 are not"),
+    "one-hot": (np.eye(10, dtype=np.float32)[np.arange(359) % 10], "shape (359, 10) looks one-hot"),
+}
+
+
+@pytest.mark.parametrize("kind", BAD_LABELS)
+def test_cli_bad_labels_are_one_line_and_write_nothing(saved_pb, digits, tmp_path, kind):
+    labels, message = BAD_LABELS[kind]
+    np.save(tmp_path / "x.npy", digits.x_test)
+    np.save(tmp_path / "y.npy", labels)
+    out = tmp_path / "q.tflite"
+    line = assert_one_line_error(run_cli("export", saved_pb, "--to", "tflite", "--quantize", "dynamic", "--input",
+                                         tmp_path / "x.npy", "--labels", tmp_path / "y.npy", "-o", out), 2, message)
+    assert line.startswith("graphfreeze: error: --labels")
+    assert ("y.argmax(-1)" in line) == (kind == "one-hot")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["x.npy", "y.npy"]  # no output, no partial file
+
+
+BAD_CALIBRATION = {
+    "strings": (np.array(["0.5"] * 200), "--calibration must hold numbers, got an array of dtype str"),
+    "wrong shape": (np.zeros((200, 64), np.float32),
+                    "--calibration does not fit the graph: input 'image:0' wants shape (None, 8, 8, 1) "
+                    "(None = any size), got (200, 64)"),
+}
+
+
+@pytest.mark.parametrize("kind", BAD_CALIBRATION)
+def test_cli_bad_calibration_is_one_line_and_writes_nothing(saved_pb, tmp_path, kind):
+    calibration, message = BAD_CALIBRATION[kind]
+    np.save(tmp_path / "cal.npy", calibration)
+    out = tmp_path / "q.tflite"
+    assert_one_line_error(run_cli("export", saved_pb, "--to", "tflite", "--quantize", "int8", "--calibration",
+                                  tmp_path / "cal.npy", "-o", out), 2, message)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["cal.npy"]  # no output, no partial file
+
+
+def test_export_checks_labels_and_calibration_against_the_graph(frozen_graph, digits):
+    """The Python API raises the same errors, before converting: classes from the output's last dimension."""
+    with pytest.raises(InputError, match=r"from 0 to 9 \(the model's output has 10 classes\); 1 of 359"):
+        export(frozen_graph, "tflite", quantize="dynamic", inputs=[digits.x_test],
+               labels=np.where(np.arange(359) == 7, 10, digits.y_test))
+    with pytest.raises(InputError, match="looks one-hot"):
+        export(frozen_graph, "tflite", quantize="dynamic", inputs=[digits.x_test], labels=np.eye(10)[digits.y_test])
+    with pytest.raises(ShapeError, match=r"input 'image:0' wants shape \(None, 8, 8, 1\).*got \(300, 8, 8\)"):
+        export(frozen_graph, "tflite", quantize="int8", calibration=digits.x_train[:300, :, :, 0])
+    with pytest.raises(InputError, match="--calibration must hold numbers"):
+        export(frozen_graph, "tflite", quantize="int8", calibration={"image": np.array([["a"]])})
+
+
+def test_check_labels_takes_whole_numbers_one_per_input():
+    assert check_labels(np.array([0.0, 2.0, 9.0]), 3, 10).tolist() == [0, 2, 9]
+    assert check_labels(np.array([3, 1], np.uint8), 2, None).dtype == np.int64
+    with pytest.raises(InputError, match="3 labels for 4 inputs"):
+        check_labels(np.array([0, 1, 2]), 4, 10)
+    with pytest.raises(InputError, match=r"1-D array of class numbers, one per input; got shape \(3, 1\)"):
+        check_labels(np.array([[0], [1], [2]]), 3, 10)
+    with pytest.raises(InputError, match="e.g. nan"):
+        check_labels(np.array([0.0, np.nan]), 2, 10)
+    with pytest.raises(InputError, match="got booleans"):
+        check_labels(np.array([True, False]), 2, 10)
+    with pytest.raises(InputError, match="must hold numbers"):
+        check_labels(np.array(["cat", "dog"]), 2, 10)
+    with pytest.raises(InputError, match="from 0 to 1 .*2 classes"):  # compare_quantized: classes from the outputs
+        compare_quantized(np.eye(2, dtype=np.float32), np.eye(2, dtype=np.float32), "int8", labels=np.array([0, 2]))
 
 
 def test_cli_onnx_opset(saved_pb, tmp_path):
