@@ -445,14 +445,12 @@ def litert(subject: Subject, *, num_threads: Optional[int] = None) -> Optional[C
 
 
 @register("litert_int8")
-def litert_int8(subject: Subject, *, num_threads: Optional[int] = None,
-                keep_float: Sequence[str] = ()) -> Optional[Contender]:
+def litert_int8(subject: Subject, *, num_threads: Optional[int] = None) -> Optional[Contender]:
     """The frozen graph exported to full-integer int8 ``.tflite``, calibrated on ``subject.calibration``, run by LiteRT.
 
     Verified before it is timed, on (up to 64 of) the calibration inputs, by the stated int8
     tolerance (:data:`~graphfreeze_helpers.quantize.QUANTIZED_TOLERANCE`): a quantized model
-    cannot match the float one to 1e-5. ``None`` without calibration inputs. ``keep_float``:
-    layers or nodes left in float32, as ``export(..., keep_float=...)`` (``export --keep-float``).
+    cannot match the float one to 1e-5. ``None`` without calibration inputs.
     """
     if subject.frozen is None or subject.calibration is None:
         return None
@@ -461,14 +459,13 @@ def litert_int8(subject: Subject, *, num_threads: Optional[int] = None,
     except ImportError:
         return None
     frozen = _frozen_graph(subject)
-    exported = export(frozen, "tflite", quantize="int8", calibration=subject.calibration, keep_float=keep_float,
+    exported = export(frozen, "tflite", quantize="int8", calibration=subject.calibration,
                       inputs=[a[:64] for a in subject.calibration], reference=subject.frozen)
     positions, names = io_names(load_runner(exported.data, kind="litert"), frozen.inputs, frozen.outputs)
     threads = f", {num_threads} thread(s)" if num_threads else ""
-    kept = f" with {', '.join(keep_float)} in float" if keep_float else ""
     return runner_contender(
         "litert_int8", subject, lambda batch: load_runner(exported.data, kind="litert", num_threads=num_threads),
-        f"int8 .tflite{kept} ({exported.bytes:,} bytes; {exported.quantized_check.summary()}), float in and "
+        f"int8 .tflite ({exported.bytes:,} bytes; {exported.quantized_check.summary()}), float in and "
         f"out{threads}",
         positions=positions, output_names=names,
     )

@@ -104,12 +104,15 @@ def _as_input_dtype(spec: TensorInfo, array: np.ndarray) -> np.ndarray:
 
 
 def check_labels(labels: Any, count: Optional[int] = None, classes: Optional[int] = None) -> np.ndarray:
-    """``labels`` as a 1-D int64 array of class numbers, one per input (``count``), each in ``[0, classes)``;
-    InputError saying what is wrong (one-hot, not 1-D, fractional, wrong count, out of range) otherwise."""
+    """``labels`` as a 1-D int64 array of class numbers, one per input (``count``), each in ``[0, classes)``
+    (a single column, shape ``(n, 1)``, is taken as 1-D); InputError saying what is wrong (one-hot, other
+    shapes, fractional, wrong count, out of range) otherwise."""
     array = check_numeric(labels, "--labels")
     if looks_one_hot(array):
         raise InputError(f"--labels of shape {array.shape} looks one-hot; give the class numbers, one per input: "
                          "y.argmax(-1)")
+    if array.ndim == 2 and array.shape[1] == 1:  # a column of class numbers, as scikit-learn often gives
+        array = array[:, 0]
     if array.ndim != 1:
         raise InputError(f"--labels must be a 1-D array of class numbers, one per input; got shape {array.shape}")
     if count is not None and len(array) != count:

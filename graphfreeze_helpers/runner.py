@@ -371,14 +371,23 @@ class OpenVINORunner(Runner):
         config: dict[str, Any] = {} if precision == "default" else {"INFERENCE_PRECISION_HINT": precision}
         if num_threads:
             config["INFERENCE_NUM_THREADS"] = int(num_threads)
-        try:
-            if isinstance(model, tuple):
-                read = core.read_model(model=model[0], weights=ov.Tensor(np.frombuffer(model[1], np.uint8)))
+        # OpenVINO's TensorFlow frontend writes parser complaints on stderr before it raises: the one line
+        # below says why it failed; on success, whatever it wrote is passed through.
+        with captured_stderr() as lines:
+            try:
+                if isinstance(model, tuple):
+                    read = core.read_model(model=model[0], weights=ov.Tensor(np.frombuffer(model[1], np.uint8)))
+                else:
+                    read = core.read_model(str(model))
+                self.compiled = core.compile_model(read, "CPU", config)
+            except Exception as exc:  # RuntimeError, or OpenVINO's own OpConversionFailure, GeneralFailure...
+                error = openvino_error_line(exc)
             else:
-                read = core.read_model(str(model))
-            self.compiled = core.compile_model(read, "CPU", config)
-        except Exception as exc:  # RuntimeError, or OpenVINO's own OpConversionFailure, GeneralFailure...
-            raise GraphFormatError(f"OpenVINO cannot load the model: {openvino_error_line(exc)}") from None
+                error = ""
+        if error:
+            raise GraphFormatError(f"OpenVINO cannot load the model: {error}")
+        if any(line.strip() for line in lines):
+            sys.stderr.write("\n".join(lines) + "\n")
         self.precision = self.compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()  # f32, bf16
         self.request = self.compiled.create_infer_request()
         self.input_names = [port.get_any_name() for port in self.compiled.inputs]

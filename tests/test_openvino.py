@@ -164,6 +164,16 @@ def test_runner_says_why_it_cannot_load_an_xml_without_its_bin(ir, digits, tmp_p
     assert not (tmp_path / "y.npy").exists()
 
 
+def test_runner_keeps_openvinos_parser_noise_off_stderr(digits, tmp_path):
+    """An .xml that is not IR: OpenVINO's frontends write their own complaints on stderr first; one line is left."""
+    (tmp_path / "broken.xml").write_text("<net>")
+    np.save(tmp_path / "x.npy", digits.x_test[:2])
+    command = tf_free_command(tmp_path / "broken.xml", "--input", tmp_path / "x.npy", "-o", tmp_path / "y.npy")
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert_one_runner_error(result.returncode, result.stderr, "OpenVINO cannot load the model: ")
+    assert not (tmp_path / "y.npy").exists()
+
+
 def test_runner_precision_is_for_openvino_only(saved_pb, tmp_path, capfd):
     np.save(tmp_path / "x.npy", np.zeros((1, 8, 8, 1), np.float32))
     tflite = tmp_path / "m.tflite"

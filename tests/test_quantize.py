@@ -256,8 +256,9 @@ def test_check_labels_takes_whole_numbers_one_per_input():
     assert check_labels(np.array([3, 1], np.uint8), 2, None).dtype == np.int64
     with pytest.raises(InputError, match="3 labels for 4 inputs"):
         check_labels(np.array([0, 1, 2]), 4, 10)
-    with pytest.raises(InputError, match=r"1-D array of class numbers, one per input; got shape \(3, 1\)"):
-        check_labels(np.array([[0], [1], [2]]), 3, 10)
+    assert check_labels(np.array([[0], [1], [2]]), 3, 10).tolist() == [0, 1, 2]  # one column
+    with pytest.raises(InputError, match=r"1-D array of class numbers, one per input; got shape \(3, 1, 1\)"):
+        check_labels(np.array([[[0]], [[1]], [[2]]]), 3, 10)
     with pytest.raises(InputError, match="e.g. nan"):
         check_labels(np.array([0.0, np.nan]), 2, 10)
     with pytest.raises(InputError, match="got booleans"):
