@@ -140,7 +140,12 @@ def whole_numbers(array: np.ndarray) -> np.ndarray:
 
 
 def check_classes(labels: np.ndarray, classes: Optional[int]) -> np.ndarray:
-    """``labels`` if each is in ``[0, classes)`` (only ``>= 0`` when ``classes`` is unknown); InputError otherwise."""
+    """``labels`` if each is in ``[0, classes)`` (only ``>= 0`` when ``classes`` is unknown); InputError otherwise,
+    and for an output of one score per input, whose top class is always 0."""
+    if classes == 1:
+        raise InputError("--labels are compared with the top class of an output that scores each class, but the "
+                         "model's output has one value per input (a binary score?); check it without --labels, "
+                         "by --tolerance")
     outside = labels[(labels < 0) | (labels >= classes)] if classes is not None else labels[labels < 0]
     if outside.size:
         allowed = f"from 0 to {classes - 1} (the model's output has {classes} classes)" if classes is not None else (

@@ -265,6 +265,8 @@ def test_check_labels_takes_whole_numbers_one_per_input():
         check_labels(np.array([True, False]), 2, 10)
     with pytest.raises(InputError, match="must hold numbers"):
         check_labels(np.array(["cat", "dog"]), 2, 10)
+    with pytest.raises(InputError, match=r"one value per input \(a binary score\?\)"):
+        check_labels(np.array([0, 1]), 2, 1)
     with pytest.raises(InputError, match="from 0 to 1 .*2 classes"):  # compare_quantized: classes from the outputs
         compare_quantized(np.eye(2, dtype=np.float32), np.eye(2, dtype=np.float32), "int8", labels=np.array([0, 2]))
 
