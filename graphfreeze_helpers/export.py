@@ -593,6 +593,9 @@ def export(
     if strip and to != "tflite":
         raise InputError(f"--strip is for --to tflite, not {to}")
     check_mode(quantize, calibration, keep_float, per_tensor)
+    if labels is not None and quantize is None:
+        raise InputError("labels are for a quantized export (a float one is checked to 1e-5): give quantize= "
+                         "(--quantize) or leave them out")
     if labels is not None and inputs is None:
         raise InputError("labels need the inputs they label: give --input X.npy with --labels Y.npy")
     frozen = with_known_ranks(as_frozen_graph(graph, inputs=input_names, outputs=output_names))

@@ -249,6 +249,8 @@ def test_export_checks_labels_and_calibration_against_the_graph(frozen_graph, di
         export(frozen_graph, "tflite", quantize="int8", calibration=digits.x_train[:300, :, :, 0])
     with pytest.raises(InputError, match="--calibration must hold numbers"):
         export(frozen_graph, "tflite", quantize="int8", calibration={"image": np.array([["a"]])})
+    with pytest.raises(InputError, match="labels are for a quantized export"):
+        export(frozen_graph, "tflite", inputs=[digits.x_test], labels=digits.y_test)
 
 
 def test_check_labels_takes_whole_numbers_one_per_input():
