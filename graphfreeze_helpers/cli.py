@@ -671,11 +671,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep-float", type=_names_list, metavar="NAMES",
                    help="int8: leave these layers or nodes (comma-separated, e.g. conv0) in float32 and quantize the "
                    "rest; the model then takes and gives float32. For an op whose int8 kernel is slower than its "
-                   "float one: on the tutorial CNN, XNNPACK's int8 conv from the 1-channel image (see README)")
+                   "float one: on the tutorial CNN and some CPUs, XNNPACK's int8 conv from the 1-channel image "
+                   "(see README)")
     p.add_argument("--per-tensor", action="store_true",
                    help="int8: one scale and zero point per weight tensor instead of per output channel: a smaller "
-                   "file (the tutorial CNN's int8 with --strip: 0.33x float, 0.39x per channel), less accurate where a "
-                   "layer's channels differ in range, which deeper models suffer more from; uses the converter's "
+                   "file (the tutorial CNN's int8 with --strip: 0.33x float, 0.39x per channel), which can be less "
+                   "accurate where a layer's channels differ in range (deep models, MobileNets); uses the converter's "
                    "experimental flag (TensorFlow pinned to 2.21)")
     p.add_argument("--strip", action="store_true",
                    help="tflite: leave out the tensor names and the conversion metadata, which no runtime reads "

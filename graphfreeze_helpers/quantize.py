@@ -11,15 +11,16 @@
 
 ``keep_float`` (int8 only, :func:`convert_keeping_float`) leaves the named ops in float32 and
 quantizes the rest; the model then takes and gives float32, like the float export. The reason
-to: an op whose int8 kernel is slower than its float one. On the tutorial CNN, XNNPACK's int8
-convolution from the 1-channel image took 5-7x the float one's time, so the full-integer model
-was not reliably faster than float at batch 256; with that convolution kept float
-(``keep_float=["conv0"]``), ``benchmarks/deploy.py`` prints how the whole model compares.
+to: an op whose int8 kernel is slower than its float one on the CPU at hand. On the tutorial CNN,
+XNNPACK's int8 convolution from the 1-channel image took 5-7x the float one's time on a 2-core
+Xeon (about 2x on a 2-core AMD EPYC with AVX-512 VNNI), and there the full-integer model was not
+reliably faster than float at batch 256; ``benchmarks/deploy.py`` times it with that convolution
+kept float (``keep_float=["conv0"]``) beside the full-integer one.
 
 ``per_tensor`` (int8 only) gives each weight tensor one scale and zero point instead of one per
 output channel: a smaller file (on the tutorial CNN's small layers those per-channel parameters
-are 1,784 of int8's 10,016 bytes), at the cost of accuracy wherever a layer's channels differ
-in range, which deeper models suffer more from. It sets the converter's private
+are 1,784 of int8's 10,016 bytes), which can cost accuracy wherever a layer's channels differ
+in range (none on the tutorial CNN; many points on MobileNets trained on ImageNet). It sets the converter's private
 ``_experimental_disable_per_channel`` flag: there is no public one. TensorFlow is pinned
 (2.21) and a test fails if the flag stops having its effect.
 
